@@ -1,0 +1,110 @@
+/**
+ * Which transport each service is reached on, and where: read from the environment once,
+ * by the process (its own config.ts passes `process.env` in), never deeper in the code.
+ *
+ *   TRANSPORT=http|amqp|tcp|udp         every service (default http)
+ *   <SERVICE>_TRANSPORT=…               one service, e.g. AUTH_TRANSPORT=tcp
+ *   <SERVICE>_ADDR=host:port[,…]        where callers reach it (HTTP, TCP, UDP); several = load balancing
+ *   <SERVICE>_LISTEN=host:port          where it binds when serving (default: port of the first address, all interfaces)
+ *   AMQP_URL                            default amqp://guest:guest@127.0.0.1:5672
+ *   AMQP_PREFIX                         queue and exchange name prefix, default chirp
+ *   REQUEST_TIMEOUT_MS                  default deadline of a call, default 5000
+ *   MAX_MESSAGE_BYTES                   override every transport's limit (defaults below)
+ *   SUBSCRIPTION_TTL_MS                 HTTP/UDP event registrations expire unless renewed, default 30000
+ */
+import { TRANSPORT_KINDS, type TransportKind } from './transport.js';
+
+export interface TransportConfig {
+  transport: TransportKind;
+  services: Record<string, ServiceConfig>;
+  amqpUrl: string;
+  amqpPrefix: string;
+  defaultTimeoutMs: number;
+  maxMessageBytes: Record<TransportKind, number>;
+  subscriptionTtlMs: number;
+  shutdownGraceMs: number;
+}
+
+export interface ServiceConfig {
+  transport?: TransportKind;
+  addresses?: string[];
+  listen?: string;
+}
+
+/**
+ * Per-transport message limits. TCP and HTTP: 1 MiB, a policy (both could carry more).
+ * AMQP: 1 MiB too; RabbitMQ's own ceiling is far higher but large messages stall a queue.
+ * UDP: 65,507 bytes, the most one IPv4 datagram can carry — a physical limit.
+ */
+export const DEFAULT_MAX_MESSAGE_BYTES: Record<TransportKind, number> = {
+  http: 1024 * 1024,
+  amqp: 1024 * 1024,
+  tcp: 1024 * 1024,
+  udp: 65_507,
+};
+
+export const DEFAULT_TRANSPORT_CONFIG: TransportConfig = {
+  transport: 'http',
+  services: {},
+  amqpUrl: 'amqp://guest:guest@127.0.0.1:5672',
+  amqpPrefix: 'chirp',
+  defaultTimeoutMs: 5_000,
+  maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES,
+  subscriptionTtlMs: 30_000,
+  shutdownGraceMs: 10_000,
+};
+
+export function parseTransportKind(value: string, variable: string): TransportKind {
+  const kind = value.trim().toLowerCase();
+  if ((TRANSPORT_KINDS as readonly string[]).includes(kind)) return kind as TransportKind;
+  throw new Error(`${variable}=${value} is not a transport: use one of ${TRANSPORT_KINDS.join(', ')}`);
+}
+
+/**
+ * Read the transport settings for `services` (their default ports give the localhost
+ * defaults) from an environment.
+ */
+export function transportConfigFromEnv(
+  env: Record<string, string | undefined>,
+  defaultPorts: Record<string, number>,
+): TransportConfig {
+  const transport = env.TRANSPORT ? parseTransportKind(env.TRANSPORT, 'TRANSPORT') : DEFAULT_TRANSPORT_CONFIG.transport;
+  const services: Record<string, ServiceConfig> = {};
+  for (const [service, port] of Object.entries(defaultPorts)) {
+    const prefix = service.toUpperCase();
+    const own = env[`${prefix}_TRANSPORT`];
+    const addresses = (env[`${prefix}_ADDR`] ?? `127.0.0.1:${port}`)
+      .split(',')
+      .map((a) => a.trim())
+      .filter(Boolean);
+    services[service] = {
+      transport: own ? parseTransportKind(own, `${prefix}_TRANSPORT`) : transport,
+      addresses,
+      ...(env[`${prefix}_LISTEN`] ? { listen: env[`${prefix}_LISTEN`] } : {}),
+    };
+  }
+  const limit = env.MAX_MESSAGE_BYTES ? positiveInt(env.MAX_MESSAGE_BYTES, 'MAX_MESSAGE_BYTES') : undefined;
+  return {
+    transport,
+    services,
+    amqpUrl: env.AMQP_URL ?? DEFAULT_TRANSPORT_CONFIG.amqpUrl,
+    amqpPrefix: env.AMQP_PREFIX ?? DEFAULT_TRANSPORT_CONFIG.amqpPrefix,
+    defaultTimeoutMs: env.REQUEST_TIMEOUT_MS
+      ? positiveInt(env.REQUEST_TIMEOUT_MS, 'REQUEST_TIMEOUT_MS')
+      : DEFAULT_TRANSPORT_CONFIG.defaultTimeoutMs,
+    maxMessageBytes:
+      limit === undefined
+        ? DEFAULT_MAX_MESSAGE_BYTES
+        : { http: limit, amqp: limit, tcp: limit, udp: Math.min(limit, DEFAULT_MAX_MESSAGE_BYTES.udp) },
+    subscriptionTtlMs: env.SUBSCRIPTION_TTL_MS
+      ? positiveInt(env.SUBSCRIPTION_TTL_MS, 'SUBSCRIPTION_TTL_MS')
+      : DEFAULT_TRANSPORT_CONFIG.subscriptionTtlMs,
+    shutdownGraceMs: DEFAULT_TRANSPORT_CONFIG.shutdownGraceMs,
+  };
+}
+
+function positiveInt(value: string, variable: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new Error(`${variable}=${value} must be a positive integer`);
+  return n;
+}

@@ -1,0 +1,98 @@
+/**
+ * The closed set of errors a call can end with, whatever transport carried it.
+ *
+ * Codes are gRPC's. One table says, for each code, whether a caller may retry and
+ * which HTTP status the HTTP transport uses for it, so the mapping lives in one place.
+ */
+
+export const ERROR_CODES = {
+  INVALID_ARGUMENT: { httpStatus: 400, retryable: false },
+  UNAUTHENTICATED: { httpStatus: 401, retryable: false },
+  PERMISSION_DENIED: { httpStatus: 403, retryable: false },
+  NOT_FOUND: { httpStatus: 404, retryable: false },
+  ALREADY_EXISTS: { httpStatus: 409, retryable: false },
+  RESOURCE_EXHAUSTED: { httpStatus: 429, retryable: true },
+  UNAVAILABLE: { httpStatus: 503, retryable: true },
+  DEADLINE_EXCEEDED: { httpStatus: 504, retryable: true },
+  INTERNAL: { httpStatus: 500, retryable: false },
+  UNIMPLEMENTED: { httpStatus: 501, retryable: false },
+} as const satisfies Record<string, { httpStatus: number; retryable: boolean }>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && Object.hasOwn(ERROR_CODES, value);
+}
+
+export class TransportError extends Error {
+  override readonly name = 'TransportError';
+  readonly code: ErrorCode;
+  /** A retry of the same call may succeed (the peer was down, busy or slow). */
+  readonly retryable: boolean;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; retryable?: boolean }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.retryable = options?.retryable ?? ERROR_CODES[code].retryable;
+  }
+
+  /** What crosses the wire: code and message, never a stack. */
+  toJSON(): WireError {
+    return { code: this.code, message: this.message };
+  }
+}
+
+export interface WireError {
+  code: ErrorCode;
+  message: string;
+}
+
+/** The HTTP status for a code, and the code for a status a peer answered with. */
+export function httpStatusOf(code: ErrorCode): number {
+  return ERROR_CODES[code].httpStatus;
+}
+
+export function codeOfHttpStatus(status: number): ErrorCode {
+  for (const [code, { httpStatus }] of Object.entries(ERROR_CODES)) {
+    if (httpStatus === status) return code as ErrorCode;
+  }
+  if (status === 413) return 'RESOURCE_EXHAUSTED';
+  if (status === 415) return 'INVALID_ARGUMENT';
+  return status >= 500 ? 'INTERNAL' : 'INVALID_ARGUMENT';
+}
+
+/**
+ * What a handler's failure looks like to its caller. A TransportError keeps its code
+ * and message; anything else is INTERNAL with a generic message, so a stack trace or
+ * a database error never leaks across a service boundary (it is logged instead).
+ */
+export function toWireError(err: unknown): WireError {
+  if (err instanceof TransportError) return err.toJSON();
+  return { code: 'INTERNAL', message: 'internal error' };
+}
+
+export function fromWireError(wire: WireError): TransportError {
+  return new TransportError(wire.code, wire.message);
+}
+
+/** Errors of the operating system's sockets that mean "nobody is there (any more)". */
+const UNREACHABLE_ERRNOS = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ETIMEDOUT',
+]);
+
+export function isUnreachable(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && UNREACHABLE_ERRNOS.has(code);
+}
+
+export function unavailable(what: string, cause?: unknown): TransportError {
+  const reason = cause instanceof Error ? `: ${cause.message}` : '';
+  return new TransportError('UNAVAILABLE', `${what}${reason}`, { cause });
+}

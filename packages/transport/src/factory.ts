@@ -1,0 +1,103 @@
+/**
+ * Builds the Transport a process uses: one object that sends each service's calls over
+ * that service's transport (TRANSPORT, or <SERVICE>_TRANSPORT), creating each of the four
+ * implementations only if some service needs it.
+ */
+import { DEFAULT_TRANSPORT_CONFIG, type TransportConfig } from './config.js';
+import { parseHostPort } from './endpoints.js';
+import { silentLogger, type Logger } from './logger.js';
+import type { ServiceRoute, TransportOptions } from './options.js';
+import { AmqpTransport } from './amqp/index.js';
+import { HttpTransport } from './http/index.js';
+import { TcpTransport } from './tcp/index.js';
+import { UdpTransport } from './udp/index.js';
+import type {
+  EventHandler,
+  Handlers,
+  Listener,
+  PublishOptions,
+  RequestOptions,
+  SubscribeOptions,
+  Subscription,
+  Transport,
+  TransportKind,
+} from './transport.js';
+
+const IMPLEMENTATIONS: Record<TransportKind, (options: TransportOptions) => Transport> = {
+  http: (options) => new HttpTransport(options),
+  amqp: (options) => new AmqpTransport(options),
+  tcp: (options) => new TcpTransport(options),
+  udp: (options) => new UdpTransport(options),
+};
+
+export function createTransport(config: Partial<TransportConfig> = {}, logger: Logger = silentLogger): RoutedTransport {
+  return new RoutedTransport({ ...DEFAULT_TRANSPORT_CONFIG, ...config }, logger);
+}
+
+export class RoutedTransport implements Transport {
+  readonly config: TransportConfig;
+  readonly #logger: Logger;
+  readonly #implementations = new Map<TransportKind, Transport>();
+
+  constructor(config: TransportConfig, logger: Logger) {
+    this.config = config;
+    this.#logger = logger;
+  }
+
+  /** The transport `service` is reached on. */
+  kindOf(service: string): TransportKind {
+    return this.config.services[service]?.transport ?? this.config.transport;
+  }
+
+  /** The implementation carrying `service`'s calls (created on first use). */
+  for(service: string): Transport {
+    const kind = this.kindOf(service);
+    let transport = this.#implementations.get(kind);
+    if (transport === undefined) {
+      transport = IMPLEMENTATIONS[kind]({
+        route: (s) => this.route(s),
+        maxMessageBytes: this.config.maxMessageBytes[kind],
+        defaultTimeoutMs: this.config.defaultTimeoutMs,
+        shutdownGraceMs: this.config.shutdownGraceMs,
+        subscriptionTtlMs: this.config.subscriptionTtlMs,
+        amqpUrl: this.config.amqpUrl,
+        amqpPrefix: this.config.amqpPrefix,
+        logger: this.#logger,
+      });
+      this.#implementations.set(kind, transport);
+    }
+    return transport;
+  }
+
+  route(service: string): ServiceRoute {
+    const own = this.config.services[service];
+    const addresses = own?.addresses ?? [];
+    const first = addresses[0];
+    const listen = own?.listen ?? (first === undefined ? undefined : `0.0.0.0:${parseHostPort(first).port}`);
+    if (listen === undefined) {
+      throw new Error(`no address configured for service ${service}: set ${service.toUpperCase()}_ADDR=host:port`);
+    }
+    return { addresses, listen };
+  }
+
+  request(service: string, method: string, payload: unknown, options?: RequestOptions): Promise<unknown> {
+    return this.for(service).request(service, method, payload, options);
+  }
+
+  publish(service: string, topic: string, event: unknown, options?: PublishOptions): Promise<void> {
+    return this.for(service).publish(service, topic, event, options);
+  }
+
+  serve(service: string, handlers: Handlers): Promise<Listener> {
+    return this.for(service).serve(service, handlers);
+  }
+
+  subscribe(service: string, topic: string, handler: EventHandler, options?: SubscribeOptions): Promise<Subscription> {
+    return this.for(service).subscribe(service, topic, handler, options);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.#implementations.values()].map((t) => t.close()));
+    this.#implementations.clear();
+  }
+}

@@ -1,0 +1,97 @@
+/**
+ * What the HTTP transport's two kinds of Fastify app (a service's listener, a subscriber's
+ * callback server) share: the wire names, JSON error bodies for everything Fastify itself
+ * refuses, and a close that does not wait for keep-alive connections to time out.
+ */
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { codeOfHttpStatus, type ErrorCode, type WireError } from '../errors.js';
+import type { Logger } from '../logger.js';
+
+export const TRACE_HEADER = 'x-trace-id';
+export const TIMEOUT_HEADER = 'x-timeout-ms';
+export const TOPIC_HEADER = 'x-chirp-topic';
+export const SUBSCRIPTIONS_PATH = '/_chirp/subscriptions';
+export const EVENTS_PATH = '/_chirp/events';
+export const JSON_TYPE = 'application/json; charset=utf-8';
+
+/** Service and method names that are path segments as they are (no escaping, no `:` or `*` for the router). */
+export const PLAIN_SEGMENT = /^(?!\.\.?$)[A-Za-z0-9_.~-]+$/;
+
+/** Longest wait for replies already written to flush once in-flight work is done. */
+const FLUSH_MS = 500;
+
+export function createApp(maxMessageBytes: number, logger: Logger): FastifyInstance {
+  const onError = (error: FastifyError, request: FastifyRequest, reply: FastifyReply): void => {
+    const status = error.statusCode !== undefined && error.statusCode >= 400 ? error.statusCode : 500;
+    if (status >= 500) logger.error({ err: error, url: request.url }, 'http: request failed in the server');
+    const message = messageFor(error, status, request, maxMessageBytes);
+    void sendError(reply, status, { code: codeFor(error, status), message });
+  };
+  // frameworkErrors: what the router refuses (a malformed URL, an overlong segment) before any route runs.
+  const app = Fastify({
+    logger: false,
+    bodyLimit: maxMessageBytes,
+    return503OnClosing: true,
+    frameworkErrors: onError,
+  });
+  // Fastify would hand a text/plain body to a handler as a string payload: only JSON is a payload here.
+  app.removeContentTypeParser('text/plain');
+  app.setErrorHandler(onError);
+  return app;
+}
+
+function codeFor(error: FastifyError, status: number): ErrorCode {
+  if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return 'RESOURCE_EXHAUSTED';
+  return status >= 500 ? 'INTERNAL' : codeOfHttpStatus(status);
+}
+
+/** Fastify's own messages are terse ("Unsupported Media Type"): say what to send instead. */
+function messageFor(error: FastifyError, status: number, request: FastifyRequest, maxMessageBytes: number): string {
+  switch (error.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return `request body is over this transport's limit of ${maxMessageBytes} bytes`;
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return 'request body is not valid JSON (or has a __proto__ or constructor.prototype key)';
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return 'request body is empty but its content type is application/json: send JSON, or no body and no content type';
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE': {
+      const type = request.headers['content-type'];
+      return `${type === undefined ? 'a body without a content type' : `content type ${JSON.stringify(type)}`} is not accepted: send application/json`;
+    }
+    default:
+      return status >= 500 ? 'internal error' : error.message;
+  }
+}
+
+export function sendError(reply: FastifyReply, status: number, error: WireError): FastifyReply {
+  return reply
+    .code(status)
+    .header('content-type', JSON_TYPE)
+    .send(JSON.stringify({ code: error.code, message: error.message }));
+}
+
+/** A header's value if it was sent once and is not empty. */
+export function headerOf(request: FastifyRequest, name: string): string | undefined {
+  const value = request.headers[name];
+  return typeof value === 'string' && value.length > 0 ? value : undefined;
+}
+
+/**
+ * Stop accepting, let `drained` (in-flight work) finish, then hang up. Node keeps a
+ * keep-alive connection open after its last reply until the client's idle timeout, so
+ * idle connections are closed by hand, and whatever still lingers after FLUSH_MS is cut.
+ */
+export async function closeApp(app: FastifyInstance, drained: () => Promise<void>): Promise<void> {
+  let closed = false;
+  const closing = app.close().then(() => {
+    closed = true;
+  });
+  await drained();
+  const until = Date.now() + FLUSH_MS;
+  while (!closed && Date.now() < until) {
+    app.server.closeIdleConnections();
+    await Promise.race([closing, new Promise((resolve) => setTimeout(resolve, 10))]);
+  }
+  app.server.closeAllConnections();
+  await closing;
+}

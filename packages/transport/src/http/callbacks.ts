@@ -1,0 +1,205 @@
+/**
+ * Events over HTTP, the subscriber's half: a small callback server (started with the
+ * first subscription) where publishers POST events, and the registrations that tell them
+ * where it is, renewed every ttl/3 so that a restart of either side heals by itself.
+ *
+ * Where the callback server listens: on 127.0.0.1 while every publisher it registers
+ * with is on loopback; on all interfaces as soon as one is not, advertising the host
+ * 0.0.0.0, which the publisher replaces by the address the registration came from
+ * (the one address of ours it is known to reach). The unguessable subscription id in the
+ * callback path is what keeps strangers from injecting events.
+ */
+import type { AddressInfo } from 'node:net';
+import type { FastifyInstance } from 'fastify';
+import { TransportError } from '../errors.js';
+import { deliver } from '../dispatch.js';
+import { parseHostPort } from '../endpoints.js';
+import { newSubscriptionId, newTraceId } from '../ids.js';
+import type { TransportOptions } from '../options.js';
+import type { LocalSubscription } from '../subscribers.js';
+import type { EventHandler, Subscription } from '../transport.js';
+import { EVENTS_PATH, SUBSCRIPTIONS_PATH, TRACE_HEADER, closeApp, createApp, headerOf, sendError } from './app.js';
+import { decodeReply, originOf, type HttpClient } from './client.js';
+import type { Registration } from './webhooks.js';
+
+type HttpSubscription = LocalSubscription<{ addresses: string[]; renewTimer?: NodeJS.Timeout }>;
+
+interface CallbackServer {
+  app: FastifyInstance;
+  /** Loopback only, or every interface. */
+  public: boolean;
+  /** The callback URL's origin as publishers are told it. */
+  advertised: string;
+}
+
+/** An unsubscribe is a courtesy (the registration expires anyway): never wait long for it. */
+const UNSUBSCRIBE_TIMEOUT_MS = 1_000;
+
+export class CallbackSubscriptions {
+  readonly #options: TransportOptions;
+  readonly #client: HttpClient;
+  readonly #subscriptions = new Map<string, HttpSubscription>();
+  #server: Promise<CallbackServer> | undefined;
+  #closed = false;
+
+  constructor(options: TransportOptions, client: HttpClient) {
+    this.#options = options;
+    this.#client = client;
+  }
+
+  /**
+   * Register with every replica of `service` (each publishes its own events). Resolves
+   * once one has accepted; the others are retried by the renewals.
+   */
+  async subscribe(
+    service: string,
+    topic: string,
+    handler: EventHandler,
+    group: string | undefined,
+  ): Promise<Subscription> {
+    const addresses = this.#options.route(service).addresses;
+    if (addresses.length === 0)
+      throw new TransportError('UNAVAILABLE', `http: ${service} has no address to subscribe to`);
+    const subscriptionId = newSubscriptionId();
+    const sub: HttpSubscription = { service, topic, group, handler, extra: { addresses } };
+    this.#subscriptions.set(subscriptionId, sub);
+    const results = await Promise.allSettled(
+      addresses.map((address) => this.#register(address, subscriptionId, this.#options.defaultTimeoutMs)),
+    );
+    const failures = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failures.length === results.length) {
+      this.#subscriptions.delete(subscriptionId);
+      throw failures[0]!.reason;
+    }
+    for (const failure of failures) {
+      this.#options.logger.warn(
+        { err: failure.reason, service, topic },
+        'http: a publisher refused the subscription; renewals retry',
+      );
+    }
+    const renewEveryMs = Math.max(1, Math.floor(this.#options.subscriptionTtlMs / 3));
+    sub.extra.renewTimer = setInterval(() => this.#renew(subscriptionId, renewEveryMs), renewEveryMs).unref();
+    return { close: () => this.#unsubscribe(subscriptionId) };
+  }
+
+  #renew(subscriptionId: string, timeoutMs: number): void {
+    const sub = this.#subscriptions.get(subscriptionId);
+    for (const address of sub?.extra.addresses ?? []) {
+      this.#register(address, subscriptionId, timeoutMs).catch((err: unknown) => {
+        this.#options.logger.debug({ err, address, topic: sub?.topic }, 'http: subscription renewal failed');
+      });
+    }
+  }
+
+  async #register(address: string, subscriptionId: string, timeoutMs: number): Promise<void> {
+    const sub = this.#subscriptions.get(subscriptionId);
+    if (sub === undefined || this.#closed) return;
+    const server = await this.#callbackServer(!isLoopback(address));
+    const registration: Registration = {
+      subscriptionId,
+      topic: sub.topic,
+      ...(sub.group === undefined ? {} : { group: sub.group }),
+      callbackUrl: `${server.advertised}${EVENTS_PATH}/${subscriptionId}`,
+      ttlMs: this.#options.subscriptionTtlMs,
+    };
+    const origin = originOf(address);
+    await this.#client.call(`http subscribe ${sub.topic} at ${address}`, timeoutMs, async (signal) => {
+      const body = JSON.stringify(registration);
+      decodeReply(
+        await this.#client.exchange(
+          origin,
+          { method: 'POST', path: SUBSCRIPTIONS_PATH, headers: {}, body },
+          { signal },
+        ),
+        address,
+      );
+    });
+  }
+
+  async #unsubscribe(subscriptionId: string): Promise<void> {
+    const sub = this.#subscriptions.get(subscriptionId);
+    if (sub === undefined) return;
+    this.#subscriptions.delete(subscriptionId);
+    clearInterval(sub.extra.renewTimer);
+    if (this.#closed) return;
+    const path = `${SUBSCRIPTIONS_PATH}/${encodeURIComponent(subscriptionId)}`;
+    await Promise.allSettled(
+      sub.extra.addresses.map((address) =>
+        this.#client.call(
+          'http unsubscribe',
+          Math.min(this.#options.defaultTimeoutMs, UNSUBSCRIBE_TIMEOUT_MS),
+          (signal) => this.#client.exchange(originOf(address), { method: 'DELETE', path, headers: {} }, { signal }),
+        ),
+      ),
+    );
+  }
+
+  /** The callback server, started on first use; moved to every interface once a publisher needs it. */
+  async #callbackServer(needsPublic: boolean): Promise<CallbackServer> {
+    this.#server ??= this.#startServer(needsPublic);
+    const starting = this.#server;
+    const current = await starting;
+    if (current.public || !needsPublic) return current;
+    if (this.#server === starting) {
+      // The first call to notice moves the server; concurrent ones wait for the same move.
+      this.#server = this.#startServer(true);
+      void this.#reregisterAfterMove(current);
+    }
+    return this.#server;
+  }
+
+  /** Publishers still hold the loopback URL: tell them the new one before closing the old server. */
+  async #reregisterAfterMove(old: CallbackServer): Promise<void> {
+    await this.#server;
+    await Promise.allSettled(
+      [...this.#subscriptions].flatMap(([id, sub]) =>
+        sub.extra.addresses.map((address) => this.#register(address, id, this.#options.defaultTimeoutMs)),
+      ),
+    );
+    await closeApp(old.app, () => Promise.resolve());
+  }
+
+  #startServer(isPublic: boolean): Promise<CallbackServer> {
+    const started = this.#listen(isPublic);
+    // A failed start is not remembered: the next subscription or renewal tries again.
+    started.catch(() => {
+      if (this.#server === started) this.#server = undefined;
+    });
+    return started;
+  }
+
+  async #listen(isPublic: boolean): Promise<CallbackServer> {
+    const app = createApp(this.#options.maxMessageBytes, this.#options.logger);
+    app.post<{ Params: { subscriptionId: string } }>(`${EVENTS_PATH}/:subscriptionId`, async (request, reply) => {
+      const sub = this.#subscriptions.get(request.params.subscriptionId);
+      if (sub === undefined) {
+        return sendError(reply, 404, {
+          code: 'NOT_FOUND',
+          message: `no subscription ${request.params.subscriptionId} here`,
+        });
+      }
+      const traceId = headerOf(request, TRACE_HEADER) ?? newTraceId();
+      const context = { service: sub.service, topic: sub.topic, traceId, transport: 'http' as const };
+      // Answered after the handler: a publisher with many events queued for a slow subscriber waits (and then drops).
+      await deliver(sub.handler, request.body, context, this.#options.logger);
+      return reply.code(204).send();
+    });
+    const host = isPublic ? '0.0.0.0' : '127.0.0.1';
+    await app.listen({ host, port: 0 });
+    const { port } = app.server.address() as AddressInfo;
+    return { app, public: isPublic, advertised: `http://${host}:${port}` };
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    for (const sub of this.#subscriptions.values()) clearInterval(sub.extra.renewTimer);
+    this.#subscriptions.clear();
+    const server = await this.#server?.catch(() => undefined);
+    if (server !== undefined) await closeApp(server.app, () => Promise.resolve());
+  }
+}
+
+function isLoopback(address: string): boolean {
+  const { host } = parseHostPort(address);
+  return host === 'localhost' || host === '::1' || /^127\./.test(host);
+}

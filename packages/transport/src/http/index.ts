@@ -1,0 +1,183 @@
+/**
+ * HTTP transport: Fastify serves `POST /<service>/<method>` (server.ts), undici Pools call
+ * it (client.ts), events are webhooks (webhooks.ts: publisher, callbacks.ts: subscriber).
+ *
+ * Delivery guarantee. A request is sent at most once per call: the transport never
+ * retries one that may have reached a handler. The one exception is a refused connection
+ * (nothing was sent), which moves on to the service's next live address. A call that
+ * times out or loses its connection fails (DEADLINE_EXCEEDED / UNAVAILABLE) and its
+ * handler may or may not have run; retrying is the caller's decision.
+ * Events are best effort: POSTed once to each subscriber, not awaited, not retried. An
+ * event published while a registration is missing (a publisher restarted and has not yet
+ * been re-registered, at most ttl/3 later) is lost for that subscriber, as is one a
+ * too-slow subscriber cannot take.
+ * Limits. Request, reply and event bodies: maxMessageBytes (1 MiB by default), checked
+ * by the sender before sending and by the receiver (413 RESOURCE_EXHAUSTED) regardless.
+ * Ordering. None across concurrent calls, nor between events: each waits for its own
+ * pooled connection (up to CONNECTIONS_PER_ORIGIN per replica), and any of them may answer first.
+ *
+ * Wire: body = JSON payload (none when undefined); `x-trace-id`, `x-timeout-ms` (the
+ * caller's remaining time) in headers. 200 + JSON result, 204 for no result, otherwise
+ * the error code's HTTP status (errors.ts) with `{code, message}`.
+ */
+import { TransportError } from '../errors.js';
+import { EndpointSet, type EndpointState } from '../endpoints.js';
+import { newTraceId } from '../ids.js';
+import { checkSize, outgoing, type TransportOptions } from '../options.js';
+import { SubscriberRegistry } from '../subscribers.js';
+import type {
+  EventHandler,
+  Handlers,
+  Listener,
+  PublishOptions,
+  RequestOptions,
+  SubscribeOptions,
+  Subscription,
+  Transport,
+} from '../transport.js';
+import { TIMEOUT_HEADER, TRACE_HEADER } from './app.js';
+import { CallbackSubscriptions } from './callbacks.js';
+import { HttpClient, decodeReply, originOf, wasRefused, type CancelSignal, type Exchange } from './client.js';
+import { serveHttp } from './server.js';
+import { fanOut, type CallbackSink } from './webhooks.js';
+
+export class HttpTransport implements Transport {
+  readonly kind = 'http' as const;
+  readonly maxMessageBytes: number;
+  readonly #options: TransportOptions;
+  readonly #client: HttpClient;
+  readonly #subscriptions: CallbackSubscriptions;
+  readonly #endpoints = new Map<string, EndpointSet>();
+  readonly #registries = new Map<string, SubscriberRegistry<CallbackSink>>();
+  readonly #listeners = new Set<Listener>();
+  #closed = false;
+
+  constructor(options: TransportOptions) {
+    this.#options = options;
+    this.maxMessageBytes = options.maxMessageBytes;
+    this.#client = new HttpClient(options.maxMessageBytes);
+    this.#subscriptions = new CallbackSubscriptions(options, this.#client);
+  }
+
+  // ---- client side -------------------------------------------------------------------
+
+  async request(service: string, method: string, payload: unknown, options?: RequestOptions): Promise<unknown> {
+    this.#assertOpen();
+    const out = outgoing(options, this.#options.defaultTimeoutMs);
+    const body = serialize(payload, `request ${service}.${method}`);
+    if (body !== undefined) checkSize(Buffer.byteLength(body), this.maxMessageBytes, `request ${service}.${method}`);
+    const exchange: Exchange = {
+      method: 'POST',
+      path: `/${encodeURIComponent(service)}/${encodeURIComponent(method)}`,
+      headers: { [TRACE_HEADER]: out.traceId, [TIMEOUT_HEADER]: String(out.timeoutMs) },
+      body,
+    };
+    const endpoints = this.#endpointsFor(service);
+    return this.#client.call(`http ${service}.${method}`, out.timeoutMs, (signal) =>
+      this.#send(service, endpoints, exchange, signal),
+    );
+  }
+
+  /** Round robin over the live replicas; a refused connection tries the next one. */
+  async #send(service: string, endpoints: EndpointSet, exchange: Exchange, signal: CancelSignal): Promise<unknown> {
+    for (let tried = 1; ; tried++) {
+      const endpoint: EndpointState | undefined = endpoints.pick();
+      if (endpoint === undefined) {
+        const all = endpoints.endpoints.map((e) => e.address).join(', ');
+        throw new TransportError('UNAVAILABLE', `http: no reachable endpoint for ${service} (tried ${all})`);
+      }
+      try {
+        const response = await this.#client.exchange(originOf(endpoint.address), exchange, { signal });
+        endpoints.markUp(endpoint);
+        return decodeReply(response, endpoint.address);
+      } catch (err) {
+        if (!wasRefused(err)) throw err;
+        endpoints.markDown(endpoint);
+        if (tried >= endpoints.endpoints.length || signal.aborted) throw err;
+      }
+    }
+  }
+
+  #endpointsFor(service: string): EndpointSet {
+    let endpoints = this.#endpoints.get(service);
+    if (endpoints === undefined) {
+      endpoints = new EndpointSet(this.#options.route(service).addresses);
+      this.#endpoints.set(service, endpoints);
+    }
+    return endpoints;
+  }
+
+  async subscribe(
+    service: string,
+    topic: string,
+    handler: EventHandler,
+    options?: SubscribeOptions,
+  ): Promise<Subscription> {
+    this.#assertOpen();
+    return this.#subscriptions.subscribe(service, topic, handler, options?.group);
+  }
+
+  // ---- server side -------------------------------------------------------------------
+
+  async serve(service: string, handlers: Handlers): Promise<Listener> {
+    this.#assertOpen();
+    const registry = new SubscriberRegistry<CallbackSink>();
+    const server = await serveHttp(service, handlers, this.#options, registry);
+    this.#registries.set(service, registry);
+    const listener: Listener = {
+      address: server.address,
+      close: async () => {
+        if (!this.#listeners.delete(listener)) return;
+        if (this.#registries.get(service) === registry) this.#registries.delete(service);
+        await server.close();
+      },
+    };
+    this.#listeners.add(listener);
+    return listener;
+  }
+
+  async publish(service: string, topic: string, event: unknown, options?: PublishOptions): Promise<void> {
+    this.#assertOpen();
+    const registry = this.#registries.get(service);
+    if (registry === undefined) {
+      throw new TransportError(
+        'INTERNAL',
+        `http: publish on ${service} needs serve(${service}) first: subscribers register with its listener`,
+      );
+    }
+    const { defaultTimeoutMs, logger } = this.#options;
+    fanOut(
+      this.#client,
+      registry,
+      topic,
+      event,
+      options?.traceId ?? newTraceId(),
+      defaultTimeoutMs,
+      this.maxMessageBytes,
+      logger,
+    );
+  }
+
+  // ---- lifecycle ---------------------------------------------------------------------
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    // Listeners first: their in-flight handlers may still be calling out through this client.
+    await Promise.all([...this.#listeners].map((listener) => listener.close()));
+    await this.#subscriptions.close();
+    await this.#client.close();
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new TransportError('UNAVAILABLE', 'http: transport closed');
+  }
+}
+
+function serialize(value: unknown, what: string): string | undefined {
+  try {
+    return JSON.stringify(value);
+  } catch (err) {
+    throw new TransportError('INVALID_ARGUMENT', `${what}: payload is not JSON-serializable`, { cause: err });
+  }
+}

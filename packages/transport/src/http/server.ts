@@ -1,0 +1,144 @@
+/**
+ * A service's HTTP listener: one Fastify route per method, `POST /<service>/<method>`,
+ * the JSON body being the payload, the trace id and the caller's remaining time in
+ * headers. Handlers run through the shared dispatch(); this file only maps its reply
+ * body to a status: 200 + JSON, 204 for no result, or the error code's status with
+ * `{code, message}`. The same app takes event registrations (webhooks.ts).
+ */
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { TransportError, httpStatusOf } from '../errors.js';
+import type { ReplyBody } from '../envelope.js';
+import { InFlight, dispatch } from '../dispatch.js';
+import { formatHostPort, parseHostPort } from '../endpoints.js';
+import { newTraceId } from '../ids.js';
+import type { TransportOptions } from '../options.js';
+import type { SubscriberRegistry } from '../subscribers.js';
+import type { CallContext, Handlers, Listener } from '../transport.js';
+import {
+  JSON_TYPE,
+  PLAIN_SEGMENT,
+  TIMEOUT_HEADER,
+  TRACE_HEADER,
+  closeApp,
+  createApp,
+  headerOf,
+  sendError,
+} from './app.js';
+import { subscriptionRoutes, type CallbackSink } from './webhooks.js';
+
+/** A trace id longer than this is not an id; the call gets a fresh one instead. */
+const MAX_TRACE_ID_LENGTH = 256;
+
+export async function serveHttp(
+  service: string,
+  handlers: Handlers,
+  options: TransportOptions,
+  registry: SubscriberRegistry<CallbackSink>,
+): Promise<Listener> {
+  if (!PLAIN_SEGMENT.test(service)) {
+    throw new TransportError(
+      'INVALID_ARGUMENT',
+      `http: service name ${JSON.stringify(service)} cannot be a URL path segment`,
+    );
+  }
+  const { host, port } = parseHostPort(options.route(service).listen);
+  const { logger, maxMessageBytes } = options;
+  const app = createApp(maxMessageBytes, logger);
+  const inFlight = new InFlight();
+
+  const answer = (method: string, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> =>
+    inFlight.run(async () => {
+      const timeoutMs = parseTimeout(headerOf(request, TIMEOUT_HEADER), options.defaultTimeoutMs);
+      if (timeoutMs === undefined) {
+        const message = `${TIMEOUT_HEADER} must be a positive number of milliseconds`;
+        return sendError(reply, 400, { code: 'INVALID_ARGUMENT', message });
+      }
+      const traceId = headerOf(request, TRACE_HEADER);
+      const context: CallContext = {
+        service,
+        method,
+        traceId: traceId !== undefined && traceId.length <= MAX_TRACE_ID_LENGTH ? traceId : newTraceId(),
+        deadline: Date.now() + timeoutMs,
+        transport: 'http',
+      };
+      return sendReply(reply, await dispatch(handlers, context, request.body, logger), maxMessageBytes, logger);
+    });
+
+  for (const method of Object.keys(handlers)) {
+    if (PLAIN_SEGMENT.test(method))
+      app.post(`/${service}/${method}`, (request, reply) => answer(method, request, reply));
+  }
+  // Methods whose names need escaping, and unknown ones: dispatch() answers UNIMPLEMENTED for those.
+  app.post<{ Params: { method: string } }>(`/${service}/:method`, (request, reply) =>
+    answer(request.params.method, request, reply),
+  );
+  subscriptionRoutes(app, registry, logger);
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0] ?? '';
+    const segments = path.split('/');
+    if (request.method === 'POST' && segments.length === 3) {
+      // Mostly another service's call reaching this port: a misconfigured address, said as TCP says it.
+      const [asked, method] = [safeDecode(segments[1] ?? ''), safeDecode(segments[2] ?? '')];
+      const message =
+        asked === service ? `${service} has no method ${method}` : `this endpoint serves ${service}, not ${asked}`;
+      return sendError(reply, 501, { code: 'UNIMPLEMENTED', message });
+    }
+    const message = `no route ${request.method} ${path}: calls are POST /${service}/<method>`;
+    return sendError(reply, 404, { code: 'NOT_FOUND', message });
+  });
+
+  try {
+    await app.listen({ host, port });
+  } catch (err) {
+    await app.close();
+    throw err;
+  }
+  const bound = app.server.address();
+  const address =
+    typeof bound === 'object' && bound !== null
+      ? formatHostPort({ host: bound.address, port: bound.port })
+      : `${host}:${port}`;
+  let closing: Promise<void> | undefined;
+  return {
+    address,
+    close: () => (closing ??= closeApp(app, () => inFlight.drained(options.shutdownGraceMs))),
+  };
+}
+
+/** Missing: the default. Present: a positive number, else undefined (the caller sent nonsense). */
+export function parseTimeout(header: string | undefined, defaultMs: number): number | undefined {
+  if (header === undefined) return defaultMs;
+  const ms = Number(header);
+  return Number.isFinite(ms) && ms > 0 ? ms : undefined;
+}
+
+function sendReply(
+  reply: FastifyReply,
+  body: ReplyBody,
+  maxMessageBytes: number,
+  logger: TransportOptions['logger'],
+): FastifyReply {
+  if (!body.ok) return sendError(reply, httpStatusOf(body.error.code), body.error);
+  let text: string | undefined;
+  try {
+    // Serialized here, not by Fastify: it would send a string result raw instead of as JSON.
+    text = JSON.stringify(body.result);
+  } catch (err) {
+    logger.error({ err }, 'http: handler result is not JSON-serializable');
+    return sendError(reply, 500, { code: 'INTERNAL', message: 'internal error' });
+  }
+  if (text === undefined) return reply.code(204).send();
+  if (Buffer.byteLength(text) > maxMessageBytes) {
+    const message = `reply is over this transport's limit of ${maxMessageBytes} bytes`;
+    return sendError(reply, httpStatusOf('RESOURCE_EXHAUSTED'), { code: 'RESOURCE_EXHAUSTED', message });
+  }
+  return reply.code(200).header('content-type', JSON_TYPE).send(text);
+}
+
+function safeDecode(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}

@@ -1,0 +1,164 @@
+/**
+ * Events over HTTP, the publisher's half (the Skyhooks pattern): subscribers register a
+ * callback URL with the publisher's listener, and each event is POSTed to it.
+ *
+ *   POST   /_chirp/subscriptions       {subscriptionId, topic, group?, callbackUrl, ttlMs}  -> 204
+ *   DELETE /_chirp/subscriptions/:id                                                        -> 204
+ *   (publisher -> subscriber) POST <callbackUrl>   body: the event; x-trace-id, x-chirp-topic
+ *
+ * A registration lives for its ttl unless renewed, so a subscriber that died without a
+ * word stops costing events, and one that restarts (or a publisher that restarted and
+ * forgot everyone) is back in the registry at the next renewal.
+ */
+import type { FastifyInstance } from 'fastify';
+import { checkSize } from '../options.js';
+import { formatHostPort } from '../endpoints.js';
+import type { Logger } from '../logger.js';
+import type { SubscriberEntry, SubscriberRegistry } from '../subscribers.js';
+import { SUBSCRIPTIONS_PATH, TOPIC_HEADER, TRACE_HEADER, sendError } from './app.js';
+import { wasRefused, type HttpClient } from './client.js';
+
+/** Where one subscription's events go. */
+export interface CallbackSink {
+  origin: string;
+  path: string;
+}
+
+/** No registration outlives this without renewal, whatever ttl a subscriber asks for. */
+const MAX_TTL_MS = 10 * 60_000;
+
+/**
+ * Events waiting for a connection to one callback origin before new ones are dropped: a
+ * subscriber that cannot keep up loses events rather than growing the publisher's memory.
+ */
+const SLOW_SUBSCRIBER_QUEUE = 1_000;
+
+/** A callback host that means "the address you see this registration coming from". */
+const UNSPECIFIED_HOSTS = new Set(['0.0.0.0', '[::]']);
+
+export interface Registration {
+  subscriptionId: string;
+  topic: string;
+  group?: string;
+  callbackUrl: string;
+  ttlMs: number;
+}
+
+export function subscriptionRoutes(
+  app: FastifyInstance,
+  registry: SubscriberRegistry<CallbackSink>,
+  logger: Logger,
+): void {
+  app.post(SUBSCRIPTIONS_PATH, (request, reply) => {
+    const problem = registrationProblem(request.body);
+    if (problem !== undefined)
+      return sendError(reply, 400, { code: 'INVALID_ARGUMENT', message: `subscription ${problem}` });
+    const registration = request.body as Registration;
+    const sink = sinkOf(registration.callbackUrl, request.socket.remoteAddress);
+    if (sink === undefined) {
+      return sendError(reply, 400, {
+        code: 'INVALID_ARGUMENT',
+        message: 'subscription callbackUrl must be an http:// URL',
+      });
+    }
+    registry.upsert({
+      subscriptionId: registration.subscriptionId,
+      topic: registration.topic,
+      group: registration.group,
+      sink,
+      expiresAt: Date.now() + Math.min(registration.ttlMs, MAX_TTL_MS),
+    });
+    logger.debug(
+      { subscriptionId: registration.subscriptionId, topic: registration.topic },
+      'http: subscription registered',
+    );
+    return reply.code(204).send();
+  });
+  app.delete<{ Params: { id: string } }>(`${SUBSCRIPTIONS_PATH}/:id`, (request, reply) => {
+    registry.remove(request.params.id);
+    return reply.code(204).send();
+  });
+}
+
+function registrationProblem(body: unknown): string | undefined {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return 'must be a JSON object';
+  const r = body as Record<string, unknown>;
+  for (const field of ['subscriptionId', 'topic', 'callbackUrl'] as const) {
+    if (typeof r[field] !== 'string' || r[field] === '') return `${field} must be a non-empty string`;
+  }
+  if (r.group !== undefined && (typeof r.group !== 'string' || r.group === ''))
+    return 'group must be a non-empty string';
+  if (typeof r.ttlMs !== 'number' || !(r.ttlMs > 0)) return 'ttlMs must be a positive number';
+  return undefined;
+}
+
+export function sinkOf(callbackUrl: string, remoteAddress: string | undefined): CallbackSink | undefined {
+  let url: URL;
+  try {
+    url = new URL(callbackUrl);
+  } catch {
+    return undefined;
+  }
+  if (url.protocol !== 'http:') return undefined;
+  let origin = url.origin;
+  if (UNSPECIFIED_HOSTS.has(url.hostname) && remoteAddress !== undefined) {
+    const host = remoteAddress.startsWith('::ffff:') ? remoteAddress.slice('::ffff:'.length) : remoteAddress;
+    origin = `http://${formatHostPort({ host, port: Number(url.port || 80) })}`;
+  }
+  return { origin, path: `${url.pathname}${url.search}` };
+}
+
+/**
+ * POST one event to every target and return without waiting for them: a slow or dead
+ * subscriber must not hold up the publisher. A callback that answers 404/410 (it no
+ * longer knows the subscription) or refuses the connection loses its registration; a
+ * live subscriber brings it back at its next renewal.
+ */
+export function fanOut(
+  client: HttpClient,
+  registry: SubscriberRegistry<CallbackSink>,
+  topic: string,
+  event: unknown,
+  traceId: string,
+  timeoutMs: number,
+  maxMessageBytes: number,
+  logger: Logger,
+): void {
+  const targets = registry.targets(topic);
+  if (targets.length === 0) return;
+  const body = event === undefined ? undefined : JSON.stringify(event);
+  if (body !== undefined) checkSize(Buffer.byteLength(body), maxMessageBytes, `event ${topic}`);
+  const headers = { [TRACE_HEADER]: traceId, [TOPIC_HEADER]: topic };
+  for (const target of targets) {
+    const { origin, path } = target.sink;
+    if (client.pool(origin).stats.queued > SLOW_SUBSCRIBER_QUEUE) {
+      logger.warn({ topic, subscriptionId: target.subscriptionId, origin }, 'http: subscriber too slow, event dropped');
+      continue;
+    }
+    const forget = (): void =>
+      registry.removeWhere((e) => e.subscriptionId === target.subscriptionId && e.sink === target.sink);
+    client.exchange(origin, { method: 'POST', path, headers, body }, { timeoutMs }).then(
+      ({ status }) => {
+        if (status === 404 || status === 410) forget();
+        else if (status >= 300) warnFailed(logger, target, topic, traceId, `callback answered ${status}`);
+      },
+      (err: unknown) => {
+        if (wasRefused(err)) forget();
+        warnFailed(logger, target, topic, traceId, (err as Error).message);
+      },
+    );
+  }
+}
+
+function warnFailed(
+  logger: Logger,
+  target: SubscriberEntry<CallbackSink>,
+  topic: string,
+  traceId: string,
+  reason: string,
+): void {
+  logger.warn(
+    { topic, traceId, subscriptionId: target.subscriptionId, origin: target.sink.origin, reason },
+    'http: event not delivered',
+  );
+}

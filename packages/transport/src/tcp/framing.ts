@@ -1,0 +1,96 @@
+/**
+ * TCP is a byte stream: it keeps order but not message boundaries. Each message is sent
+ * as one frame, its length first:
+ *
+ *    0               1               2               3
+ *    0 1 2 3 4 5 6 7 0 1 2 3 4 5 6 7 0 1 2 3 4 5 6 7 0 1 2 3 4 5 6 7
+ *   +---------------------------------------------------------------+
+ *   |          payload length in bytes (uint32, big-endian)         |
+ *   +---------------------------------------------------------------+
+ *   |          payload: one UTF-8 JSON message (envelope.ts) ...    |
+ *   +---------------------------------------------------------------+
+ *
+ * The length is counted in bytes, never characters, and checked against the maximum as
+ * soon as its 4 bytes arrive: a peer announcing a 4 GiB frame is refused before a byte of
+ * it is buffered. Chunks are kept as they arrive and only joined when a frame spans them.
+ */
+export const FRAME_HEADER_BYTES = 4;
+
+export class FrameError extends Error {
+  override readonly name = 'FrameError';
+}
+
+/** One frame holding `text` as UTF-8: header and payload in a single buffer, one write. */
+export function encodeFrame(text: string): Buffer {
+  const length = Buffer.byteLength(text);
+  const frame = Buffer.allocUnsafe(FRAME_HEADER_BYTES + length);
+  frame.writeUInt32BE(length, 0);
+  frame.write(text, FRAME_HEADER_BYTES, 'utf8');
+  return frame;
+}
+
+export class FrameDecoder {
+  readonly #maxFrameBytes: number;
+  #chunks: Buffer[] = [];
+  #buffered = 0;
+  /** Payload length of the frame being read, once its header is in; -1 before. */
+  #expected = -1;
+
+  constructor(maxFrameBytes: number) {
+    this.#maxFrameBytes = maxFrameBytes;
+  }
+
+  /** Bytes held while waiting for the rest of a frame. */
+  get buffered(): number {
+    return this.#buffered;
+  }
+
+  /** Feed bytes as they arrive; get back every frame they complete. Throws FrameError. */
+  push(chunk: Buffer): Buffer[] {
+    if (chunk.length > 0) {
+      this.#chunks.push(chunk);
+      this.#buffered += chunk.length;
+    }
+    const frames: Buffer[] = [];
+    for (;;) {
+      if (this.#expected < 0) {
+        if (this.#buffered < FRAME_HEADER_BYTES) break;
+        const length = this.#take(FRAME_HEADER_BYTES).readUInt32BE(0);
+        if (length === 0) throw new FrameError('frame of 0 bytes: every frame carries a message');
+        if (length > this.#maxFrameBytes) {
+          throw new FrameError(`frame of ${length} bytes exceeds the maximum of ${this.#maxFrameBytes}`);
+        }
+        this.#expected = length;
+      }
+      if (this.#buffered < this.#expected) break;
+      frames.push(this.#take(this.#expected));
+      this.#expected = -1;
+    }
+    return frames;
+  }
+
+  /** Remove and return the next `n` buffered bytes, copying only if they span chunks. */
+  #take(n: number): Buffer {
+    this.#buffered -= n;
+    const first = this.#chunks[0]!;
+    if (first.length > n) {
+      this.#chunks[0] = first.subarray(n);
+      return first.subarray(0, n);
+    }
+    if (first.length === n) {
+      this.#chunks.shift();
+      return first;
+    }
+    const out = Buffer.allocUnsafe(n);
+    let filled = 0;
+    while (filled < n) {
+      const chunk = this.#chunks[0]!;
+      const used = Math.min(chunk.length, n - filled);
+      chunk.copy(out, filled, 0, used);
+      filled += used;
+      if (used === chunk.length) this.#chunks.shift();
+      else this.#chunks[0] = chunk.subarray(used);
+    }
+    return out;
+  }
+}

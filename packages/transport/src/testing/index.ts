@@ -1,0 +1,97 @@
+/**
+ * Helpers for tests that run real transports in one process: servers on free loopback
+ * ports, clients pointed at them, AMQP names unique to the test so parallel test files
+ * never share a queue.
+ */
+import net from 'node:net';
+import { randomBytes } from 'node:crypto';
+import { DEFAULT_TRANSPORT_CONFIG, type TransportConfig } from '../config.js';
+import { createTransport, type RoutedTransport } from '../factory.js';
+import type { Handlers, Listener, TransportKind } from '../transport.js';
+
+export const AMQP_TEST_URL = process.env.AMQP_URL ?? DEFAULT_TRANSPORT_CONFIG.amqpUrl;
+
+/** A config for tests: every listed service on `kind`, listening on a free loopback port. */
+export function testConfig(kind: TransportKind, overrides: Partial<TransportConfig> = {}): TransportConfig {
+  return {
+    ...DEFAULT_TRANSPORT_CONFIG,
+    transport: kind,
+    amqpUrl: AMQP_TEST_URL,
+    amqpPrefix: `test-${randomBytes(4).toString('hex')}`,
+    subscriptionTtlMs: 2_000,
+    shutdownGraceMs: 2_000,
+    ...overrides,
+    services: { ...overrides.services },
+  };
+}
+
+/**
+ * A transport world for one test: `serve` starts a service on a free port (or the port
+ * it had, on restart) and records its address; `client()` makes a separate transport
+ * instance (own sockets, own AMQP connection) that reaches every served service.
+ */
+export class TestWorld {
+  readonly kind: TransportKind;
+  readonly config: TransportConfig;
+  readonly #transports: RoutedTransport[] = [];
+
+  constructor(kind: TransportKind, overrides: Partial<TransportConfig> = {}) {
+    this.kind = kind;
+    this.config = testConfig(kind, overrides);
+  }
+
+  /** A new transport instance sharing this world's config (addresses, AMQP prefix). */
+  transport(): RoutedTransport {
+    const transport = createTransport(this.config);
+    this.#transports.push(transport);
+    return transport;
+  }
+
+  /** Serve `service` on `on` (a new transport by default) at a free port, or `listen`. */
+  async serve(service: string, handlers: Handlers, on = this.transport(), listen = '127.0.0.1:0'): Promise<Listener> {
+    this.config.services[service] = {
+      ...this.config.services[service],
+      listen,
+      addresses: this.config.services[service]?.addresses ?? [],
+    };
+    const listener = await on.serve(service, handlers);
+    if (this.kind !== 'amqp') {
+      this.config.services[service] = { listen: listener.address, addresses: [listener.address] };
+    }
+    return listener;
+  }
+
+  /** Point `service` at an address where nothing listens. */
+  async unreachable(service: string): Promise<void> {
+    const address = `127.0.0.1:${await freePort()}`;
+    this.config.services[service] = { listen: address, addresses: [address] };
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.#transports.map((t) => t.close()));
+  }
+}
+
+/** A loopback port nothing listens on (bound, then released). */
+export async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Poll `check` until it stops throwing, or rethrow its last error after `timeoutMs`. */
+export async function eventually<T>(check: () => T | Promise<T>, timeoutMs = 5_000, everyMs = 20): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await check();
+    } catch (err) {
+      if (Date.now() > until) throw err;
+      await sleep(everyMs);
+    }
+  }
+}

@@ -1,0 +1,81 @@
+/**
+ * The one interface every service call goes through. HTTP, AMQP, TCP and UDP each
+ * implement it; the conformance suite (conformance.test.ts) holds all four to the
+ * same behaviour. Nothing else lives in this file.
+ */
+
+export const TRANSPORT_KINDS = ['http', 'amqp', 'tcp', 'udp'] as const;
+export type TransportKind = (typeof TRANSPORT_KINDS)[number];
+
+export interface Transport {
+  /**
+   * Call `method` on `service` and wait for its reply. Rejects with a TransportError:
+   * the handler's own (code and message unchanged), DEADLINE_EXCEEDED when no reply
+   * came in time, UNIMPLEMENTED for an unknown method, UNAVAILABLE when nobody serves.
+   */
+  request(service: string, method: string, payload: unknown, options?: RequestOptions): Promise<unknown>;
+
+  /**
+   * Send an event to every subscriber of `topic` (and to one member of each group).
+   * `service` is the publisher: socket transports deliver to subscribers registered
+   * with that service's listener, so the publisher must be serving it.
+   */
+  publish(service: string, topic: string, event: unknown, options?: PublishOptions): Promise<void>;
+
+  /** Serve `service`'s handlers until the listener is closed. */
+  serve(service: string, handlers: Handlers): Promise<Listener>;
+
+  /** Receive the events `service` publishes on `topic`. */
+  subscribe(service: string, topic: string, handler: EventHandler, options?: SubscribeOptions): Promise<Subscription>;
+
+  /** Stop everything: pending requests reject with UNAVAILABLE, sockets are destroyed. */
+  close(): Promise<void>;
+}
+
+export interface RequestOptions {
+  /** How long the caller waits for the reply; the handler sees the same deadline. */
+  timeoutMs?: number;
+  /** Follows one user action across every hop; a new one is made if absent. */
+  traceId?: string;
+}
+
+export interface PublishOptions {
+  traceId?: string;
+}
+
+export interface SubscribeOptions {
+  /** Subscribers sharing a group compete: one member of the group gets each event. */
+  group?: string;
+}
+
+/** What a handler knows about the call it is serving. */
+export interface CallContext {
+  service: string;
+  method: string;
+  traceId: string;
+  /** Epoch milliseconds after which the caller no longer waits. */
+  deadline: number;
+  transport: TransportKind;
+}
+
+export type Handler = (payload: unknown, context: CallContext) => unknown;
+export type Handlers = Readonly<Record<string, Handler>>;
+
+export interface EventContext {
+  service: string;
+  topic: string;
+  traceId: string;
+  transport: TransportKind;
+}
+
+export type EventHandler = (event: unknown, context: EventContext) => void | Promise<void>;
+
+export interface Listener {
+  /** Where callers reach this listener: `host:port` for sockets, a queue name for AMQP. */
+  readonly address: string;
+  close(): Promise<void>;
+}
+
+export interface Subscription {
+  close(): Promise<void>;
+}

@@ -1,0 +1,371 @@
+/**
+ * UDP transport: `node:dgram`, one JSON envelope (envelope.ts) per datagram, no connection.
+ *
+ * Delivery guarantee — what UDP gives, and what this layer adds:
+ * - Requests: the client retransmits the same datagram (same request id) with exponential
+ *   backoff until a reply arrives or the caller's deadline passes; the server remembers
+ *   request ids per sender until the deadline, so a handler runs AT MOST ONCE per request
+ *   id per server process (a duplicate gets the first reply again). A server that restarts
+ *   forgets: a request whose reply was lost may run again on the new process.
+ *   A refused datagram (ICMP port unreachable) fails the call promptly with UNAVAILABLE.
+ * - Events: best effort. One datagram per subscriber, not retransmitted: a lost datagram is
+ *   a lost event, and a datagram the network duplicates is delivered twice.
+ *   Registrations expire unless renewed (every ttl/3), so they survive a publisher restart.
+ * - Size: a message is one datagram, at most 65,507 bytes (IPv4's ceiling) or the configured
+ *   limit; larger ones fail with RESOURCE_EXHAUSTED and are never fragmented by us. Datagrams
+ *   over the path MTU (~1,472 bytes on Ethernet) are fragmented by IP, and losing any
+ *   fragment loses the whole datagram, so big messages are lost more often.
+ * - Order: none. Replies are matched by id; events may arrive in any order.
+ */
+import type dgram from 'node:dgram';
+import { TransportError, isUnreachable, unavailable } from '../errors.js';
+import { decodeEnvelope, encodeEnvelope, type Envelope } from '../envelope.js';
+import { deliver } from '../dispatch.js';
+import { EndpointSet, parseHostPort } from '../endpoints.js';
+import { newRequestId, newSubscriptionId, newTraceId } from '../ids.js';
+import { checkSize, outgoing, type TransportOptions } from '../options.js';
+import { PendingRequests } from '../pending.js';
+import type { LocalSubscription } from '../subscribers.js';
+import type {
+  EventHandler,
+  Handlers,
+  Listener,
+  PublishOptions,
+  RequestOptions,
+  SubscribeOptions,
+  Subscription,
+  Transport,
+} from '../transport.js';
+import { UdpServer } from './server.js';
+import { connect, createSocket, enlargeBuffers, send } from './sockets.js';
+
+export { UdpServer, type UdpServerStats } from './server.js';
+
+/**
+ * Retransmission schedule: 50 ms is a few loopback or LAN round trips, so a lost datagram
+ * costs little; doubling to 1 s keeps a slow handler from being flooded with copies.
+ */
+export const RETRANSMIT_FIRST_MS = 50;
+export const RETRANSMIT_MAX_MS = 1_000;
+
+/** What the client side saw; the benchmark reads retransmissions as a measure of loss. */
+export interface UdpClientStats {
+  requests: number;
+  retransmissions: number;
+  /** ICMP port-unreachable reports: a datagram reached a host where nobody listened. */
+  refused: number;
+  /** Event datagrams delivered to a local handler. */
+  eventsReceived: number;
+}
+
+/** One connected socket per remote address, shared by requests and subscriptions. */
+interface Peer {
+  address: string;
+  socket: dgram.Socket;
+  ready: Promise<void>;
+}
+
+type UdpSubscription = LocalSubscription<{ addresses: string[]; renewTimer?: NodeJS.Timeout }>;
+
+export class UdpTransport implements Transport {
+  readonly kind = 'udp' as const;
+  readonly maxMessageBytes: number;
+  readonly stats: UdpClientStats = { requests: 0, retransmissions: 0, refused: 0, eventsReceived: 0 };
+  readonly #options: TransportOptions;
+  readonly #pending = new PendingRequests<Peer>();
+  readonly #endpoints = new Map<string, EndpointSet>();
+  readonly #peers = new Map<string, Peer>();
+  readonly #subscriptions = new Map<string, UdpSubscription>();
+  readonly #servers = new Map<string, UdpServer>();
+  readonly #listeners = new Set<UdpServer>();
+  #closed = false;
+  #closing: Promise<void> | undefined;
+
+  constructor(options: TransportOptions) {
+    this.#options = options;
+    this.maxMessageBytes = options.maxMessageBytes;
+  }
+
+  // ---- client side -------------------------------------------------------------------
+
+  async request(service: string, method: string, payload: unknown, options?: RequestOptions): Promise<unknown> {
+    const out = outgoing(options, this.#options.defaultTimeoutMs);
+    const envelope: Envelope = {
+      type: 'request',
+      id: out.id,
+      service,
+      method,
+      payload,
+      traceId: out.traceId,
+      timeoutMs: out.timeoutMs,
+    };
+    const datagram = Buffer.from(encodeEnvelope(envelope));
+    checkSize(datagram.length, this.maxMessageBytes, `request ${service}.${method}`);
+    const peer = this.#peerFor(service);
+    this.stats.requests++;
+    return this.#exchange(peer, out.id, datagram, out.timeoutMs, `udp ${service}.${method}`);
+  }
+
+  /**
+   * Send `datagram` and wait for the reply carrying `id`, sending it again on the same peer
+   * (the server de-duplicates by sender and id) until the reply or the deadline.
+   */
+  #exchange(peer: Peer, id: string, datagram: Buffer, timeoutMs: number, describe: string): Promise<unknown> {
+    let retransmit: NodeJS.Timeout | undefined;
+    const reply = this.#pending.wait(id, timeoutMs, describe, peer, () => clearTimeout(retransmit));
+    const transmit = async (nextDelayMs: number): Promise<void> => {
+      if (!this.#pending.has(id)) return;
+      const err = await send(peer.socket, datagram);
+      if (err !== undefined) this.#onPeerError(peer, err);
+      if (!this.#pending.has(id)) return;
+      retransmit = setTimeout(() => {
+        this.stats.retransmissions++;
+        void transmit(Math.min(nextDelayMs * 2, RETRANSMIT_MAX_MS));
+      }, nextDelayMs);
+    };
+    peer.ready.then(
+      () => transmit(RETRANSMIT_FIRST_MS),
+      (err: unknown) => this.#pending.reject(id, unavailable(`udp: cannot reach ${peer.address}`, err)),
+    );
+    return reply;
+  }
+
+  /** The next endpoint of `service` in round robin that is not sitting out a refusal. */
+  #peerFor(service: string): Peer {
+    this.#assertOpen();
+    let endpoints = this.#endpoints.get(service);
+    if (endpoints === undefined) {
+      endpoints = new EndpointSet(this.#options.route(service).addresses);
+      this.#endpoints.set(service, endpoints);
+    }
+    const endpoint = endpoints.pick();
+    if (endpoint === undefined) {
+      const tried = endpoints.endpoints.map((e) => e.address).join(', ');
+      throw new TransportError('UNAVAILABLE', `udp: no reachable endpoint for ${service} (tried ${tried})`);
+    }
+    return this.#peer(endpoint.address);
+  }
+
+  #peer(address: string): Peer {
+    const existing = this.#peers.get(address);
+    if (existing !== undefined) return existing;
+    const target = parseHostPort(address);
+    const socket = createSocket(target.host);
+    const peer: Peer = { address, socket, ready: connect(socket, target).then(() => enlargeBuffers(socket)) };
+    peer.ready.catch(() => {
+      // A name that did not resolve: forget the socket so the next call looks it up again.
+      if (this.#peers.get(address) === peer) this.#peers.delete(address);
+      socket.close();
+      this.#markDown(address);
+    });
+    socket.on('message', (datagram) => this.#onClientDatagram(peer, datagram));
+    socket.on('error', (err) => this.#onPeerError(peer, err));
+    this.#peers.set(address, peer);
+    return peer;
+  }
+
+  #onPeerError(peer: Peer, err: Error): void {
+    if (!isUnreachable(err)) {
+      this.#options.logger.warn({ err, address: peer.address }, 'udp: client socket error');
+      return;
+    }
+    // The kernel cannot say which datagram was refused, only that this address refuses:
+    // everything waiting on it fails now rather than at its deadline.
+    this.stats.refused++;
+    this.#markDown(peer.address);
+    this.#pending.rejectWhere(
+      (tag) => tag === peer,
+      unavailable(`udp: ${peer.address} refused the datagram (nothing listens there)`, err),
+    );
+  }
+
+  #markDown(address: string): void {
+    const now = Date.now();
+    for (const set of this.#endpoints.values()) {
+      // One refusal episode often brings several ICMP reports; count it once.
+      for (const e of set.endpoints) if (e.address === address && e.downUntil <= now) set.markDown(e);
+    }
+  }
+
+  #markUp(address: string): void {
+    for (const set of this.#endpoints.values()) {
+      for (const e of set.endpoints) if (e.address === address && e.failures > 0) set.markUp(e);
+    }
+  }
+
+  #onClientDatagram(peer: Peer, datagram: Buffer): void {
+    let envelope: Envelope;
+    try {
+      envelope = decodeEnvelope(datagram.toString('utf8'));
+    } catch (err) {
+      this.#options.logger.debug({ err, address: peer.address }, 'udp: unreadable datagram from server');
+      return;
+    }
+    if (envelope.type === 'reply') {
+      this.#markUp(peer.address);
+      // A duplicate reply (or one after the deadline) finds no pending entry and is dropped.
+      if (envelope.ok) this.#pending.resolve(envelope.id, envelope.result);
+      else this.#pending.reject(envelope.id, new TransportError(envelope.error.code, envelope.error.message));
+    } else if (envelope.type === 'event') {
+      const sub = this.#subscriptions.get(envelope.subscriptionId);
+      if (sub === undefined) return; // unsubscribed; the publisher forgets it when its TTL runs out
+      this.stats.eventsReceived++;
+      const context = {
+        service: sub.service,
+        topic: envelope.topic,
+        traceId: envelope.traceId,
+        transport: 'udp' as const,
+      };
+      void deliver(sub.handler, envelope.payload, context, this.#options.logger);
+    }
+  }
+
+  /**
+   * Register with every replica of `service` (each publishes its own events) and keep
+   * registering every ttl/3: a publisher that restarted, or lost a registration datagram,
+   * learns about us again within a third of the TTL. Resolves once one replica has
+   * acknowledged; the others are retried by the renewal.
+   */
+  async subscribe(
+    service: string,
+    topic: string,
+    handler: EventHandler,
+    options?: SubscribeOptions,
+  ): Promise<Subscription> {
+    this.#assertOpen();
+    const subscriptionId = newSubscriptionId();
+    const addresses = this.#options.route(service).addresses;
+    const sub: UdpSubscription = { service, topic, group: options?.group, handler, extra: { addresses } };
+    this.#subscriptions.set(subscriptionId, sub);
+    const results = await Promise.allSettled(
+      addresses.map((address) => this.#register(address, subscriptionId, this.#options.defaultTimeoutMs)),
+    );
+    if (!results.some((r) => r.status === 'fulfilled')) {
+      this.#subscriptions.delete(subscriptionId);
+      const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      throw failure?.reason ?? new TransportError('UNAVAILABLE', `udp: ${service} has no address to subscribe to`);
+    }
+    const renewEveryMs = Math.max(1, Math.floor(this.#options.subscriptionTtlMs / 3));
+    sub.extra.renewTimer = setInterval(() => {
+      for (const address of addresses) {
+        this.#register(address, subscriptionId, renewEveryMs).catch((err: unknown) => {
+          this.#options.logger.debug({ err, address, topic }, 'udp: subscription renewal not acknowledged');
+        });
+      }
+    }, renewEveryMs).unref();
+    return { close: () => this.#unsubscribe(subscriptionId) };
+  }
+
+  #register(address: string, subscriptionId: string, timeoutMs: number): Promise<unknown> {
+    const sub = this.#subscriptions.get(subscriptionId);
+    if (sub === undefined || this.#closed) return Promise.resolve();
+    const envelope: Envelope = {
+      type: 'subscribe',
+      id: newRequestId(),
+      subscriptionId,
+      topic: sub.topic,
+      ttlMs: this.#options.subscriptionTtlMs,
+    };
+    if (sub.group !== undefined) envelope.group = sub.group;
+    return this.#exchange(
+      this.#peer(address),
+      envelope.id,
+      Buffer.from(encodeEnvelope(envelope)),
+      timeoutMs,
+      `udp subscribe ${sub.topic}`,
+    );
+  }
+
+  async #unsubscribe(subscriptionId: string): Promise<void> {
+    const sub = this.#subscriptions.get(subscriptionId);
+    if (sub === undefined) return;
+    this.#subscriptions.delete(subscriptionId);
+    clearInterval(sub.extra.renewTimer);
+    if (this.#closed) return;
+    // Acknowledged if possible; a publisher that missed it stops sending when the TTL runs out.
+    const timeoutMs = Math.min(this.#options.defaultTimeoutMs, 1_000);
+    await Promise.allSettled(
+      sub.extra.addresses.map((address) => {
+        const envelope: Envelope = { type: 'unsubscribe', id: newRequestId(), subscriptionId };
+        return this.#exchange(
+          this.#peer(address),
+          envelope.id,
+          Buffer.from(encodeEnvelope(envelope)),
+          timeoutMs,
+          'udp unsubscribe',
+        );
+      }),
+    );
+  }
+
+  // ---- server side -------------------------------------------------------------------
+
+  async serve(service: string, handlers: Handlers): Promise<Listener> {
+    this.#assertOpen();
+    const server = await UdpServer.start({
+      service,
+      handlers,
+      listen: this.#options.route(service).listen,
+      maxMessageBytes: this.maxMessageBytes,
+      shutdownGraceMs: this.#options.shutdownGraceMs,
+      subscriptionTtlMs: this.#options.subscriptionTtlMs,
+      logger: this.#options.logger,
+      onClosed: (closed) => {
+        this.#listeners.delete(closed);
+        if (this.#servers.get(service) === closed) this.#servers.delete(service);
+      },
+    });
+    this.#servers.set(service, server);
+    this.#listeners.add(server);
+    return server;
+  }
+
+  /** The listener serving `service` in this process, e.g. to read its stats. */
+  server(service: string): UdpServer | undefined {
+    return this.#servers.get(service);
+  }
+
+  async publish(service: string, topic: string, event: unknown, options?: PublishOptions): Promise<void> {
+    const server = this.#servers.get(service);
+    if (server === undefined) {
+      throw new TransportError(
+        'INTERNAL',
+        `udp: publish on ${service} needs serve(${service}) first: subscribers register with its listener`,
+      );
+    }
+    await server.publish(topic, event, options?.traceId ?? newTraceId());
+  }
+
+  // ---- lifecycle ---------------------------------------------------------------------
+
+  close(): Promise<void> {
+    this.#closing ??= this.#shutdown();
+    return this.#closing;
+  }
+
+  async #shutdown(): Promise<void> {
+    // Listeners first: their in-flight handlers may still call other services through us.
+    await Promise.all([...this.#listeners].map((listener) => listener.close()));
+    this.#closed = true;
+    for (const sub of this.#subscriptions.values()) clearInterval(sub.extra.renewTimer);
+    this.#subscriptions.clear();
+    this.#pending.rejectAll(new TransportError('UNAVAILABLE', 'udp: transport closed'));
+    await Promise.all(
+      [...this.#peers.values()].map(
+        (peer) =>
+          new Promise<void>((resolve) => {
+            try {
+              peer.socket.close(() => resolve());
+            } catch {
+              resolve(); // already closed (its name did not resolve)
+            }
+          }),
+      ),
+    );
+    this.#peers.clear();
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new TransportError('UNAVAILABLE', 'udp: transport closed');
+  }
+}

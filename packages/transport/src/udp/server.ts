@@ -1,0 +1,246 @@
+/**
+ * One served service on UDP: a bound socket that runs each request datagram through the
+ * shared dispatch() once per request id (ReplyCache), keeps the service's event
+ * subscribers, and counts what it received and dropped.
+ *
+ * Input it cannot use (too big, not an envelope, a type a server does not take) is
+ * dropped without a reply: UDP senders are unauthenticated and may be spoofed, so an
+ * answer to garbage would turn this server into an amplifier aimed at a third party.
+ */
+import type dgram from 'node:dgram';
+import { TransportError, toWireError } from '../errors.js';
+import { decodeEnvelope, encodeEnvelope, type Envelope, type ReplyBody } from '../envelope.js';
+import { dispatch, InFlight } from '../dispatch.js';
+import { formatHostPort, parseHostPort, type HostPort } from '../endpoints.js';
+import type { Logger } from '../logger.js';
+import { checkSize } from '../options.js';
+import { SubscriberRegistry } from '../subscribers.js';
+import { wrongService } from '../tcp/index.js';
+import type { CallContext, Handlers, Listener } from '../transport.js';
+import { ReplyCache } from './reply-cache.js';
+import { bind, createSocket, enlargeBuffers, send } from './sockets.js';
+
+type RequestEnvelope = Extract<Envelope, { type: 'request' }>;
+
+/** A finished request's reply is kept this long past its deadline, for retransmissions still in the network. */
+const DEDUPE_MARGIN_MS = 2_000;
+const PRUNE_EVERY_MS = 1_000;
+/** At 64 KiB per reply the byte bound bites first; small replies are bounded by count. */
+const REPLY_CACHE_LIMITS = { maxEntries: 20_000, maxBytes: 32 * 1024 * 1024 };
+/** A subscriber cannot ask to be remembered for longer than this without renewing. */
+const MAX_SUBSCRIPTION_TTL_MS = 10 * 60_000;
+
+/** What the server saw; read by tests, the benchmark and (later) metrics. */
+export interface UdpServerStats {
+  /** Datagrams that arrived, whatever they held. */
+  received: number;
+  /** Requests that ran (each request id once). */
+  requests: number;
+  /** Dropped: not a valid envelope, or a type a server does not accept. */
+  malformed: number;
+  /** Dropped: longer than the transport's message limit. */
+  oversized: number;
+  /** Retransmissions answered with the reply already sent. */
+  duplicatesAnswered: number;
+  /** Retransmissions that arrived while the handler was still running. */
+  duplicatesIgnored: number;
+  /** Replies over the limit, replaced by a RESOURCE_EXHAUSTED error. */
+  oversizedReplies: number;
+  /** Event datagrams sent to subscribers. */
+  eventsSent: number;
+}
+
+export interface UdpServerOptions {
+  service: string;
+  handlers: Handlers;
+  listen: string;
+  maxMessageBytes: number;
+  shutdownGraceMs: number;
+  subscriptionTtlMs: number;
+  logger: Logger;
+  /** Called once the socket is closed. */
+  onClosed: (server: UdpServer) => void;
+}
+
+export class UdpServer implements Listener {
+  readonly stats: UdpServerStats = {
+    received: 0,
+    requests: 0,
+    malformed: 0,
+    oversized: 0,
+    duplicatesAnswered: 0,
+    duplicatesIgnored: 0,
+    oversizedReplies: 0,
+    eventsSent: 0,
+  };
+  readonly service: string;
+  readonly registry = new SubscriberRegistry<HostPort>();
+  readonly #options: UdpServerOptions;
+  readonly #socket: dgram.Socket;
+  readonly #inFlight = new InFlight();
+  readonly #cache = new ReplyCache(REPLY_CACHE_LIMITS);
+  readonly #pruneTimer: NodeJS.Timeout;
+  #address = '';
+  #closing: Promise<void> | undefined;
+  #socketClosed = false;
+
+  static async start(options: UdpServerOptions): Promise<UdpServer> {
+    const listen = parseHostPort(options.listen);
+    const socket = createSocket(listen.host);
+    await bind(socket, listen);
+    return new UdpServer(options, socket);
+  }
+
+  private constructor(options: UdpServerOptions, socket: dgram.Socket) {
+    this.#options = options;
+    this.service = options.service;
+    this.#socket = socket;
+    enlargeBuffers(socket);
+    const bound = socket.address();
+    this.#address = formatHostPort({ host: bound.address, port: bound.port });
+    socket.on('message', (datagram, from) => this.#onDatagram(datagram, from));
+    socket.on('error', (err) => options.logger.warn({ err, service: this.service }, 'udp: server socket error'));
+    this.#pruneTimer = setInterval(() => this.#cache.prune(), PRUNE_EVERY_MS).unref();
+  }
+
+  get address(): string {
+    return this.#address;
+  }
+
+  /** Finished replies held for retransmissions (count and bytes), for tests and metrics. */
+  get cached(): { entries: number; bytes: number; evictions: number } {
+    return { entries: this.#cache.size, bytes: this.#cache.bytes, evictions: this.#cache.evictions };
+  }
+
+  #onDatagram(datagram: Buffer, from: dgram.RemoteInfo): void {
+    this.stats.received++;
+    const sender = { host: from.address, port: from.port };
+    if (datagram.length > this.#options.maxMessageBytes) {
+      this.stats.oversized++;
+      this.#options.logger.debug(
+        { from: formatHostPort(sender), bytes: datagram.length },
+        'udp: dropped oversized datagram',
+      );
+      return;
+    }
+    let envelope: Envelope;
+    try {
+      envelope = decodeEnvelope(datagram.toString('utf8'));
+    } catch (err) {
+      this.#dropMalformed(sender, (err as Error).message);
+      return;
+    }
+    switch (envelope.type) {
+      case 'request':
+        this.#onRequest(envelope, sender);
+        return;
+      case 'subscribe': {
+        const ttlMs = Math.min(envelope.ttlMs ?? this.#options.subscriptionTtlMs, MAX_SUBSCRIPTION_TTL_MS);
+        const { subscriptionId, topic, group } = envelope;
+        this.registry.upsert({ subscriptionId, topic, group, sink: sender, expiresAt: Date.now() + ttlMs });
+        void send(this.#socket, this.#replyDatagram(envelope.id, { ok: true }), sender);
+        return;
+      }
+      case 'unsubscribe':
+        this.registry.remove(envelope.subscriptionId);
+        void send(this.#socket, this.#replyDatagram(envelope.id, { ok: true }), sender);
+        return;
+      default:
+        this.#dropMalformed(sender, `a server does not accept ${envelope.type} messages`);
+    }
+  }
+
+  #dropMalformed(sender: HostPort, reason: string): void {
+    this.stats.malformed++;
+    this.#options.logger.debug({ from: formatHostPort(sender), reason }, 'udp: dropped malformed datagram');
+  }
+
+  #onRequest(envelope: RequestEnvelope, sender: HostPort): void {
+    // The id is only unique per client, hence the sender's address in the key.
+    const key = `${sender.host}:${sender.port}|${envelope.id}`;
+    const known = this.#cache.lookup(key);
+    if (known.state === 'running') {
+      this.stats.duplicatesIgnored++;
+      return;
+    }
+    if (known.state === 'done') {
+      this.stats.duplicatesAnswered++;
+      void send(this.#socket, known.datagram, sender);
+      return;
+    }
+    if (this.#closing !== undefined) {
+      // Silence would cost the caller its whole deadline; UNAVAILABLE tells it to go elsewhere.
+      const error = new TransportError('UNAVAILABLE', `udp: ${this.service} is shutting down`);
+      void send(this.#socket, this.#replyDatagram(envelope.id, { ok: false, error: error.toJSON() }), sender);
+      return;
+    }
+    this.stats.requests++;
+    this.#cache.markRunning(key);
+    const deadline = Date.now() + envelope.timeoutMs;
+    const context: CallContext = {
+      service: this.service,
+      method: envelope.method,
+      traceId: envelope.traceId,
+      deadline,
+      transport: 'udp',
+    };
+    void this.#inFlight
+      .run(async () => {
+        const body =
+          envelope.service === this.service
+            ? await dispatch(this.#options.handlers, context, envelope.payload, this.#options.logger)
+            : wrongService(this.service, envelope.service);
+        const datagram = this.#replyDatagram(envelope.id, body);
+        this.#cache.finish(key, datagram, Math.max(deadline, Date.now()) + DEDUPE_MARGIN_MS);
+        if (!this.#socketClosed) await send(this.#socket, datagram, sender);
+      })
+      .catch((err: unknown) => {
+        // Only encoding can throw here (a result JSON cannot express): answer so the caller need not wait.
+        this.#options.logger.error({ err, traceId: envelope.traceId, service: this.service }, 'udp: could not reply');
+        const datagram = this.#replyDatagram(envelope.id, { ok: false, error: toWireError(err) });
+        this.#cache.finish(key, datagram, deadline + DEDUPE_MARGIN_MS);
+        if (!this.#socketClosed) void send(this.#socket, datagram, sender);
+      });
+  }
+
+  /** The reply as one datagram; one over the limit becomes a RESOURCE_EXHAUSTED error. */
+  #replyDatagram(id: string, body: ReplyBody): Buffer {
+    const datagram = Buffer.from(encodeEnvelope({ type: 'reply', id, ...body }));
+    if (datagram.length <= this.#options.maxMessageBytes) return datagram;
+    this.stats.oversizedReplies++;
+    const message = `reply is ${datagram.length} bytes, over this transport's limit of ${this.#options.maxMessageBytes} bytes`;
+    return Buffer.from(
+      encodeEnvelope({ type: 'reply', id, ok: false, error: { code: 'RESOURCE_EXHAUSTED', message } }),
+    );
+  }
+
+  /** One datagram per registered target; refused whole if the event is over the limit. */
+  async publish(topic: string, event: unknown, traceId: string): Promise<void> {
+    const outgoing = this.registry.targets(topic).map((target) => {
+      const datagram = Buffer.from(
+        encodeEnvelope({ type: 'event', subscriptionId: target.subscriptionId, topic, payload: event, traceId }),
+      );
+      checkSize(datagram.length, this.#options.maxMessageBytes, `event ${topic}`);
+      return { datagram, to: target.sink };
+    });
+    if (this.#socketClosed) return;
+    const errors = await Promise.all(outgoing.map(({ datagram, to }) => send(this.#socket, datagram, to)));
+    errors.forEach((err, i) => {
+      if (err === undefined) this.stats.eventsSent++;
+      else this.#options.logger.debug({ err, topic, to: formatHostPort(outgoing[i]!.to) }, 'udp: event not sent');
+    });
+  }
+
+  /** Stop taking requests, let those running finish (up to the grace period), then close. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      await this.#inFlight.drained(this.#options.shutdownGraceMs);
+      clearInterval(this.#pruneTimer);
+      this.#cache.clear();
+      this.#socketClosed = true;
+      await new Promise<void>((resolve) => this.#socket.close(() => resolve()));
+      this.#options.onClosed(this);
+    })();
+    return this.#closing;
+  }
+}

@@ -1,0 +1,369 @@
+/**
+ * What only UDP can get wrong: lost, duplicated and reordered datagrams (through UdpProxy),
+ * garbage from an unauthenticated sender (a raw dgram socket), a peer that vanishes and
+ * comes back on the same port, and event registrations that must be renewed.
+ */
+import dgram from 'node:dgram';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { DEFAULT_MAX_MESSAGE_BYTES } from '../config.js';
+import { parseHostPort } from '../endpoints.js';
+import { encodeEnvelope } from '../envelope.js';
+import { TransportError } from '../errors.js';
+import type { RoutedTransport } from '../factory.js';
+import { TestWorld, eventually, freePort, sleep } from '../testing/index.js';
+import { UdpProxy, type UdpProxyOptions } from '../testing/udp-proxy.js';
+import type { Handlers } from '../transport.js';
+import { UdpTransport, type UdpServer } from './index.js';
+import { ReplyCache } from './reply-cache.js';
+
+const echo: Handlers = { echo: (payload) => payload };
+
+let world: TestWorld;
+const proxies: UdpProxy[] = [];
+
+beforeEach(() => {
+  world = new TestWorld('udp');
+});
+afterEach(async () => {
+  await Promise.all(proxies.splice(0).map((p) => p.close()));
+  await world.close();
+});
+
+async function proxy(options: UdpProxyOptions): Promise<UdpProxy> {
+  const started = await UdpProxy.start(options);
+  proxies.push(started);
+  return started;
+}
+
+/** Point callers of `service` at `address` (e.g. a proxy) while it keeps listening where it is. */
+function routeVia(service: string, address: string): void {
+  const listen = world.config.services[service]?.listen ?? address;
+  world.config.services[service] = { listen, addresses: [address] };
+}
+
+function udpOf(client: RoutedTransport, service: string): UdpTransport {
+  const transport = client.for(service);
+  if (!(transport instanceof UdpTransport)) throw new Error('expected the udp transport');
+  return transport;
+}
+
+async function rejection(promise: Promise<unknown>): Promise<TransportError> {
+  const err = await promise.then(
+    () => {
+      throw new Error('expected the call to fail, but it succeeded');
+    },
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(TransportError);
+  return err as TransportError;
+}
+
+/** A raw socket connected to `address`, collecting whatever comes back. */
+async function rawPeer(
+  address: string,
+): Promise<{ socket: dgram.Socket; received: Buffer[]; send: (d: string | Buffer) => Promise<void> }> {
+  const { host, port } = parseHostPort(address);
+  const socket = dgram.createSocket('udp4');
+  const received: Buffer[] = [];
+  socket.on('message', (m) => received.push(m));
+  await new Promise<void>((resolve) => socket.connect(port, host, resolve));
+  const send = (d: string | Buffer): Promise<void> =>
+    new Promise((resolve, reject) => socket.send(d, (err) => (err ? reject(err) : resolve())));
+  return { socket, received, send };
+}
+
+function request(id: string, payload: unknown, method = 'echo', service = 'echo'): string {
+  return encodeEnvelope({ type: 'request', id, service, method, payload, traceId: 't', timeoutMs: 2_000 });
+}
+
+describe('UDP through a lossy network', () => {
+  it('answers 300 requests despite 10% loss each way, duplicates and reordering, running each once', async () => {
+    const runs = new Map<number, number>();
+    const server = (await world.serve('counter', {
+      count: async (payload) => {
+        const { n } = payload as { n: number };
+        runs.set(n, (runs.get(n) ?? 0) + 1);
+        await sleep(n % 4); // some retransmissions arrive while the handler still runs
+        return { n };
+      },
+    })) as UdpServer;
+    const lossy = await proxy({
+      target: server.address,
+      loss: 0.1,
+      duplicate: 0.05,
+      reorder: 0.1,
+      maxDelayMs: 30,
+      seed: 141,
+    });
+    routeVia('counter', lossy.address);
+    const client = world.transport();
+
+    // 20 callers, 15 sequential requests each: a steady stream rather than one burst.
+    const replies: unknown[] = [];
+    await Promise.all(
+      Array.from({ length: 20 }, async (_, worker) => {
+        for (let i = 0; i < 15; i++) {
+          const n = worker * 15 + i;
+          replies[n] = await client.request('counter', 'count', { n }, { timeoutMs: 15_000 });
+        }
+      }),
+    );
+
+    expect(replies).toEqual(Array.from({ length: 300 }, (_, n) => ({ n })));
+    expect([...runs.keys()].sort((a, b) => a - b)).toEqual(Array.from({ length: 300 }, (_, n) => n));
+    expect([...runs.values()].every((count) => count === 1)).toBe(true);
+    expect(server.stats.requests).toBe(300);
+    // The faults did happen, and were absorbed by retransmission and the reply cache.
+    expect(lossy.stats.toServer.dropped).toBeGreaterThan(10);
+    expect(lossy.stats.toClient.dropped).toBeGreaterThan(10);
+    expect(lossy.stats.toServer.duplicated + lossy.stats.toClient.duplicated).toBeGreaterThan(5);
+    expect(udpOf(client, 'counter').stats.retransmissions).toBeGreaterThan(20);
+    expect(server.stats.duplicatesAnswered).toBeGreaterThan(10);
+  });
+
+  it('keeps a request alive through a blackout shorter than its deadline', async () => {
+    const server = (await world.serve('echo', echo)) as UdpServer;
+    const network = await proxy({ target: server.address });
+    routeVia('echo', network.address);
+    const client = world.transport();
+    network.faults.lossToServer = 1;
+    const reply = client.request('echo', 'echo', 'patience', { timeoutMs: 3_000 });
+    await sleep(400);
+    network.faults.lossToServer = 0;
+    expect(await reply).toBe('patience');
+    expect(network.stats.toServer.dropped).toBeGreaterThanOrEqual(3); // 50, 100, 200 ms…
+  });
+
+  it('makes the same fault decisions for the same seed', async () => {
+    const target = `127.0.0.1:${await freePort()}`;
+    const runs = await Promise.all([1, 2].map(() => proxy({ target, loss: 0.3, duplicate: 0.2, seed: 7 })));
+    for (const p of runs) {
+      const peer = await rawPeer(p.address);
+      for (let i = 0; i < 100; i++) await peer.send(`datagram ${i}`);
+      peer.socket.close();
+    }
+    await eventually(() => runs.forEach((p) => expect(p.stats.toServer.received).toBe(100)));
+    expect(runs[0]!.stats).toEqual(runs[1]!.stats);
+    expect(runs[0]!.stats.toServer.dropped).toBeGreaterThan(15);
+  });
+});
+
+describe('UDP server under bad input', () => {
+  it('drops garbage without replying, counts it, and keeps serving', async () => {
+    world = new TestWorld('udp', { maxMessageBytes: { ...DEFAULT_MAX_MESSAGE_BYTES, udp: 4_096 } });
+    const server = (await world.serve('echo', echo)) as UdpServer;
+    const peer = await rawPeer(server.address);
+    const garbage: Array<string | Buffer> = [
+      Buffer.from(Array.from({ length: 64 }, (_, i) => (i * 97 + 13) % 256)), // random bytes
+      Buffer.alloc(0),
+      '{"type": "request", oops', // not JSON
+      '[1, 2, 3]', // JSON, not an object
+      JSON.stringify({ type: 'request', id: 'r1', service: 'echo', traceId: 't', timeoutMs: 1000 }), // no method
+      JSON.stringify({ type: 'request', id: 'r2', service: 'echo', method: 'echo', traceId: 't', timeoutMs: -5 }),
+      JSON.stringify({ type: 'subscribe', id: 'r3', topic: 'x' }), // no subscriptionId
+      JSON.stringify({ type: 'teleport', id: 'r4' }), // unknown type
+      encodeEnvelope({ type: 'reply', id: 'r5', ok: true, result: 1 }), // a type servers do not take
+      encodeEnvelope({ type: 'event', subscriptionId: 's', topic: 't', traceId: 't' }),
+    ];
+    for (const datagram of garbage) await peer.send(datagram);
+    await peer.send(request('big', 'x'.repeat(5_000))); // over this world's 4,096-byte limit
+
+    await eventually(() => expect(server.stats.received).toBe(garbage.length + 1));
+    expect(server.stats.malformed).toBe(garbage.length);
+    expect(server.stats.oversized).toBe(1);
+    expect(server.stats.requests).toBe(0);
+
+    // The same socket does get answers to a real request, so the silence above was a choice.
+    await peer.send(request('real', 'hello'));
+    await eventually(() => expect(peer.received).toHaveLength(1));
+    expect(JSON.parse(peer.received[0]!.toString())).toEqual({ type: 'reply', id: 'real', ok: true, result: 'hello' });
+    peer.socket.close();
+    expect(await world.transport().request('echo', 'echo', 'still here')).toBe('still here');
+  });
+
+  it('runs a request once however often it arrives: ignored while running, answered from cache after', async () => {
+    let runs = 0;
+    const server = (await world.serve('echo', {
+      slow: async () => {
+        runs++;
+        await sleep(100);
+        return runs;
+      },
+    })) as UdpServer;
+    const peer = await rawPeer(server.address);
+    const datagram = request('same-id', null, 'slow');
+    await peer.send(datagram);
+    await peer.send(datagram); // while the handler runs: ignored
+    await eventually(() => expect(peer.received).toHaveLength(1));
+    await peer.send(datagram); // after: the same reply again
+    await peer.send(datagram);
+    await eventually(() => expect(peer.received).toHaveLength(3));
+    expect(runs).toBe(1);
+    expect(new Set(peer.received.map(String))).toEqual(
+      new Set([JSON.stringify({ type: 'reply', id: 'same-id', ok: true, result: 1 })]),
+    );
+    expect(server.stats).toMatchObject({ requests: 1, duplicatesIgnored: 1, duplicatesAnswered: 2 });
+
+    // The id is only unique per sender: another socket with the same id is another request.
+    const other = await rawPeer(server.address);
+    await other.send(datagram);
+    await eventually(() => expect(other.received).toHaveLength(1));
+    expect(runs).toBe(2);
+    peer.socket.close();
+    other.socket.close();
+  });
+
+  it('replaces a reply over the limit with RESOURCE_EXHAUSTED', async () => {
+    const server = (await world.serve('echo', { ...echo, huge: () => 'x'.repeat(70_000) })) as UdpServer;
+    const client = world.transport();
+    const err = await rejection(client.request('echo', 'huge', {}));
+    expect(err.code).toBe('RESOURCE_EXHAUSTED');
+    expect(err.message).toMatch(/reply is \d+ bytes, over this transport's limit of 65507 bytes/);
+    expect(server.stats.oversizedReplies).toBe(1);
+    expect(await client.request('echo', 'echo', 'small')).toBe('small');
+  });
+});
+
+describe('UDP client and a server that goes away', () => {
+  it('fails promptly while the server is down, and recovers once it is back on the same port', async () => {
+    const first = await world.serve('echo', echo);
+    const client = world.transport();
+    expect(await client.request('echo', 'echo', 1)).toBe(1);
+    await first.close();
+
+    const started = Date.now();
+    const whileDown = await rejection(client.request('echo', 'echo', 2, { timeoutMs: 3_000 }));
+    expect(whileDown.code).toBe('UNAVAILABLE');
+    expect(Date.now() - started).toBeLessThan(500); // the ICMP refusal, not the deadline
+    expect(udpOf(client, 'echo').stats.refused).toBeGreaterThanOrEqual(1);
+
+    // The client keeps its socket: nothing to reconnect, only the endpoint's short sit-out to wait.
+    await world.serve('echo', echo, world.transport(), first.address);
+    const restarted = Date.now();
+    expect(await eventually(() => client.request('echo', 'echo', 3, { timeoutMs: 500 }), 3_000, 20)).toBe(3);
+    expect(Date.now() - restarted).toBeLessThan(1_000);
+  });
+
+  it('completes a request sent while the server was down once it restarts, if no refusal comes back', async () => {
+    // Through the proxy no ICMP reaches the client (like a firewall that drops it): the
+    // request is retransmitted until the restarted server answers it.
+    const first = await world.serve('echo', echo);
+    const network = await proxy({ target: first.address });
+    routeVia('echo', network.address);
+    const client = world.transport();
+    expect(await client.request('echo', 'echo', 'before')).toBe('before');
+    await first.close();
+    const reply = client.request('echo', 'echo', 'across the restart', { timeoutMs: 5_000 });
+    await sleep(300);
+    await world.serve('echo', echo, world.transport(), first.address);
+    expect(await reply).toBe('across the restart');
+  });
+
+  it('spreads calls over the live endpoints and takes a refusing one out of rotation', async () => {
+    const one = await world.serve('echo', { echo: () => 'one' });
+    const second = new TestWorld('udp');
+    const two = await second.serve('echo', { echo: () => 'two' });
+    const dead = `127.0.0.1:${await freePort()}`;
+    world.config.services.echo = { listen: one.address, addresses: [one.address, dead, two.address] };
+    const client = world.transport();
+    const answers: unknown[] = [];
+    for (let i = 0; i < 30; i++) {
+      answers.push(await client.request('echo', 'echo', null).catch((err: TransportError) => err.code));
+    }
+    expect(answers.filter((a) => a === 'UNAVAILABLE').length).toBeLessThanOrEqual(2);
+    expect(answers.filter((a) => a === 'one').length).toBeGreaterThan(5);
+    expect(answers.filter((a) => a === 'two').length).toBeGreaterThan(5);
+    await second.close();
+  });
+});
+
+describe('UDP event subscriptions', () => {
+  const TTL_MS = 300; // renewed every 100 ms
+
+  beforeEach(() => {
+    world = new TestWorld('udp', { subscriptionTtlMs: TTL_MS });
+  });
+
+  it('renews registrations, so events reach the subscriber again after the publisher restarts', async () => {
+    const publisher = world.transport();
+    const first = (await world.serve('feed', {}, publisher)) as UdpServer;
+    const seen: unknown[] = [];
+    await world.transport().subscribe('feed', 'post.created', (event) => void seen.push(event));
+    await publisher.publish('feed', 'post.created', { n: 1 });
+    await eventually(() => expect(seen).toEqual([{ n: 1 }]));
+
+    await first.close();
+    await sleep(TTL_MS / 3 + 50); // a renewal meets the closed port: refused, and retried later
+    const second = (await world.serve('feed', {}, publisher, first.address)) as UdpServer;
+    expect(second).not.toBe(first);
+    const started = Date.now();
+    await eventually(() => expect(second.registry.targets('post.created')).toHaveLength(1), 2_000, 10);
+    // Within one renewal period, plus the refused endpoint's short sit-out.
+    expect(Date.now() - started).toBeLessThan(TTL_MS);
+
+    await publisher.publish('feed', 'post.created', { n: 2 });
+    await eventually(() => expect(seen).toEqual([{ n: 1 }, { n: 2 }]));
+    expect(second.stats.eventsSent).toBe(1);
+  });
+
+  it('forgets a subscriber that stops renewing once its TTL runs out, and one that unsubscribes at once', async () => {
+    const publisher = world.transport();
+    const server = (await world.serve('feed', {}, publisher)) as UdpServer;
+    const vanishing = world.transport();
+    await vanishing.subscribe('feed', 'a', () => {});
+    const polite = await world.transport().subscribe('feed', 'b', () => {});
+    expect(server.registry.targets('a')).toHaveLength(1);
+    expect(server.registry.targets('b')).toHaveLength(1);
+
+    await polite.close();
+    expect(server.registry.targets('b')).toHaveLength(0);
+
+    await vanishing.close(); // no unsubscribe: the renewals just stop
+    await sleep(TTL_MS / 2);
+    expect(server.registry.targets('a')).toHaveLength(1);
+    await eventually(() => expect(server.registry.targets('a')).toHaveLength(0), TTL_MS * 3);
+  });
+
+  it('refuses an event over the limit before sending any of it', async () => {
+    const publisher = world.transport();
+    const server = (await world.serve('feed', {}, publisher)) as UdpServer;
+    await world.transport().subscribe('feed', 'big', () => {});
+    const err = await rejection(publisher.publish('feed', 'big', 'x'.repeat(70_000)));
+    expect(err.code).toBe('RESOURCE_EXHAUSTED');
+    expect(server.stats.eventsSent).toBe(0);
+  });
+
+  it('refuses to publish for a service this process does not serve', async () => {
+    const err = await rejection(world.transport().publish('nobody', 'topic', {}));
+    expect(err.code).toBe('INTERNAL');
+  });
+});
+
+describe('ReplyCache', () => {
+  const reply = (bytes: number): Buffer => Buffer.alloc(bytes);
+
+  it('remembers a running request, then its reply until it expires', () => {
+    const cache = new ReplyCache({ maxEntries: 10, maxBytes: 1_000 });
+    expect(cache.lookup('a').state).toBe('new');
+    cache.markRunning('a');
+    expect(cache.lookup('a').state).toBe('running');
+    cache.finish('a', reply(10), 1_000);
+    expect(cache.lookup('a', 999)).toEqual({ state: 'done', datagram: reply(10) });
+    expect(cache.lookup('a', 1_000).state).toBe('new');
+    cache.prune(1_000);
+    expect(cache.size).toBe(0);
+    expect(cache.bytes).toBe(0);
+  });
+
+  it('evicts the oldest finished replies past its count or byte bound, never a running one', () => {
+    const cache = new ReplyCache({ maxEntries: 3, maxBytes: 100 });
+    cache.markRunning('running');
+    for (const key of ['a', 'b', 'c', 'd']) cache.finish(key, reply(10), Infinity);
+    expect(['a', 'b', 'c', 'd'].map((k) => cache.lookup(k).state)).toEqual(['new', 'done', 'done', 'done']);
+    cache.finish('big', reply(85), Infinity); // 10 + 10 + 85 > 100: b and c go
+    expect(['b', 'c', 'd', 'big'].map((k) => cache.lookup(k).state)).toEqual(['new', 'new', 'done', 'done']);
+    expect(cache.lookup('running').state).toBe('running');
+    expect(cache.bytes).toBe(95);
+    expect(cache.evictions).toBe(3);
+  });
+});
