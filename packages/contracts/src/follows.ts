@@ -1,0 +1,58 @@
+import { Type } from '@sinclair/typebox';
+import { defineService } from './define.js';
+import { IdempotencyKey, PageRequest, UserId } from './common.js';
+
+const Pair = { followerId: UserId, followeeId: UserId, idempotencyKey: IdempotencyKey };
+const UserIdPage = Type.Object({ userIds: Type.Array(UserId), nextCursor: Type.Optional(Type.String()) });
+
+export const follows = defineService({
+  name: 'follows',
+  defaultPort: 4103,
+  methods: {
+    follow: {
+      summary: 'Follow someone. Idempotent. INVALID_ARGUMENT for yourself, NOT_FOUND for an unknown user.',
+      request: Type.Object(Pair, { additionalProperties: false }),
+      reply: Type.Object({ following: Type.Boolean() }),
+    },
+    unfollow: {
+      summary: 'Stop following someone. Idempotent.',
+      request: Type.Object(Pair, { additionalProperties: false }),
+      reply: Type.Object({ following: Type.Boolean() }),
+    },
+    isFollowing: {
+      summary: 'Whether one user follows another.',
+      request: Type.Object({ followerId: UserId, followeeId: UserId }, { additionalProperties: false }),
+      reply: Type.Object({ following: Type.Boolean() }),
+    },
+    followers: {
+      summary: "Who follows a user, most recent first. Limit up to 1000 for services' own use.",
+      request: Type.Object(
+        {
+          userId: UserId,
+          cursor: PageRequest.cursor,
+          limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+        },
+        { additionalProperties: false },
+      ),
+      reply: UserIdPage,
+    },
+    following: {
+      summary: 'Whom a user follows, most recent first.',
+      request: Type.Object(
+        {
+          userId: UserId,
+          cursor: PageRequest.cursor,
+          limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+        },
+        { additionalProperties: false },
+      ),
+      reply: UserIdPage,
+    },
+    counts: {
+      summary: 'How many followers a user has and how many they follow.',
+      request: Type.Object({ userId: UserId }, { additionalProperties: false }),
+      reply: Type.Object({ followers: Type.Integer(), following: Type.Integer() }),
+    },
+  },
+  events: {},
+});

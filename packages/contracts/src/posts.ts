@@ -1,0 +1,50 @@
+import { Type } from '@sinclair/typebox';
+import { defineService } from './define.js';
+import { IdempotencyKey, MAX_POST_CHARS, PageRequest, Post, PostPage, UserId } from './common.js';
+
+export const posts = defineService({
+  name: 'posts',
+  defaultPort: 4102,
+  methods: {
+    create: {
+      summary: `Publish a post of 1–${MAX_POST_CHARS} characters (Unicode code points, after trimming). Publishes post.created.`,
+      request: Type.Object(
+        {
+          authorId: UserId,
+          authorUsername: Type.String({ minLength: 1, maxLength: 20 }),
+          // Generous here: the exact rule (code points after trimming) is the service's.
+          text: Type.String({ maxLength: 4 * MAX_POST_CHARS }),
+          idempotencyKey: IdempotencyKey,
+        },
+        { additionalProperties: false },
+      ),
+      reply: Type.Object({ post: Post }),
+    },
+    get: {
+      summary: 'One post by id. NOT_FOUND if there is none.',
+      request: Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) }, { additionalProperties: false }),
+      reply: Type.Object({ post: Post }),
+    },
+    userTimeline: {
+      summary: "A user's posts, newest first.",
+      request: Type.Object({ userId: UserId, ...PageRequest }, { additionalProperties: false }),
+      reply: PostPage,
+    },
+    homeTimeline: {
+      summary: 'A user’s own posts and those of everyone they follow, newest first.',
+      request: Type.Object({ userId: UserId, ...PageRequest }, { additionalProperties: false }),
+      reply: PostPage,
+    },
+    search: {
+      summary: 'Posts matching every word of a query (full-text, ranked, newest first on ties).',
+      request: Type.Object(
+        { query: Type.String({ minLength: 1, maxLength: 200 }), ...PageRequest },
+        { additionalProperties: false },
+      ),
+      reply: PostPage,
+    },
+  },
+  events: {
+    'post.created': Type.Object({ post: Post, traceId: Type.String() }),
+  },
+});

@@ -1,0 +1,34 @@
+/**
+ * Compiled TypeBox validators, cached per schema: the check on every request's hot path
+ * is generated code, not a schema walk. A failure names the field and what was expected.
+ */
+import { FormatRegistry, type TSchema } from '@sinclair/typebox';
+import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
+import { TransportError } from '@chirp/transport';
+
+// TypeBox knows no string formats until told; these are the ones the contracts use.
+const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
+if (!FormatRegistry.Has('date-time')) {
+  FormatRegistry.Set('date-time', (value) => ISO_DATE_TIME.test(value) && !Number.isNaN(Date.parse(value)));
+}
+
+const compiled = new WeakMap<TSchema, TypeCheck<TSchema>>();
+
+function checkerFor(schema: TSchema): TypeCheck<TSchema> {
+  let check = compiled.get(schema);
+  if (check === undefined) {
+    check = TypeCompiler.Compile(schema);
+    compiled.set(schema, check);
+  }
+  return check;
+}
+
+/** Throws INVALID_ARGUMENT like `username: Expected string length greater or equal to 3`. */
+export function assertValid(schema: TSchema, value: unknown, what: string): void {
+  const check = checkerFor(schema);
+  if (check.Check(value)) return;
+  const first = check.Errors(value).First();
+  const field = first?.path ? first.path.slice(1).replaceAll('/', '.') : '';
+  const reason = first?.message ?? 'does not match the schema';
+  throw new TransportError('INVALID_ARGUMENT', `${what}: ${field ? `${field}: ` : ''}${reason}`);
+}
