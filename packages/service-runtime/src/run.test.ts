@@ -1,0 +1,71 @@
+import { testConfig } from '@chirp/transport/testing';
+import { pino } from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { RuntimeConfig } from './config.js';
+import { runService, type RunningService } from './run.js';
+
+const quiet = pino({ level: 'silent' });
+let running: RunningService | undefined;
+afterEach(async () => {
+  await running?.stop();
+  running = undefined;
+});
+
+function config(): RuntimeConfig {
+  const transport = testConfig('tcp');
+  transport.services.follows = { listen: '127.0.0.1:0', addresses: [] };
+  return { service: 'follows', logLevel: 'silent', admin: { host: '127.0.0.1', port: 0 }, transport };
+}
+
+describe('service runtime', () => {
+  it('answers health, readiness and metrics on the admin port', async () => {
+    const cfg = config();
+    let closed = false;
+    running = await runService(
+      cfg,
+      async (rt) => {
+        const listener = await rt.serve({ ping: () => 'pong' });
+        cfg.transport.services.follows = { listen: listener.address, addresses: [listener.address] };
+        return { close: async () => void (closed = true) };
+      },
+      { logger: quiet },
+    );
+    const base = `http://${running.adminAddress}`;
+    expect(await (await fetch(`${base}/healthz`)).json()).toEqual({ status: 'ok', service: 'follows' });
+    const ready = await fetch(`${base}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toMatchObject({ ready: true, transport: 'tcp' });
+
+    expect(await running.runtime.transport.request('follows', 'ping', {})).toBe('pong');
+    await running.runtime.transport.request('follows', 'nope', {}).catch(() => undefined);
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    expect(metrics).toContain('chirp_requests_total{service="follows",method="ping",code="OK"} 1');
+
+    await running.stop();
+    expect(closed).toBe(true);
+    await expect(fetch(`${base}/healthz`)).rejects.toThrow();
+    running = undefined;
+  });
+
+  it('finishes a request in flight before it stops', async () => {
+    const cfg = config();
+    running = await runService(
+      cfg,
+      async (rt) => {
+        const listener = await rt.serve({ slow: () => new Promise((r) => setTimeout(() => r('finished'), 300)) });
+        cfg.transport.services.follows = { listen: listener.address, addresses: [listener.address] };
+        return { close: async () => {} };
+      },
+      { logger: quiet },
+    );
+    const { createTransport } = await import('@chirp/transport');
+    const caller = createTransport(cfg.transport);
+    const inFlight = caller.request('follows', 'slow', {});
+    await new Promise((r) => setTimeout(r, 50));
+    const stopped = running.stop();
+    expect(await inFlight).toBe('finished');
+    await stopped;
+    running = undefined;
+    await caller.close();
+  });
+});

@@ -1,0 +1,130 @@
+/**
+ * The life of a service process, the same for every service:
+ *
+ *   start   read config → JSON logger → transport → admin port (/healthz, /readyz, /metrics)
+ *           → the service's own start (open its database, serve its handlers) → ready
+ *   stop    on SIGTERM/SIGINT: not ready any more (load balancers stop sending), listeners
+ *           stop taking work and finish what is in flight, the service closes its
+ *           resources (database last, so nothing is half-written), the process exits 0.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createTransport, type Handlers, type Listener, type RoutedTransport } from '@chirp/transport';
+import { pino, type Logger } from 'pino';
+import type { RuntimeConfig } from './config.js';
+import { Metrics, instrument } from './metrics.js';
+
+export interface Runtime {
+  config: RuntimeConfig;
+  logger: Logger;
+  transport: RoutedTransport;
+  /** Serve handlers with metrics and trace-id logging around them. */
+  serve(handlers: Handlers): Promise<Listener>;
+}
+
+/** What a service's start returns: how to release what it opened. */
+export interface Started {
+  close(): Promise<void>;
+}
+
+export interface RunningService {
+  adminAddress: string;
+  runtime: Runtime;
+  /** Graceful stop; resolves when everything is closed. Safe to call twice. */
+  stop(): Promise<void>;
+}
+
+export async function runService(
+  config: RuntimeConfig,
+  start: (runtime: Runtime) => Promise<Started>,
+  options: { handleSignals?: boolean; logger?: Logger } = {},
+): Promise<RunningService> {
+  const logger = options.logger ?? pino({ name: config.service, level: config.logLevel });
+  const transport = createTransport(config.transport, logger);
+  const metrics = new Metrics();
+  let ready = false;
+
+  const admin = http.createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (path === '/healthz') return send(res, 200, { status: 'ok', service: config.service });
+    if (path === '/readyz') {
+      return send(res, ready ? 200 : 503, {
+        ready,
+        service: config.service,
+        transport: transport.kindOf(config.service),
+      });
+    }
+    if (path === '/metrics') {
+      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
+      return res.end(metrics.render(config.service));
+    }
+    send(res, 404, { error: 'not found: try /healthz, /readyz or /metrics' });
+  });
+  await new Promise<void>((resolve, reject) => {
+    admin.once('error', reject);
+    admin.listen(config.admin.port, config.admin.host, resolve);
+  });
+  const bound = admin.address() as AddressInfo;
+
+  const listeners: Listener[] = [];
+  const runtime: Runtime = {
+    config,
+    logger,
+    transport,
+    serve: async (handlers) => {
+      const listener = await transport.serve(config.service, instrument(handlers, metrics, logger));
+      listeners.push(listener);
+      return listener;
+    },
+  };
+
+  let started: Started;
+  try {
+    started = await start(runtime);
+  } catch (err) {
+    await transport.close();
+    admin.close();
+    throw err;
+  }
+  ready = true;
+  logger.info(
+    {
+      transport: transport.kindOf(config.service),
+      listening: listeners.map((l) => l.address),
+      admin: `${bound.address}:${bound.port}`,
+    },
+    `${config.service} ready`,
+  );
+
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> =>
+    (stopping ??= (async () => {
+      ready = false;
+      logger.info({}, `${config.service} stopping`);
+      await Promise.all(listeners.map((l) => l.close()));
+      await transport.close();
+      await started.close();
+      await new Promise((resolve) => admin.close(resolve));
+      logger.info({}, `${config.service} stopped`);
+    })());
+
+  if (options.handleSignals) {
+    for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+      process.once(signal, () => {
+        stop().then(
+          () => process.exit(0),
+          (err: unknown) => {
+            logger.error({ err }, 'shutdown failed');
+            process.exit(1);
+          },
+        );
+      });
+    }
+  }
+  return { adminAddress: `${bound.address}:${bound.port}`, runtime, stop };
+}
+
+function send(res: http.ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json' });
+  res.end(JSON.stringify(body));
+}
