@@ -4,7 +4,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['**/node_modules/**', '**/dist/**', '**/.turbo/**', '**/.next/**', 'bench/results/**'] },
+  { ignores: ['**/node_modules/**', '**/dist/**', '**/.turbo/**', '**/.next/**', 'bench/results/**', '**/src/generated/**', '**/.data/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

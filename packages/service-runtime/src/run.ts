@@ -29,6 +29,8 @@ export interface Started {
 
 export interface RunningService {
   adminAddress: string;
+  /** Where the service's handlers listen (host:port; the queue name on AMQP). */
+  listening(): string[];
   runtime: Runtime;
   /** Graceful stop; resolves when everything is closed. Safe to call twice. */
   stop(): Promise<void>;
@@ -121,7 +123,12 @@ export async function runService(
       });
     }
   }
-  return { adminAddress: `${bound.address}:${bound.port}`, runtime, stop };
+  return {
+    adminAddress: `${bound.address}:${bound.port}`,
+    listening: () => listeners.map((l) => l.address),
+    runtime,
+    stop,
+  };
 }
 
 function send(res: http.ServerResponse, status: number, body: unknown): void {

@@ -5,3 +5,4 @@ export { createTransport, RoutedTransport } from './factory.js';
 export type { Logger } from './logger.js';
 export { silentLogger } from './logger.js';
 export { newTraceId } from './ids.js';
+export { onward } from './options.js';

@@ -47,3 +47,11 @@ export function checkSize(bytes: number, maxBytes: number, what: string): void {
     );
   }
 }
+
+/**
+ * Options for a call made while serving another: same trace id, and no more time than
+ * the caller still waits (at least 1 ms, so an expired deadline fails fast downstream).
+ */
+export function onward(context: { traceId: string; deadline: number }): RequestOptions {
+  return { traceId: context.traceId, timeoutMs: Math.max(1, context.deadline - Date.now()) };
+}

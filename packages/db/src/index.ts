@@ -1,0 +1,9 @@
+export {
+  databaseConfigFromEnv,
+  describeDatabase,
+  openDatabase,
+  type Database,
+  type DatabaseConfig,
+  type DatabaseKind,
+} from './open.js';
+export { migrate, readMigrations, type Migration, type SqlSession } from './migrate.js';
