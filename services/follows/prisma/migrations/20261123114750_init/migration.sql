@@ -11,7 +11,7 @@ CREATE TABLE "follows" (
 );
 
 -- CreateIndex
-CREATE INDEX "follows_followee_id_created_at_idx" ON "follows"("followee_id", "created_at" DESC);
+CREATE INDEX "follows_followee_id_created_at_follower_id_idx" ON "follows"("followee_id", "created_at", "follower_id");
 
 -- CreateIndex
-CREATE INDEX "follows_follower_id_created_at_idx" ON "follows"("follower_id", "created_at" DESC);
+CREATE INDEX "follows_follower_id_created_at_followee_id_idx" ON "follows"("follower_id", "created_at", "followee_id");

@@ -1,0 +1,146 @@
+/**
+ * The auth service: accounts (sign-up, look-up) and sessions (log-in, verify, log-out).
+ * Requests arrive already checked against the contract (username pattern, lengths, no
+ * extra fields); this adds what the contract cannot say — bytes, uniqueness, secrets.
+ *
+ * - Usernames are stored lowercase, so "Alice" and "alice" are one account.
+ * - A log-in with a wrong username and one with a wrong password look the same: same code,
+ *   same message, and about the same time (an unknown username is checked against a
+ *   dummy bcrypt hash).
+ * - A session token is 256 random bits; the database keeps only its SHA-256, so a copy of
+ *   the sessions table logs nobody in. verify is one primary-key lookup joined to the user.
+ *   There is deliberately no cache of valid sessions: with several replicas a log-out on
+ *   one could not evict the others' copies, and log-out must take effect at once.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Implementation } from '@chirp/contracts';
+import type { auth, User } from '@chirp/contracts';
+import { TransportError } from '@chirp/transport';
+import { Prisma, type PrismaClient } from './generated/prisma/client.js';
+import { checkPasswordRules, dummyPasswordHash, hashPassword, verifyPassword } from './passwords.js';
+import type { LoginThrottle } from './throttle.js';
+import { hashToken, newSessionToken } from './tokens.js';
+
+export interface AuthServiceDeps {
+  prisma: PrismaClient;
+  bcryptCost: number;
+  sessionTtlMs: number;
+  throttle: LoginThrottle;
+}
+
+export const FIND_USERS_DEFAULT_LIMIT = 20;
+/** The characters a stored username is made of; a prefix with any other matches nobody. */
+const USERNAME_CHARS = /^[a-z0-9_]+$/;
+
+const wrongCredentials = () => new TransportError('UNAUTHENTICATED', 'wrong username or password');
+const noSession = () => new TransportError('UNAUTHENTICATED', 'session expired or logged out');
+
+export function createAuthService({
+  prisma,
+  bcryptCost,
+  sessionTtlMs,
+  throttle,
+}: AuthServiceDeps): Implementation<typeof auth> {
+  const dummyHash = dummyPasswordHash(bcryptCost);
+
+  /** The account an earlier sign-up with this key made, if any. */
+  async function signedUpWith(idempotencyKey: string, username: string): Promise<User | undefined> {
+    const earlier = await prisma.user.findUnique({ where: { idempotencyKey } });
+    if (earlier === null) return undefined;
+    if (earlier.username !== username) {
+      throw new TransportError(
+        'INVALID_ARGUMENT',
+        `idempotencyKey: already used to sign up ${earlier.username}; use a new key for another sign-up`,
+      );
+    }
+    return toUser(earlier);
+  }
+
+  return {
+    async signUp({ username, password, idempotencyKey }) {
+      checkPasswordRules(password);
+      const name = username.toLowerCase();
+      if (idempotencyKey !== undefined) {
+        const earlier = await signedUpWith(idempotencyKey, name);
+        if (earlier) return { user: earlier };
+      }
+      const passwordHash = await hashPassword(password, bcryptCost);
+      try {
+        const row = await prisma.user.create({
+          data: { id: randomUUID(), username: name, passwordHash, idempotencyKey: idempotencyKey ?? null },
+        });
+        return { user: toUser(row) };
+      } catch (err) {
+        if (!isUniqueViolation(err)) throw err;
+        // A concurrent retry of this very sign-up may have won the race: it is not a conflict.
+        const earlier = idempotencyKey === undefined ? undefined : await signedUpWith(idempotencyKey, name);
+        if (earlier) return { user: earlier };
+        throw new TransportError('ALREADY_EXISTS', `username ${name} is taken`);
+      }
+    },
+
+    async logIn({ username, password }) {
+      const name = username.toLowerCase();
+      const attempt = throttle.begin(name);
+      let row;
+      try {
+        row = await prisma.user.findUnique({ where: { username: name } });
+        const right = await verifyPassword(password, row?.passwordHash ?? (await dummyHash));
+        if (row === null || !right) throw wrongCredentials(); // counted by the throttle
+        attempt.succeeded();
+      } catch (err) {
+        if (!(err instanceof TransportError)) attempt.abandoned();
+        throw err;
+      }
+      const token = newSessionToken();
+      const expiresAt = new Date(Date.now() + sessionTtlMs);
+      await prisma.session.create({ data: { tokenHash: hashToken(token), userId: row.id, expiresAt } });
+      return { token, user: toUser(row), expiresAt: expiresAt.toISOString() };
+    },
+
+    async verify({ token }) {
+      const rows = await prisma.$queryRaw<{ id: string; username: string; createdMs: number }[]>`
+        SELECT u.id, u.username, (extract(epoch FROM u.created_at) * 1000)::float8 AS "createdMs"
+        FROM sessions s JOIN users u ON u.id = s.user_id
+        WHERE s.token_hash = ${hashToken(token)} AND s.expires_at > ${new Date()}`;
+      const row = rows[0];
+      if (row === undefined) throw noSession();
+      return { user: { id: row.id, username: row.username, createdAt: new Date(row.createdMs).toISOString() } };
+    },
+
+    async logOut({ token }) {
+      await prisma.session.deleteMany({ where: { tokenHash: hashToken(token) } });
+      return {};
+    },
+
+    async getUsers({ ids }) {
+      const rows = await prisma.user.findMany({ where: { id: { in: [...new Set(ids)] } } });
+      const byId = new Map(rows.map((row) => [row.id, toUser(row)]));
+      return { users: [...new Set(ids)].flatMap((id) => byId.get(id) ?? []) };
+    },
+
+    async findUsers({ prefix, limit }) {
+      const start = prefix.toLowerCase();
+      if (!USERNAME_CHARS.test(start)) return { users: [] };
+      // Byte order ("C" collation, see the migration): every name starting with `start` lies in
+      // [start, start + '~'), because '~' sorts after every character a username may hold.
+      const rows = await prisma.user.findMany({
+        where: { username: { gte: start, lt: `${start}~` } },
+        orderBy: { username: 'asc' },
+        take: limit ?? FIND_USERS_DEFAULT_LIMIT,
+      });
+      return { users: rows.map(toUser) };
+    },
+  };
+}
+
+function toUser(row: { id: string; username: string; createdAt: Date }): User {
+  return { id: row.id, username: row.username, createdAt: row.createdAt.toISOString() };
+}
+
+/** PostgreSQL's unique_violation, as Prisma reports it (pg adapter) or passes it through (PGlite's adapter). */
+function isUniqueViolation(err: unknown): boolean {
+  if (err instanceof Prisma.PrismaClientKnownRequestError) return err.code === 'P2002';
+  const cause = (err as { name?: string; cause?: { code?: string } } | null)?.cause;
+  return (err as Error | null)?.name === 'DriverAdapterError' && cause?.code === '23505';
+}

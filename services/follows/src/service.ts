@@ -1,0 +1,55 @@
+/**
+ * The follows service: who follows whom, over Prisma. Follow and unfollow are idempotent
+ * by construction (an insert that skips an existing pair, a delete of whatever is there),
+ * so a retried or concurrent duplicate call is harmless and needs no idempotency key.
+ * A new edge is only stored between users auth says exist (users.ts).
+ */
+import { follows, PAGE_SIZE_DEFAULT, type Implementation } from '@chirp/contracts';
+import { TransportError } from '@chirp/transport';
+import type { PrismaClient } from './generated/prisma/client.js';
+import { listPage } from './pages.js';
+import type { UserDirectory } from './users.js';
+
+export interface FollowsDeps {
+  prisma: PrismaClient;
+  users: UserDirectory;
+}
+
+export function createFollowsService({ prisma, users }: FollowsDeps): Implementation<typeof follows> {
+  return {
+    async follow({ followerId, followeeId }, context) {
+      if (followerId === followeeId) throw new TransportError('INVALID_ARGUMENT', 'you cannot follow yourself');
+      await users.requireExisting([followerId, followeeId], context);
+      // INSERT … ON CONFLICT DO NOTHING: concurrent identical follows all succeed, one row.
+      await prisma.follow.createMany({ data: [{ followerId, followeeId }], skipDuplicates: true });
+      return { following: true };
+    },
+
+    async unfollow({ followerId, followeeId }) {
+      await prisma.follow.deleteMany({ where: { followerId, followeeId } });
+      return { following: false };
+    },
+
+    async isFollowing({ followerId, followeeId }) {
+      const edge = await prisma.follow.findUnique({
+        where: { followerId_followeeId: { followerId, followeeId } },
+        select: { createdAt: true },
+      });
+      return { following: edge !== null };
+    },
+
+    followers: ({ userId, cursor, limit }) =>
+      listPage(prisma, 'followers', { userId, cursor, limit: limit ?? PAGE_SIZE_DEFAULT }),
+
+    following: ({ userId, cursor, limit }) =>
+      listPage(prisma, 'following', { userId, cursor, limit: limit ?? PAGE_SIZE_DEFAULT }),
+
+    async counts({ userId }) {
+      const [followers, following] = await Promise.all([
+        prisma.follow.count({ where: { followeeId: userId } }),
+        prisma.follow.count({ where: { followerId: userId } }),
+      ]);
+      return { followers, following };
+    },
+  };
+}

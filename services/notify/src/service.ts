@@ -1,0 +1,67 @@
+/**
+ * What notify does with a `post.created` event: push the post to every open socket of
+ * the author's followers, and of the author (their other tabs show it too), as one text
+ * frame `{"type":"post","post":{…},"traceId":"…"}`.
+ *
+ * Followers are read from follows a page (1000) at a time, and each page is pushed as soon
+ * as it arrives, so the first followers see the post before the last page is read. The
+ * frame is serialized once; each send only queues it on its socket (sessions.ts), so the
+ * fan-out never waits for a browser. With no socket open on this replica there is nobody
+ * to tell, and follows is not asked at all.
+ *
+ * Best effort, like a browser's view of it: if follows cannot be read, the rest of the
+ * fan-out is skipped and logged, not retried (a retry would push the post twice to the
+ * followers already served); the post is in everyone's timeline on their next load.
+ */
+import type { Client, EventOf, follows, posts } from '@chirp/contracts';
+import type { Logger } from '@chirp/transport';
+import type { Sessions } from './sessions.js';
+
+/** The most follows.followers returns per page (for services' own use). */
+export const FOLLOWERS_PAGE_SIZE = 1000;
+
+export interface NotifyDeps {
+  follows: Pick<Client<typeof follows>, 'followers'>;
+  sessions: Sessions;
+  logger: Logger;
+}
+
+export interface NotifyService {
+  onPostCreated(event: EventOf<typeof posts, 'post.created'>): Promise<void>;
+}
+
+export function createNotifyService({ follows, sessions, logger }: NotifyDeps): NotifyService {
+  return {
+    async onPostCreated({ post, traceId }) {
+      const started = performance.now();
+      const log = { traceId, postId: post.id, authorId: post.authorId };
+      if (sessions.size === 0) {
+        logger.debug({ ...log, sockets: 0 }, 'notify: fan-out skipped, no socket open');
+        return;
+      }
+      const frame = Buffer.from(JSON.stringify({ type: 'post', post, traceId }));
+      let sockets = sessions.push([post.authorId], frame, traceId);
+      let followers = 0;
+      let cursor: string | undefined;
+      try {
+        do {
+          const page = await follows.followers(
+            { userId: post.authorId, limit: FOLLOWERS_PAGE_SIZE, ...(cursor === undefined ? {} : { cursor }) },
+            { traceId },
+          );
+          followers += page.userIds.length;
+          sockets += sessions.push(page.userIds, frame, traceId);
+          cursor = page.nextCursor;
+        } while (cursor !== undefined);
+      } catch (err) {
+        logger.error(
+          { ...log, err, followers, sockets },
+          'notify: fan-out cut short: cannot list the followers of the author',
+        );
+        return;
+      }
+      const ms = Math.round((performance.now() - started) * 100) / 100;
+      logger.info({ ...log, followers, sockets, ms }, 'notify: fan-out');
+    },
+  };
+}

@@ -1,0 +1,105 @@
+/**
+ * The open WebSocket sessions of this replica, by user (one user may have several tabs),
+ * and the one way anything is sent to them.
+ *
+ * A slow browser must never slow down the others, so a send is fire-and-forget: the
+ * frame is queued on that socket and nobody waits for it to drain. What a socket may
+ * queue is bounded: one whose bufferedAmount (bytes queued in ws and in its net.Socket)
+ * is already over `maxBufferedBytes` when the next frame comes is terminated instead, so
+ * a socket holds at most the limit plus one frame. Terminated, not closed: a close frame
+ * would only queue behind everything the client is not reading. The browser sees an
+ * abnormal close (1006) and reconnects; the posts it missed are in its timeline.
+ */
+import { WebSocket } from 'ws';
+import type { User } from '@chirp/contracts';
+import type { Logger } from '@chirp/transport';
+
+export interface Session {
+  readonly socket: WebSocket;
+  readonly user: User;
+  /** The session token it connected with, re-verified periodically. */
+  readonly token: string;
+  /** Whether it answered the last heartbeat ping (true on connect). */
+  alive: boolean;
+}
+
+/** Counters since start, logged by the gateway. */
+export interface SessionStats {
+  connected: number;
+  framesSent: number;
+  droppedSlow: number;
+  droppedDead: number;
+  revoked: number;
+}
+
+export class Sessions {
+  readonly stats: SessionStats = { connected: 0, framesSent: 0, droppedSlow: 0, droppedDead: 0, revoked: 0 };
+  readonly #byUser = new Map<string, Set<Session>>();
+  readonly #maxBufferedBytes: number;
+  readonly #logger: Logger;
+  #count = 0;
+
+  constructor(maxBufferedBytes: number, logger: Logger) {
+    this.#maxBufferedBytes = maxBufferedBytes;
+    this.#logger = logger;
+  }
+
+  get size(): number {
+    return this.#count;
+  }
+
+  add(session: Session): void {
+    let own = this.#byUser.get(session.user.id);
+    if (own === undefined) {
+      own = new Set();
+      this.#byUser.set(session.user.id, own);
+    }
+    own.add(session);
+    this.#count++;
+    this.stats.connected++;
+  }
+
+  remove(session: Session): void {
+    const own = this.#byUser.get(session.user.id);
+    if (own?.delete(session) !== true) return;
+    this.#count--;
+    if (own.size === 0) this.#byUser.delete(session.user.id);
+  }
+
+  /** Every open session (a snapshot: safe while sessions close). */
+  all(): Session[] {
+    const out: Session[] = [];
+    for (const own of this.#byUser.values()) out.push(...own);
+    return out;
+  }
+
+  /** Queue `frame` on every session of every user in `userIds`; returns how many sockets got it. */
+  push(userIds: Iterable<string>, frame: Buffer, traceId: string): number {
+    let sent = 0;
+    for (const userId of userIds) {
+      const own = this.#byUser.get(userId);
+      if (own === undefined) continue;
+      for (const session of own) if (this.send(session, frame, traceId)) sent++;
+    }
+    return sent;
+  }
+
+  /** Queue one text frame on one socket, or drop the socket if it is not keeping up. */
+  send(session: Session, frame: Buffer | string, traceId?: string): boolean {
+    const { socket } = session;
+    if (socket.readyState !== WebSocket.OPEN) return false;
+    if (socket.bufferedAmount > this.#maxBufferedBytes) {
+      this.stats.droppedSlow++;
+      this.#logger.warn(
+        { traceId, userId: session.user.id, bufferedBytes: socket.bufferedAmount, limit: this.#maxBufferedBytes },
+        'notify: dropped a socket that is not reading (over its send buffer limit)',
+      );
+      this.remove(session);
+      socket.terminate();
+      return false;
+    }
+    socket.send(frame, { binary: false });
+    this.stats.framesSent++;
+    return true;
+  }
+}

@@ -1,0 +1,78 @@
+/**
+ * notify's start: open the WebSocket server, subscribe to posts' `post.created`, and on
+ * stop unsubscribe and close every socket with 1001 ("going away"). notify serves no
+ * transport methods, so it never calls runtime.serve; its admin port (/healthz, /readyz)
+ * comes from the runtime as for every service.
+ *
+ * Replicas: each replica only knows its own sockets, so every replica must get every
+ * event. notify therefore subscribes WITHOUT a group: each replica receives each post
+ * and pushes it to the sockets it holds (a group would hand each event to one replica
+ * only, and the followers connected to the others would miss it). The cost is that each
+ * replica asks follows for the author's followers; the one without open sockets skips that.
+ *
+ * Start order: if posts is not reachable yet (HTTP, TCP and UDP subscribe by registering
+ * with the publisher), notify still starts and keeps trying to subscribe in the background,
+ * so services can start in any order.
+ *
+ * The WebSocket server's bound address (useful with NOTIFY_LISTEN=…:0) is logged and
+ * handed to `onListening`, which is how tests find it.
+ */
+import { auth, client, follows, posts, subscribe } from '@chirp/contracts';
+import type { Runtime, Started } from '@chirp/service-runtime';
+import type { Subscription } from '@chirp/transport';
+import type { NotifyConfig } from './config.js';
+import { openGateway } from './gateway.js';
+import { createNotifyService } from './service.js';
+import { Sessions } from './sessions.js';
+
+const RESUBSCRIBE_FIRST_MS = 500;
+const RESUBSCRIBE_MAX_MS = 10_000;
+
+export function startNotify(
+  config: NotifyConfig,
+  onListening?: (address: string) => void,
+): (runtime: Runtime) => Promise<Started> {
+  return async (runtime) => {
+    const { logger, transport } = runtime;
+    const sessions = new Sessions(config.maxBufferedBytes, logger);
+    const authClient = client(transport, auth);
+    const gateway = await openGateway({
+      config,
+      sessions,
+      verify: async (token) => (await authClient.verify({ token })).user,
+      logger,
+    });
+    const service = createNotifyService({ follows: client(transport, follows), sessions, logger });
+
+    let subscription: Subscription | undefined;
+    let stopped = false;
+    let retry: NodeJS.Timeout | undefined;
+    const trySubscribe = async (delayMs: number): Promise<void> => {
+      try {
+        const sub = await subscribe(transport, posts, 'post.created', (event) => service.onPostCreated(event));
+        if (stopped) await sub.close();
+        else subscription = sub;
+        logger.info({ transport: transport.kindOf('posts') }, 'notify: subscribed to post.created');
+      } catch (err) {
+        if (stopped) return;
+        logger.warn({ err, retryInMs: delayMs }, 'notify: cannot subscribe to post.created yet; retrying');
+        retry = setTimeout(() => void trySubscribe(Math.min(delayMs * 2, RESUBSCRIBE_MAX_MS)), delayMs);
+      }
+    };
+    await trySubscribe(RESUBSCRIBE_FIRST_MS);
+
+    const websocket = `ws://${gateway.address}/ws`;
+    logger.info({ websocket }, `notify: WebSocket server listening on ${websocket}`);
+    onListening?.(gateway.address);
+
+    return {
+      async close() {
+        stopped = true;
+        clearTimeout(retry);
+        // The runtime may have closed the transport already; the subscription goes with it.
+        await subscription?.close().catch(() => undefined);
+        await gateway.close();
+      },
+    };
+  };
+}

@@ -1,0 +1,77 @@
+/**
+ * Timelines: posts by a set of authors, newest first, a page at a time.
+ *
+ * A user's timeline is one author; a home timeline is the user plus everyone they follow,
+ * asked of the follows service (this service never reads follows' tables), then one query
+ * `author_id IN (...)` ordered by (created_at desc, id desc) — both orders agree, see ids.ts.
+ * Pages are keyset pages (cursor.ts): the next one starts strictly after the last post seen.
+ */
+import { PAGE_SIZE_DEFAULT, client, follows, type Post } from '@chirp/contracts';
+import { onward, type CallContext, type Logger, type Transport } from '@chirp/transport';
+import { decodeTimelineCursor, encodeTimelineCursor } from './cursor.js';
+import type { PrismaClient } from './generated/prisma/client.js';
+import { toWire } from './wire.js';
+
+export interface PageRequest {
+  cursor?: string;
+  limit?: number;
+}
+
+export interface Page {
+  posts: Post[];
+  nextCursor?: string;
+}
+
+/** follows.following returns at most this many ids per call (its contract's maximum). */
+const FOLLOWING_PAGE = 1000;
+
+export async function timelineOf(prisma: PrismaClient, authorIds: string[], request: PageRequest): Promise<Page> {
+  const limit = request.limit ?? PAGE_SIZE_DEFAULT;
+  const after = request.cursor === undefined ? undefined : decodeTimelineCursor(request.cursor);
+  const rows = await prisma.post.findMany({
+    where: {
+      authorId: authorIds.length === 1 ? authorIds[0] : { in: authorIds },
+      ...(after && {
+        OR: [{ createdAt: { lt: after.createdAt } }, { createdAt: after.createdAt, id: { lt: after.id } }],
+      }),
+    },
+    orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+    take: limit + 1,
+    select: { id: true, authorId: true, authorUsername: true, text: true, createdAt: true },
+  });
+  const page = rows.slice(0, limit);
+  const last = page.at(-1);
+  return {
+    posts: page.map(toWire),
+    ...(rows.length > limit && last && { nextCursor: encodeTimelineCursor(last) }),
+  };
+}
+
+/**
+ * The user and up to `max` of the people they follow (the most recently followed, when
+ * there are more: a home timeline of thousands of authors is bounded, and the cut is logged).
+ * Called while serving a request, so the follows calls share its trace id and deadline.
+ */
+export async function homeAuthors(
+  transport: Pick<Transport, 'request'>,
+  logger: Logger,
+  userId: string,
+  max: number,
+  context: CallContext,
+): Promise<string[]> {
+  const followsClient = client(transport, follows);
+  const authors = new Set([userId]);
+  let cursor: string | undefined;
+  while (authors.size - 1 < max) {
+    const limit = Math.min(FOLLOWING_PAGE, max - (authors.size - 1));
+    const page = await followsClient.following({ userId, limit, ...(cursor && { cursor }) }, onward(context));
+    for (const id of page.userIds) authors.add(id);
+    cursor = page.nextCursor;
+    if (cursor === undefined || page.userIds.length === 0) return [...authors];
+  }
+  logger.warn(
+    { userId, max, traceId: context.traceId },
+    `home timeline of ${userId} reads only the ${max} most recently followed users (POSTS_HOME_MAX_FOLLOWEES)`,
+  );
+  return [...authors];
+}

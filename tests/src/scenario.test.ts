@@ -1,0 +1,82 @@
+/**
+ * The story the whole project is about, on every transport: two people sign up, one
+ * follows the other, the other posts — and the post reaches the follower's home timeline,
+ * their open WebSocket, and search, with one trace id across every hop.
+ */
+import { randomUUID } from 'node:crypto';
+import { TRANSPORT_KINDS } from '@chirp/transport';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { startStack, type Stack } from './stack.js';
+
+describe.each(TRANSPORT_KINDS)('the Chirp scenario over %s', (transport) => {
+  let stack: Stack;
+  beforeAll(async () => {
+    stack = await startStack({ transport, database: 'postgres' });
+  }, 60_000);
+  afterAll(() => stack?.stop());
+
+  it('sign up, follow, post: the follower sees it in the timeline, live, and in search', async () => {
+    const { auth, follows, posts } = stack;
+    const a = (await auth.signUp({ username: 'alice', password: 'correct horse' })).user;
+    const b = (await auth.signUp({ username: 'Bob_42', password: 'battery staple' })).user;
+    expect(b.username).toBe('bob_42');
+    const aliceSession = await auth.logIn({ username: 'alice', password: 'correct horse' });
+    expect((await auth.verify({ token: aliceSession.token })).user.id).toBe(a.id);
+
+    const live = await openLive(stack.notifyUrl, aliceSession.token);
+    await expect(live.next()).resolves.toMatchObject({ type: 'hello', user: { id: a.id } });
+
+    await follows.follow({ followerId: a.id, followeeId: b.id });
+    expect(await follows.counts({ userId: b.id })).toEqual({ followers: 1, following: 0 });
+
+    const traceId = randomUUID();
+    const text = 'Transports compared: raccoons prefer datagrams';
+    const { post } = await posts.create({ authorId: b.id, authorUsername: b.username, text }, { traceId });
+
+    const home = await posts.homeTimeline({ userId: a.id });
+    expect(home.posts[0]).toEqual(post);
+
+    const pushed = await live.nextOf('post');
+    expect(pushed).toEqual({ type: 'post', post, traceId });
+
+    const found = await posts.search({ query: 'raccoon datagram' });
+    expect(found.posts.map((p) => p.id)).toEqual([post.id]);
+    expect((await auth.findUsers({ prefix: 'BO' })).users.map((u) => u.username)).toEqual(['bob_42']);
+    live.close();
+  });
+});
+
+/** A browser-like live connection: messages queue up until the test asks for them. */
+async function openLive(url: string, token: string) {
+  const socket = new WebSocket(`${url}?token=${encodeURIComponent(token)}`, { origin: 'http://localhost:3000' });
+  const queue: unknown[] = [];
+  const waiters: ((m: unknown) => void)[] = [];
+  socket.on('message', (data) => {
+    const message = JSON.parse(String(data)) as unknown;
+    const waiter = waiters.shift();
+    if (waiter) waiter(message);
+    else queue.push(message);
+  });
+  await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));
+  const next = (timeoutMs = 5_000) =>
+    new Promise<unknown>((resolve, reject) => {
+      if (queue.length > 0) return resolve(queue.shift());
+      const timer = setTimeout(() => reject(new Error('no WebSocket message in time')), timeoutMs);
+      waiters.push((m) => {
+        clearTimeout(timer);
+        resolve(m);
+      });
+    });
+  return {
+    next,
+    /** The next message of a type, skipping others (e.g. the hello). */
+    async nextOf(type: string): Promise<unknown> {
+      for (;;) {
+        const message = (await next()) as { type?: string };
+        if (message.type === type) return message;
+      }
+    },
+    close: () => socket.close(),
+  };
+}

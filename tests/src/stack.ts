@@ -1,0 +1,107 @@
+/**
+ * The whole back end in one test process: auth, follows, posts and notify, each run by
+ * the same `runService` life as in production, on one transport and one kind of database.
+ * Clients, the notify WebSocket URL and the env another process (the web app) needs to
+ * reach them come back with it.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { startAuth, authConfigFromEnv } from '@chirp/auth';
+import { auth, client, follows, posts, type Client } from '@chirp/contracts';
+import type { DatabaseKind } from '@chirp/db';
+import { testDatabase, type TestDatabase } from '@chirp/db/testing';
+import { startFollows, followsConfigFromEnv } from '@chirp/follows';
+import { startNotify, notifyConfigFromEnv } from '@chirp/notify';
+import { startPosts, postsConfigFromEnv } from '@chirp/posts';
+import type { RunningService, Runtime, Started } from '@chirp/service-runtime';
+import { startTestService } from '@chirp/service-runtime/testing';
+import type { TransportKind } from '@chirp/transport';
+import { TestWorld } from '@chirp/transport/testing';
+
+export const SERVICES = ['auth', 'follows', 'posts', 'notify'] as const;
+export type ServiceName = (typeof SERVICES)[number];
+
+export interface StackOptions {
+  transport: TransportKind;
+  database: DatabaseKind;
+}
+
+export interface Stack {
+  world: TestWorld;
+  auth: Client<typeof auth>;
+  posts: Client<typeof posts>;
+  follows: Client<typeof follows>;
+  /** ws://host:port/ws of notify. */
+  notifyUrl: string;
+  /** The environment another process needs to call these services (TRANSPORT, <SERVICE>_ADDR, AMQP_*). */
+  env(): Record<string, string>;
+  restart(service: ServiceName): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Settings for speed in tests: cheap bcrypt, quick heartbeats. */
+const TEST_ENV = { AUTH_BCRYPT_COST: '4', NOTIFY_LISTEN: '127.0.0.1:0', NOTIFY_HEARTBEAT_MS: '2000' };
+
+export async function startStack(options: StackOptions): Promise<Stack> {
+  const world = new TestWorld(options.transport);
+  const databases: TestDatabase[] = [];
+  // PGlite in a folder rather than in memory, so a restarted service finds its data again.
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'chirp-stack-'));
+  const database = (service: string) => {
+    const db = testDatabase(options.database, service);
+    databases.push(db);
+    return options.database === 'pglite' ? { ...db.config, dataDir: path.join(dataDir, service) } : db.config;
+  };
+  let notifyUrl = '';
+  const starts: Record<ServiceName, (runtime: Runtime) => Promise<Started>> = {
+    auth: startAuth({ ...authConfigFromEnv(TEST_ENV), database: database('auth') }),
+    follows: startFollows({ ...followsConfigFromEnv(TEST_ENV), database: database('follows') }),
+    posts: startPosts({ ...postsConfigFromEnv(TEST_ENV), database: database('posts') }),
+    notify: startNotify(notifyConfigFromEnv(TEST_ENV), (address) => {
+      notifyUrl = `ws://${address}/ws`;
+    }),
+  };
+  const running = new Map<ServiceName, RunningService>();
+  const stop = async () => {
+    for (const name of [...SERVICES].reverse()) await running.get(name)?.stop();
+    running.clear();
+    await world.close();
+    await Promise.all(databases.map((db) => db.drop()));
+    await rm(dataDir, { recursive: true, force: true });
+  };
+  try {
+    for (const name of SERVICES) running.set(name, await startTestService(world, name, starts[name]));
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+
+  const caller = world.transport();
+  return {
+    world,
+    auth: client(caller, auth),
+    posts: client(caller, posts),
+    follows: client(caller, follows),
+    get notifyUrl() {
+      return notifyUrl;
+    },
+    env: () => {
+      const env: Record<string, string> = {
+        TRANSPORT: options.transport,
+        AMQP_URL: world.config.amqpUrl,
+        AMQP_PREFIX: world.config.amqpPrefix,
+        NOTIFY_URL: notifyUrl,
+      };
+      for (const [service, route] of Object.entries(world.config.services)) {
+        if (route.addresses?.length) env[`${service.toUpperCase()}_ADDR`] = route.addresses.join(',');
+      }
+      return env;
+    },
+    restart: async (name) => {
+      await running.get(name)?.stop();
+      running.set(name, await startTestService(world, name, starts[name]));
+    },
+    stop,
+  };
+}
