@@ -76,15 +76,13 @@ const web = run(
 await waitFor(web, `http://127.0.0.1:${webPort}/login`);
 
 console.log(`\nChirp is running at http://localhost:${webPort}\n`);
-for (const service of SERVICES) {
-  const kind = transport.services[service].transport;
+for (const service of SERVICES.filter((s) => s !== 'notify')) {
+  const { transport: kind, events, addresses } = transport.services[service];
   const where =
-    kind === 'amqp'
-      ? `${transport.amqpPrefix}.${service} on ${redact(transport.amqpUrl)}`
-      : transport.services[service].addresses.join(',');
-  const extra = service === 'notify' ? `  (WebSocket ${env.NOTIFY_URL})` : '';
-  console.log(`  ${service.padEnd(8)} ${kind.padEnd(5)} ${where}${extra}`);
+    kind === 'amqp' ? `queue ${transport.amqpPrefix}.${service} on ${redact(transport.amqpUrl)}` : addresses.join(',');
+  console.log(`  ${service.padEnd(8)} ${kind.padEnd(5)} ${where}${events ? `  (events over ${events})` : ''}`);
 }
+console.log(`  ${'notify'.padEnd(8)} ${'ws'.padEnd(5)} ${env.NOTIFY_URL}`);
 console.log(`\nData in .data/, logs in .data/logs/. Ctrl-C stops everything.`);
 
 function run(name, command, args, cwd = root) {

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { startStack, type Stack } from './stack.js';
 
-describe.each(TRANSPORT_KINDS)('the Chirp scenario over %s', (transport) => {
+describe.each([...TRANSPORT_KINDS, 'mixed'] as const)('the Chirp scenario over %s', (transport) => {
   let stack: Stack;
   beforeAll(async () => {
     stack = await startStack({ transport, database: 'postgres' });

@@ -16,14 +16,15 @@ import { startNotify, notifyConfigFromEnv } from '@chirp/notify';
 import { startPosts, postsConfigFromEnv } from '@chirp/posts';
 import type { RunningService, Runtime, Started } from '@chirp/service-runtime';
 import { startTestService } from '@chirp/service-runtime/testing';
-import type { TransportKind } from '@chirp/transport';
-import { TestWorld } from '@chirp/transport/testing';
+import { TRANSPORT_PRESETS, type TransportConfig, type TransportKind } from '@chirp/transport';
+import { freePort, TestWorld } from '@chirp/transport/testing';
 
 export const SERVICES = ['auth', 'follows', 'posts', 'notify'] as const;
 export type ServiceName = (typeof SERVICES)[number];
 
 export interface StackOptions {
-  transport: TransportKind;
+  /** One transport for everything, or a preset of TRANSPORT_PRESETS ('mixed'). */
+  transport: TransportKind | 'mixed';
   database: DatabaseKind;
 }
 
@@ -44,7 +45,7 @@ export interface Stack {
 const TEST_ENV = { AUTH_BCRYPT_COST: '4', NOTIFY_LISTEN: '127.0.0.1:0', NOTIFY_HEARTBEAT_MS: '2000' };
 
 export async function startStack(options: StackOptions): Promise<Stack> {
-  const world = new TestWorld(options.transport);
+  const world = options.transport === 'mixed' ? await presetWorld('mixed') : new TestWorld(options.transport);
   const databases: TestDatabase[] = [];
   // PGlite in a folder rather than in memory, so a restarted service finds its data again.
   const dataDir = await mkdtemp(path.join(tmpdir(), 'chirp-stack-'));
@@ -104,4 +105,14 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     },
     stop,
   };
+}
+
+/** A world on a preset: every service at a fixed free port, since one may listen on two transports. */
+async function presetWorld(name: string): Promise<TestWorld> {
+  const services: TransportConfig['services'] = {};
+  for (const service of SERVICES) {
+    const address = `127.0.0.1:${await freePort()}`;
+    services[service] = { ...TRANSPORT_PRESETS[name]?.[service], listen: address, addresses: [address] };
+  }
+  return new TestWorld('http', { services });
 }

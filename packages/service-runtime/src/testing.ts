@@ -23,7 +23,8 @@ export async function startTestService(
     start,
   );
   const address = running.listening()[0];
-  if (world.kind !== 'amqp' && address !== undefined) {
+  const kind = world.config.services[service]?.transport ?? world.kind;
+  if (kind !== 'amqp' && address !== undefined) {
     world.config.services[service] = { ...world.config.services[service], listen: address, addresses: [address] };
   }
   return running;

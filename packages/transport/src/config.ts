@@ -3,7 +3,10 @@
  * by the process (its own config.ts passes `process.env` in), never deeper in the code.
  *
  *   TRANSPORT=http|amqp|tcp|udp         every service (default http)
+ *   TRANSPORT=mixed                     the original talk's setup: auth over TCP, posts and follows
+ *                                       over AMQP, posts' events (notifications) over UDP; the rest http
  *   <SERVICE>_TRANSPORT=…               one service, e.g. AUTH_TRANSPORT=tcp
+ *   <SERVICE>_EVENTS_TRANSPORT=…        the service's published events, if not on its own transport
  *   <SERVICE>_ADDR=host:port[,…]        where callers reach it (HTTP, TCP, UDP); several = load balancing
  *   <SERVICE>_LISTEN=host:port          where it binds when serving (default: port of the first address, all interfaces)
  *   AMQP_URL                            default amqp://guest:guest@127.0.0.1:5672
@@ -27,6 +30,8 @@ export interface TransportConfig {
 
 export interface ServiceConfig {
   transport?: TransportKind;
+  /** Where the service's events travel, when not on `transport`. */
+  events?: TransportKind;
   addresses?: string[];
   listen?: string;
 }
@@ -54,10 +59,20 @@ export const DEFAULT_TRANSPORT_CONFIG: TransportConfig = {
   shutdownGraceMs: 10_000,
 };
 
+/** Named setups for TRANSPORT=<name>: per-service transports; services not listed use http. */
+export const TRANSPORT_PRESETS: Record<string, Record<string, Pick<ServiceConfig, 'transport' | 'events'>>> = {
+  mixed: {
+    auth: { transport: 'tcp' },
+    posts: { transport: 'amqp', events: 'udp' },
+    follows: { transport: 'amqp' },
+  },
+};
+
 export function parseTransportKind(value: string, variable: string): TransportKind {
   const kind = value.trim().toLowerCase();
   if ((TRANSPORT_KINDS as readonly string[]).includes(kind)) return kind as TransportKind;
-  throw new Error(`${variable}=${value} is not a transport: use one of ${TRANSPORT_KINDS.join(', ')}`);
+  const presets = variable === 'TRANSPORT' ? Object.keys(TRANSPORT_PRESETS) : [];
+  throw new Error(`${variable}=${value} is not a transport: use one of ${[...TRANSPORT_KINDS, ...presets].join(', ')}`);
 }
 
 /**
@@ -68,17 +83,28 @@ export function transportConfigFromEnv(
   env: Record<string, string | undefined>,
   defaultPorts: Record<string, number>,
 ): TransportConfig {
-  const transport = env.TRANSPORT ? parseTransportKind(env.TRANSPORT, 'TRANSPORT') : DEFAULT_TRANSPORT_CONFIG.transport;
+  const preset = TRANSPORT_PRESETS[env.TRANSPORT?.trim().toLowerCase() ?? ''];
+  const transport = preset
+    ? DEFAULT_TRANSPORT_CONFIG.transport
+    : env.TRANSPORT
+      ? parseTransportKind(env.TRANSPORT, 'TRANSPORT')
+      : DEFAULT_TRANSPORT_CONFIG.transport;
   const services: Record<string, ServiceConfig> = {};
   for (const [service, port] of Object.entries(defaultPorts)) {
     const prefix = service.toUpperCase();
     const own = env[`${prefix}_TRANSPORT`];
+    const events = env[`${prefix}_EVENTS_TRANSPORT`];
     const addresses = (env[`${prefix}_ADDR`] ?? `127.0.0.1:${port}`)
       .split(',')
       .map((a) => a.trim())
       .filter(Boolean);
     services[service] = {
-      transport: own ? parseTransportKind(own, `${prefix}_TRANSPORT`) : transport,
+      transport: own ? parseTransportKind(own, `${prefix}_TRANSPORT`) : (preset?.[service]?.transport ?? transport),
+      ...(events
+        ? { events: parseTransportKind(events, `${prefix}_EVENTS_TRANSPORT`) }
+        : preset?.[service]?.events && !own
+          ? { events: preset[service].events }
+          : {}),
       addresses,
       ...(env[`${prefix}_LISTEN`] ? { listen: env[`${prefix}_LISTEN`] } : {}),
     };

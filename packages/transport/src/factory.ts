@@ -49,9 +49,20 @@ export class RoutedTransport implements Transport {
     return this.config.services[service]?.transport ?? this.config.transport;
   }
 
+  /**
+   * The transport `service`'s events travel on: its own, unless set apart
+   * (<SERVICE>_EVENTS_TRANSPORT; TRANSPORT=mixed sends posts' events over UDP).
+   */
+  eventsKindOf(service: string): TransportKind {
+    return this.config.services[service]?.events ?? this.kindOf(service);
+  }
+
   /** The implementation carrying `service`'s calls (created on first use). */
   for(service: string): Transport {
-    const kind = this.kindOf(service);
+    return this.#implementation(this.kindOf(service));
+  }
+
+  #implementation(kind: TransportKind): Transport {
     let transport = this.#implementations.get(kind);
     if (transport === undefined) {
       transport = IMPLEMENTATIONS[kind]({
@@ -85,15 +96,33 @@ export class RoutedTransport implements Transport {
   }
 
   publish(service: string, topic: string, event: unknown, options?: PublishOptions): Promise<void> {
-    return this.for(service).publish(service, topic, event, options);
+    return this.#implementation(this.eventsKindOf(service)).publish(service, topic, event, options);
   }
 
-  serve(service: string, handlers: Handlers): Promise<Listener> {
-    return this.for(service).serve(service, handlers);
+  /**
+   * Serve `service`'s handlers on its transport. When its events travel on another one, a
+   * second listener without handlers is opened there too, at the same address, to take
+   * subscribers' registrations (HTTP, TCP and UDP subscribers register with the publisher).
+   * The two must not both be TCP-based (http and tcp) on one port.
+   */
+  async serve(service: string, handlers: Handlers): Promise<Listener> {
+    const listener = await this.for(service).serve(service, handlers);
+    const eventsKind = this.eventsKindOf(service);
+    if (eventsKind === this.kindOf(service)) return listener;
+    const events = await this.#implementation(eventsKind)
+      .serve(service, {})
+      .catch(async (err: unknown) => {
+        await listener.close();
+        throw err;
+      });
+    return {
+      address: listener.address,
+      close: async () => void (await Promise.all([listener.close(), events.close()])),
+    };
   }
 
   subscribe(service: string, topic: string, handler: EventHandler, options?: SubscribeOptions): Promise<Subscription> {
-    return this.for(service).subscribe(service, topic, handler, options);
+    return this.#implementation(this.eventsKindOf(service)).subscribe(service, topic, handler, options);
   }
 
   async close(): Promise<void> {
