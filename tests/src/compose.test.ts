@@ -1,0 +1,141 @@
+/**
+ * No Docker engine runs here, so docker-compose.yml is proven another way: each service is
+ * started as its own process with exactly the command and environment the compose file
+ * gives it (compose's `${VAR:-default}` filled in, its host names mapped to 127.0.0.1,
+ * against the real local PostgreSQL and RabbitMQ), and the scenario runs through them:
+ * sign up → follow → post → timeline and live update. Needs the services built (`npm run build`).
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { auth, client, DEFAULT_PORTS, follows, posts } from '@chirp/contracts';
+import { createTransport, transportConfigFromEnv, type RoutedTransport } from '@chirp/transport';
+import { eventually } from '@chirp/transport/testing';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { parse } from 'yaml';
+
+const ROOT = new URL('../../', import.meta.url);
+const SERVICES = ['auth', 'follows', 'posts', 'notify'] as const;
+const HOSTS = ['postgres', 'rabbitmq', ...SERVICES];
+
+interface ComposeService {
+  command: string[];
+  environment: Record<string, string>;
+}
+
+const compose = parse(readFileSync(new URL('docker-compose.yml', ROOT), 'utf8'), { merge: true }) as {
+  services: Record<string, ComposeService>;
+};
+
+/** What compose would hand the container: interpolated, with service host names on loopback. */
+function containerEnv(service: string, vars: Record<string, string>): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [key, raw] of Object.entries(compose.services[service]!.environment)) {
+    let value = String(raw).replace(
+      /\$\{(\w+):-([^}]*)\}/g,
+      (_, name: string, fallback: string) => vars[name] ?? fallback,
+    );
+    for (const host of HOSTS) {
+      value = value.replace(new RegExp(`(//|@|^)${host}(?=:\\d)`, 'g'), (_, before: string) => `${before}127.0.0.1`);
+    }
+    env[key] = value;
+  }
+  return env;
+}
+
+beforeAll(async () => {
+  // The accounts compose creates in its postgres and rabbitmq containers (with its default passwords).
+  const admin = new pg.Client({
+    connectionString: process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1/postgres',
+  });
+  await admin.connect();
+  await admin.query(`DO $$ BEGIN
+    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'chirp') THEN CREATE ROLE chirp LOGIN PASSWORD 'chirp' CREATEDB; END IF;
+  END $$`);
+  await admin.end();
+  const users = execFileSync('rabbitmqctl', ['list_users', '--silent'], { encoding: 'utf8' });
+  if (!/^chirp\s/m.test(users)) execFileSync('rabbitmqctl', ['add_user', 'chirp', 'chirp']);
+  execFileSync('rabbitmqctl', ['set_permissions', '-p', '/', 'chirp', '.*', '.*', '.*']);
+});
+
+it('starts every service from its built main.ts', () => {
+  for (const service of SERVICES) {
+    const { command } = compose.services[service]!;
+    expect(command[0]).toBe('node');
+    expect(existsSync(new URL(`services/${service}/src/main.ts`, ROOT)), `${command[1]} is built from main.ts`).toBe(
+      true,
+    );
+    expect(command[1]).toBe(`services/${service}/dist/main.js`);
+  }
+});
+
+describe.each(['amqp', 'tcp'])('the compose setup with TRANSPORT=%s', (transport) => {
+  const children = new Map<string, ChildProcess>();
+  const logs = new Map<string, string>();
+  let caller: RoutedTransport;
+
+  beforeAll(async () => {
+    for (const service of SERVICES) {
+      const { command } = compose.services[service]!;
+      if (!existsSync(new URL(command[1]!, ROOT)))
+        throw new Error(`${command[1]} is missing: run \`npm run build\` first`);
+      const env = { PATH: process.env.PATH!, ...containerEnv(service, { TRANSPORT: transport, LOG_LEVEL: 'warn' }) };
+      const child = spawn(command[0]!, command.slice(1), { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+      logs.set(service, '');
+      const keep = (chunk: Buffer) => logs.set(service, (logs.get(service)! + String(chunk)).slice(-4000));
+      child.stdout!.on('data', keep);
+      child.stderr!.on('data', keep);
+      children.set(service, child);
+      await eventually(
+        async () => {
+          if (child.exitCode !== null) throw new Error(`${service} exited: ${logs.get(service)}`);
+          const res = await fetch(`http://127.0.0.1:${env.ADMIN_PORT}/readyz`);
+          expect(res.status, `${service} ready`).toBe(200);
+        },
+        60_000,
+        200,
+      );
+    }
+    caller = createTransport(transportConfigFromEnv(containerEnv('web', { TRANSPORT: transport }), DEFAULT_PORTS));
+  }, 120_000);
+
+  afterAll(async () => {
+    await caller?.close();
+    for (const service of [...SERVICES].reverse()) {
+      const child = children.get(service);
+      if (!child || child.exitCode !== null) continue;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+    }
+  }, 60_000);
+
+  it('runs the scenario through the services as compose starts them, and they stop cleanly', async () => {
+    const suffix = randomBytes(3).toString('hex');
+    const a = (await client(caller, auth).signUp({ username: `ann_${suffix}`, password: 'correct horse' })).user;
+    const b = (await client(caller, auth).signUp({ username: `ben_${suffix}`, password: 'correct horse' })).user;
+    const { token } = await client(caller, auth).logIn({ username: a.username, password: 'correct horse' });
+
+    const socket = new WebSocket(`ws://127.0.0.1:${DEFAULT_PORTS.notify}/ws?token=${token}`, {
+      origin: 'http://localhost:3000',
+    });
+    const received: { type: string; post?: { id: string } }[] = [];
+    socket.on('message', (data) => received.push(JSON.parse(String(data))));
+    await eventually(() => expect(received[0]?.type).toBe('hello'), 10_000);
+
+    await client(caller, follows).follow({ followerId: a.id, followeeId: b.id });
+    const { post } = await client(caller, posts).create({ authorId: b.id, authorUsername: b.username, text: 'hi ann' });
+    expect((await client(caller, posts).homeTimeline({ userId: a.id })).posts[0]?.id).toBe(post.id);
+    await eventually(() => expect(received.find((m) => m.type === 'post')?.post?.id).toBe(post.id), 10_000);
+    socket.close();
+
+    for (const service of [...SERVICES].reverse()) {
+      const child = children.get(service)!;
+      const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+      child.kill('SIGTERM');
+      expect(await exited, `${service} exits 0 on SIGTERM: ${logs.get(service)}`).toBe(0);
+    }
+  });
+});
