@@ -41,8 +41,8 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
-/** Settings for speed in tests: cheap bcrypt, quick heartbeats. */
-const TEST_ENV = { AUTH_BCRYPT_COST: '4', NOTIFY_LISTEN: '127.0.0.1:0', NOTIFY_HEARTBEAT_MS: '2000' };
+/** Settings for speed in tests: cheap bcrypt, quick heartbeats; pages on any test port may open a socket. */
+const TEST_ENV = { AUTH_BCRYPT_COST: '4', NOTIFY_HEARTBEAT_MS: '2000', NOTIFY_ALLOWED_ORIGINS: '*' };
 
 export async function startStack(options: StackOptions): Promise<Stack> {
   const world = options.transport === 'mixed' ? await presetWorld('mixed') : new TestWorld(options.transport);
@@ -54,12 +54,14 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     databases.push(db);
     return options.database === 'pglite' ? { ...db.config, dataDir: path.join(dataDir, service) } : db.config;
   };
+  // One notify address for the stack's life, so restart('notify') comes back where browsers look.
+  const notifyEnv = { ...TEST_ENV, NOTIFY_LISTEN: `127.0.0.1:${await freePort()}` };
   let notifyUrl = '';
   const starts: Record<ServiceName, (runtime: Runtime) => Promise<Started>> = {
     auth: startAuth({ ...authConfigFromEnv(TEST_ENV), database: database('auth') }),
     follows: startFollows({ ...followsConfigFromEnv(TEST_ENV), database: database('follows') }),
     posts: startPosts({ ...postsConfigFromEnv(TEST_ENV), database: database('posts') }),
-    notify: startNotify(notifyConfigFromEnv(TEST_ENV), (address) => {
+    notify: startNotify(notifyConfigFromEnv(notifyEnv), (address) => {
       notifyUrl = `ws://${address}/ws`;
     }),
   };

@@ -1,0 +1,129 @@
+'use server';
+/**
+ * Every change a person makes, as server actions: sign up, log in, log out, post, follow,
+ * unfollow. Each checks its input in words first (so the services' schema messages are a
+ * second line of defence, not the first thing a person reads), calls the services through
+ * the traced clients, and answers with a FormState the form shows. Next itself refuses a
+ * server action whose Origin is not this site's host.
+ */
+import { randomUUID } from 'node:crypto';
+import { revalidatePath } from 'next/cache';
+import { redirect } from 'next/navigation';
+import { MAX_POST_CHARS } from '@chirp/contracts';
+import { messageOf, ServiceError } from '../lib/errors';
+import { servicesFor } from '../lib/services';
+import { actionViewer, endSession, sessionToken, startSession } from '../lib/session';
+import { postLength } from '../lib/text';
+import { forgetSession, recordAction } from '../lib/traces';
+
+export interface FormState {
+  error?: string;
+  /** Bumped on every success, so a form can tell one success from the next. */
+  done?: number;
+}
+
+const USERNAME = /^[A-Za-z0-9_]{3,20}$/;
+
+function field(form: FormData, name: string): string {
+  const value = form.get(name);
+  return typeof value === 'string' ? value : '';
+}
+
+export async function signUp(_previous: FormState, form: FormData): Promise<FormState> {
+  const username = field(form, 'username').trim();
+  const password = field(form, 'password');
+  if (!USERNAME.test(username)) return { error: 'A username is 3 to 20 letters, digits or underscores.' };
+  if ([...password].length < 8) return { error: 'Choose a password of at least 8 characters.' };
+  if (Buffer.byteLength(password) > 72) return { error: 'That password is too long: at most 72 bytes, please.' };
+  const call = servicesFor('sign up');
+  try {
+    await call.auth.signUp({ username, password, idempotencyKey: field(form, 'idempotencyKey') || randomUUID() });
+    const session = await call.auth.logIn({ username, password });
+    recordAction(session.token, call.trace);
+    await startSession(session.token, session.expiresAt);
+  } catch (err) {
+    if (err instanceof ServiceError && err.code === 'ALREADY_EXISTS') {
+      return { error: `The username ${username} is taken. Please choose another.` };
+    }
+    return { error: messageOf(err) };
+  }
+  redirect('/');
+}
+
+export async function logIn(_previous: FormState, form: FormData): Promise<FormState> {
+  const username = field(form, 'username').trim();
+  const password = field(form, 'password');
+  if (!username || !password) return { error: 'Enter your username and your password.' };
+  if (username.length > 64 || password.length > 1024) return { error: 'Wrong username or password.' };
+  const call = servicesFor('log in');
+  try {
+    const session = await call.auth.logIn({ username, password });
+    recordAction(session.token, call.trace);
+    await startSession(session.token, session.expiresAt);
+  } catch (err) {
+    if (err instanceof ServiceError && err.code === 'UNAUTHENTICATED') return { error: 'Wrong username or password.' };
+    return { error: messageOf(err) };
+  }
+  redirect('/');
+}
+
+export async function logOut(): Promise<void> {
+  const token = await sessionToken();
+  if (token !== undefined) {
+    // Revoke it at auth too, so a copy of the cookie stops working; if auth is down the
+    // cookie still goes, and the session expires on its own.
+    await servicesFor('log out')
+      .auth.logOut({ token })
+      .catch(() => {});
+    forgetSession(token);
+  }
+  await endSession();
+  redirect('/login');
+}
+
+export async function createPost(_previous: FormState, form: FormData): Promise<FormState> {
+  const text = field(form, 'text');
+  const length = postLength(text);
+  if (length === 0) return { error: 'Write something first.' };
+  if (length > MAX_POST_CHARS) {
+    return { error: `A post is at most ${MAX_POST_CHARS} characters; this one has ${length}.` };
+  }
+  try {
+    const viewer = await actionViewer('post');
+    if (viewer === null) return { error: 'Your session has ended. Please log in again.' };
+    await viewer.call.posts.create({
+      authorId: viewer.user.id,
+      authorUsername: viewer.user.username,
+      text,
+      idempotencyKey: field(form, 'idempotencyKey') || randomUUID(),
+    });
+  } catch (err) {
+    return { error: messageOf(err) };
+  }
+  revalidatePath('/');
+  return { done: Date.now() };
+}
+
+export async function follow(_previous: FormState, form: FormData): Promise<FormState> {
+  return changeFollow('follow', form);
+}
+
+export async function unfollow(_previous: FormState, form: FormData): Promise<FormState> {
+  return changeFollow('unfollow', form);
+}
+
+async function changeFollow(change: 'follow' | 'unfollow', form: FormData): Promise<FormState> {
+  const followeeId = field(form, 'userId');
+  const username = field(form, 'username');
+  if (!followeeId || !USERNAME.test(username)) return { error: 'We could not tell whom to follow. Reload the page.' };
+  try {
+    const viewer = await actionViewer(change);
+    if (viewer === null) return { error: 'Your session has ended. Please log in again.' };
+    await viewer.call.follows[change]({ followerId: viewer.user.id, followeeId });
+  } catch (err) {
+    return { error: messageOf(err) };
+  }
+  revalidatePath(`/u/${username.toLowerCase()}`);
+  revalidatePath('/');
+  return { done: Date.now() };
+}

@@ -1,0 +1,254 @@
+/**
+ * The web app in a real browser (Debian's Chromium, driven by playwright-core), against the
+ * whole back end on a real transport and PostgreSQL: what a person sees when they sign up,
+ * follow someone, post, get a post live, search, and mistype a password.
+ *
+ * Runs on http and tcp by default; WEB_TEST_TRANSPORT=amqp (or a comma list, e.g. udp,mixed)
+ * points it at others. The production build is made once per run, only if a source changed
+ * since the last one (WEB_TEST_REBUILD=1 forces it). Screenshots of the home, user and
+ * Transports pages go to apps/web/test-results/.
+ */
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_PORTS } from '@chirp/contracts';
+import { TRANSPORT_KINDS, TRANSPORT_PRESETS, transportConfigFromEnv } from '@chirp/transport';
+import { freePort } from '@chirp/transport/testing';
+import { startStack, type Stack, type StackOptions } from '../../../tests/src/stack.js';
+import { WEB_DIR, assertNotifyAcceptsOrigin, ensureBuilt, startWebApp, type WebApp } from './testing/web-app.js';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const SCREENSHOTS = path.join(WEB_DIR, 'test-results');
+const KNOWN: readonly string[] = [...TRANSPORT_KINDS, ...Object.keys(TRANSPORT_PRESETS)];
+const TRANSPORTS = (process.env.WEB_TEST_TRANSPORT ?? 'http,tcp')
+  .split(',')
+  .map((t) => t.trim())
+  .filter((t): t is StackOptions['transport'] => KNOWN.includes(t));
+const PASSWORD = 'correct horse battery';
+/** Generous: a page's first render is slow on a busy 2-core machine. A live post arrives far quicker. */
+const SEE = { timeout: 15_000 };
+
+let browser: Browser;
+
+beforeAll(async () => {
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  const [built] = await Promise.all([
+    ensureBuilt(),
+    chromium
+      .launch({
+        executablePath: CHROMIUM,
+        args: [
+          '--headless',
+          '--no-sandbox',
+          '--disable-gpu',
+          '--disable-background-networking',
+          '--disable-component-update',
+          '--no-first-run',
+          '--disable-sync',
+        ],
+      })
+      .then((b) => (browser = b)),
+  ]);
+  if (built) console.log('web: built the app (next build --webpack)');
+}, 300_000);
+
+afterAll(async () => {
+  await browser?.close();
+});
+
+describe.each(TRANSPORTS)('the web app with services on %s', (kind) => {
+  let stack: Stack;
+  let web: WebApp;
+  const contexts: BrowserContext[] = [];
+  let alice: Page;
+  let bob: Page;
+  const suffix = Math.random().toString(36).slice(2, 8);
+  const names = { alice: `alice_${suffix}`, bob: `bob_${suffix}` };
+  const word = `chirpword${suffix}`;
+
+  /** What the browser said went wrong in the pages (CSP violations, uncaught errors). */
+  const browserErrors: string[] = [];
+
+  /** A person's own browser (a context: its own cookies), phone-sized. */
+  async function newPage(): Promise<Page> {
+    const context = await browser.newContext({ viewport: { width: 390, height: 844 }, baseURL: web.url });
+    contexts.push(context);
+    const page = await context.newPage();
+    page.setDefaultTimeout(SEE.timeout);
+    page.on('pageerror', (err) => browserErrors.push(err.message));
+    page.on('console', (message) => {
+      if (message.type() === 'error' && /Content.Security.Policy/i.test(message.text())) {
+        browserErrors.push(message.text());
+      }
+    });
+    return page;
+  }
+
+  async function signUp(page: Page, username: string): Promise<void> {
+    await page.goto('/signup');
+    await page.getByLabel('Username').fill(username);
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Sign up' }).click();
+    await page.waitForURL(`${web.url}/`);
+    await expect.poll(() => page.getByRole('link', { name: `@${username}` }).count(), SEE).toBe(1);
+  }
+
+  async function post(page: Page, text: string): Promise<void> {
+    await page.getByLabel("What's happening?").fill(text);
+    await page.getByRole('button', { name: 'Post', exact: true }).click();
+    await expect.poll(() => page.getByLabel("What's happening?").inputValue(), SEE).toBe('');
+  }
+
+  beforeAll(async () => {
+    stack = await startStack({ transport: kind, database: 'postgres' });
+    web = await startWebApp(stack.env());
+    await assertNotifyAcceptsOrigin(stack.notifyUrl, web.url);
+    alice = await newPage();
+    bob = await newPage();
+  }, 90_000);
+
+  afterAll(async () => {
+    await Promise.all(contexts.map((c) => c.close()));
+    await web?.stop();
+    await stack?.stop();
+  }, 60_000);
+
+  it('signs two people up, each in their own browser', async () => {
+    await signUp(alice, names.alice);
+    await signUp(bob, names.bob);
+    const cookies = await alice.context().cookies();
+    expect(cookies.find((c) => c.name === 'chirp_session')).toMatchObject({ httpOnly: true, sameSite: 'Lax' });
+  });
+
+  it("lets Alice follow Bob from Bob's page", async () => {
+    await alice.goto(`/u/${names.bob}`);
+    await alice.getByRole('button', { name: `Follow @${names.bob}` }).click();
+    await alice.getByRole('button', { name: `Unfollow @${names.bob}` }).waitFor();
+    await expect.poll(() => alice.getByTestId('followers').textContent(), SEE).toBe('1 follower');
+  });
+
+  it("shows Bob's new post on Alice's home timeline live, without a reload", async () => {
+    await alice.goto('/');
+    await expect.poll(() => alice.getByTestId('live-status').textContent(), SEE).toBe('Live');
+    await alice.evaluate(() => ((window as unknown as { notReloaded: boolean }).notReloaded = true));
+
+    const text = `Hello from Bob ${word} <b>not bold</b> 🐦`;
+    await post(bob, text);
+
+    await alice.locator('.post-text', { hasText: text }).waitFor();
+    expect(await alice.locator('.post.fresh', { hasText: text }).count()).toBe(1); // pushed, not rendered by the server
+    expect(await alice.evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded)).toBe(true);
+    // User text is text: the tag is shown as typed, not made into an element.
+    expect(await alice.locator('.post-text b').count()).toBe(0);
+    await alice.screenshot({
+      path: path.join(SCREENSHOTS, `home-${kind}.png`),
+      fullPage: true,
+      animations: 'disabled',
+    });
+  });
+
+  it('keeps a 142-character post from being sent', async () => {
+    await bob.goto('/');
+    const box = bob.getByLabel("What's happening?");
+    const button = bob.getByRole('button', { name: 'Post', exact: true });
+    await box.fill('x'.repeat(142));
+    expect(await button.isDisabled()).toBe(true);
+    expect(await bob.getByTestId('counter').textContent()).toBe('142 / 141 — 1 over the limit');
+    // Characters are counted as a person counts them: 141 birds fit.
+    await box.fill('🐦'.repeat(141));
+    expect(await bob.getByTestId('counter').textContent()).toBe('141 / 141');
+    expect(await button.isEnabled()).toBe(true);
+
+    // The counter is a courtesy; the server checks again. Force the button and send 142.
+    const tooLong = `${'y'.repeat(141)}z`;
+    await box.fill(tooLong);
+    await button.evaluate((b) => b.removeAttribute('disabled'));
+    await button.click();
+    await bob.locator('form').getByRole('alert').waitFor();
+    expect(await bob.locator('form').getByRole('alert').textContent()).toBe(
+      'A post is at most 141 characters; this one has 142.',
+    );
+    await bob.goto(`/u/${names.bob}`);
+    expect(await bob.locator('.post-text', { hasText: 'yyyyz' }).count()).toBe(0);
+  });
+
+  it('says in words when the password is wrong', async () => {
+    const stranger = await newPage();
+    await stranger.goto('/login');
+    await stranger.getByLabel('Username').fill(names.alice);
+    await stranger.getByLabel('Password').fill('not the password');
+    await stranger.getByRole('button', { name: 'Log in' }).click();
+    const alert = stranger.locator('form').getByRole('alert');
+    await alert.waitFor();
+    expect(await alert.textContent()).toBe('Wrong username or password.');
+    expect(stranger.url()).toBe(`${web.url}/login`);
+  });
+
+  it('finds the post and the person', async () => {
+    await alice.goto(`/search?q=${word}`);
+    await alice.locator('.post-text', { hasText: word }).waitFor();
+    await alice.goto(`/search?q=${names.bob.slice(0, 8)}`);
+    await alice
+      .getByRole('region', { name: 'People' })
+      .getByRole('link', { name: `@${names.bob}` })
+      .waitFor();
+  });
+
+  it("shows each service's transport and the trace of the last actions", async () => {
+    await bob.goto(`/u/${names.bob}`);
+    await bob.locator('.post-text', { hasText: word }).waitFor();
+    await bob.screenshot({ path: path.join(SCREENSHOTS, `user-${kind}.png`), fullPage: true });
+
+    await bob.setViewportSize({ width: 1100, height: 900 }); // the waterfall shows on wider screens
+    const response = await bob.goto('/transports');
+    const policy = response?.headers()['content-security-policy'] ?? '';
+    const notify = new URL(stack.notifyUrl);
+    expect(policy).toContain(`connect-src 'self' ${notify.protocol}//${notify.host}`);
+    expect(policy).toMatch(/script-src 'self' 'nonce-[^']+' 'strict-dynamic'/);
+    const routes = transportConfigFromEnv(stack.env(), DEFAULT_PORTS).services;
+    for (const service of ['auth', 'posts', 'follows']) {
+      const expected = routes[service]?.transport?.toUpperCase();
+      expect(await bob.locator(`tr[data-service="${service}"] .kind`).textContent()).toBe(expected);
+    }
+    const postTrace = bob.locator('.trace', { has: bob.locator('strong', { hasText: /^post$/ }) });
+    await expect.poll(() => postTrace.locator('code', { hasText: 'posts.create' }).count()).toBe(1);
+    await bob.screenshot({ path: path.join(SCREENSHOTS, `transports-${kind}.png`), fullPage: true });
+  });
+
+  it('reconnects after notify restarts and keeps delivering', async () => {
+    await alice.goto('/');
+    await expect.poll(() => alice.getByTestId('live-status').textContent(), SEE).toBe('Live');
+    const before = stack.notifyUrl;
+    await stack.restart('notify');
+    // The web app was told where notify is when it started; a restart must not move it.
+    expect(stack.notifyUrl, 'notify came back at another address').toBe(before);
+    await expect.poll(() => alice.getByTestId('live-status').textContent(), SEE).toBe('Live');
+    const text = `Back again ${word}`;
+    await bob.goto('/');
+    await post(bob, text);
+    await alice.locator('.post-text', { hasText: text }).waitFor();
+  });
+
+  it('says in words when a service is down, on pages and in forms', async () => {
+    // A second web server that looks for posts where nobody answers (over TCP, whatever the
+    // others use: <SERVICE>_TRANSPORT routes one service on its own).
+    const nowhere = { POSTS_TRANSPORT: 'tcp', POSTS_ADDR: `127.0.0.1:${await freePort()}` };
+    const broken = await startWebApp({ ...stack.env(), ...nowhere, REQUEST_TIMEOUT_MS: '1500' });
+    try {
+      await alice.goto(`${broken.url}/`); // the session cookie is per host, so Alice is still logged in
+      const problem = /^The posts service (is not reachable right now|took too long to answer)\. Please try again/;
+      const timeline = alice.getByRole('alert').filter({ hasText: 'Cannot show your timeline' });
+      await expect.poll(() => timeline.locator('p').textContent(), SEE).toMatch(problem);
+      await alice.getByLabel("What's happening?").fill('Will this arrive?');
+      await alice.getByRole('button', { name: 'Post', exact: true }).click();
+      await expect.poll(() => alice.locator('form').getByRole('alert').textContent(), SEE).toMatch(problem);
+    } finally {
+      await broken.stop();
+    }
+  });
+
+  it('ran every page without a script error or a blocked resource', () => {
+    expect(browserErrors).toEqual([]);
+  });
+});

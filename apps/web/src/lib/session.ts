@@ -1,0 +1,122 @@
+/**
+ * The session: auth's opaque token in an HttpOnly cookie, checked with auth.verify on every
+ * request that needs to know who is there (a revoked or expired token stops working at once).
+ *
+ * Cookie `chirp_session`: HttpOnly (page scripts cannot read it), SameSite=Lax (not sent on
+ * cross-site subrequests or POSTs, so another site cannot act as the user), Path=/, expiring
+ * with the session. Secure (https only) in production — except for plain http to a loopback
+ * host (`npm start`, the browser tests), where the browser would otherwise drop it; COOKIE_SECURE
+ * overrides either way. notify reads the same cookie on the WebSocket handshake when it is on
+ * the page's host (cookies ignore ports); otherwise the page hands the token over (live.ts).
+ */
+import 'server-only';
+import { cache } from 'react';
+import { cookies, headers } from 'next/headers';
+import { redirect } from 'next/navigation';
+import type { User } from '@chirp/contracts';
+import { webConfig } from './config';
+import { ServiceError } from './errors';
+import { servicesFor, type Services } from './services';
+import { recordAction } from './traces';
+
+export const SESSION_COOKIE = 'chirp_session';
+
+export interface Viewer {
+  user: User;
+  token: string;
+  call: Services;
+}
+
+export async function sessionToken(): Promise<string | undefined> {
+  return (await cookies()).get(SESSION_COOKIE)?.value || undefined;
+}
+
+/**
+ * Who is logged in, or null, verified once per page request (the layout and the page share
+ * it). A session auth does not know is null; auth being down is a ServiceError, so nobody
+ * looks logged out because of an outage. The request's trace is kept for the session.
+ */
+const viewerOfRequest = cache(async (): Promise<Viewer | null> => verifiedViewer('view page'));
+
+/** The viewer for the layout's nav: null also when auth is down (the page says why). */
+export async function navViewer(): Promise<Viewer | null> {
+  return viewerOfRequest().catch((err: unknown) => {
+    if (err instanceof ServiceError) return null;
+    throw err;
+  });
+}
+
+/** The viewer of a page, naming the page's action in the trace (e.g. "view home"). */
+export async function pageViewer(action: string): Promise<Viewer | null> {
+  const viewer = await viewerOfRequest();
+  if (viewer !== null) viewer.call.trace.action = action;
+  return viewer;
+}
+
+/** The viewer of a page that needs one, or a redirect to /login. */
+export async function requireViewer(action: string): Promise<Viewer> {
+  const viewer = await pageViewer(action);
+  if (viewer === null) redirect('/login');
+  return viewer;
+}
+
+/** The viewer of a server action: its own trace, verified afresh. */
+export function actionViewer(action: string): Promise<Viewer | null> {
+  return verifiedViewer(action);
+}
+
+async function verifiedViewer(action: string): Promise<Viewer | null> {
+  const token = await sessionToken();
+  if (token === undefined) return null;
+  const call = servicesFor(action);
+  recordAction(token, call.trace);
+  try {
+    const { user } = await call.auth.verify({ token });
+    return { user, token, call };
+  } catch (err) {
+    if (err instanceof ServiceError && (err.code === 'UNAUTHENTICATED' || err.code === 'INVALID_ARGUMENT')) return null;
+    throw err;
+  }
+}
+
+export async function startSession(token: string, expiresAt: string): Promise<void> {
+  (await cookies()).set(SESSION_COOKIE, token, {
+    httpOnly: true,
+    sameSite: 'lax',
+    secure: await cookieSecure(),
+    path: '/',
+    expires: new Date(expiresAt),
+  });
+}
+
+export async function endSession(): Promise<void> {
+  (await cookies()).set(SESSION_COOKIE, '', {
+    httpOnly: true,
+    sameSite: 'lax',
+    secure: await cookieSecure(),
+    path: '/',
+    maxAge: 0,
+  });
+}
+
+export async function cookieSecure(): Promise<boolean> {
+  const config = webConfig();
+  if (config.cookieSecure !== undefined) return config.cookieSecure;
+  if (!config.production) return false;
+  const request = await headers();
+  const proto = request.get('x-forwarded-proto')?.split(',')[0]?.trim();
+  if (proto === 'https') return true;
+  return !isLoopback(hostnameOf(request.get('host') ?? ''));
+}
+
+export function hostnameOf(host: string): string {
+  try {
+    return new URL(`http://${host}`).hostname.replace(/^\[|\]$/g, '');
+  } catch {
+    return '';
+  }
+}
+
+function isLoopback(hostname: string): boolean {
+  return hostname === 'localhost' || hostname === '::1' || /^127\.\d+\.\d+\.\d+$/.test(hostname);
+}
