@@ -1,0 +1,116 @@
+/**
+ * Open loop: calls arrive at a fixed average rate as a Poisson process (exponential gaps),
+ * whether or not earlier ones were answered — as users do. Each call's latency is measured
+ * from the time it was MEANT to be sent, not when the load generator got round to it: a
+ * stalled target therefore shows the whole queue it built up (no coordinated omission, the
+ * way wrk2 measures). The schedule is kept by a timer that sends every call that has
+ * fallen due, so a late timer sends a burst and the lateness counts against the target:
+ * Node's timers tick in whole milliseconds, so up to ~1 ms of every latency here is the
+ * load generator's. That lateness is recorded on its own (send lag) so a reader can see it.
+ *
+ * A target that falls too far behind is not waited for without bound: past `maxOutstanding`
+ * calls in flight, further arrivals are counted as dropped errors.
+ */
+import { cpuPerCall, cpuPercent } from '../process/messages.js';
+import type { Caller, CallName } from '../targets/target.js';
+import { LatencyRecorder } from './latency.js';
+import { errorCode, readBoth, type CpuSource, type RunFigures } from './run.js';
+
+export interface OpenLoopOptions {
+  method: CallName;
+  payload: unknown;
+  /** Average arrivals per second. */
+  rate: number;
+  warmupMs: number;
+  durationMs: number;
+  maxOutstanding: number;
+}
+
+export interface OpenLoopFigures extends RunFigures {
+  /** The arrival rate asked for. */
+  rate: number;
+  /** Arrivals dropped because `maxOutstanding` calls were already in flight (included in errors). */
+  dropped: number;
+  /** How late the load generator sent calls after their intended time (its timers tick in ms), ms. */
+  sendLagP50: number;
+  sendLagP99: number;
+}
+
+export async function openLoop(caller: Caller, server: CpuSource, options: OpenLoopOptions): Promise<OpenLoopFigures> {
+  const { method, payload, rate, warmupMs, durationMs, maxOutstanding } = options;
+  const recorder = new LatencyRecorder();
+  const lag = new LatencyRecorder();
+  const errorCodes: Record<string, number> = {};
+  let errors = 0;
+  let dropped = 0;
+  let outstanding = 0;
+  const inFlight = new Set<Promise<void>>();
+  const start = performance.now();
+  const windowStart = start + warmupMs;
+  const windowEnd = windowStart + durationMs;
+  let cpuFrom: ReturnType<typeof readBoth> | undefined;
+
+  const fail = (code: string, intended: number): void => {
+    if (intended < windowStart) return;
+    errors++;
+    errorCodes[code] = (errorCodes[code] ?? 0) + 1;
+  };
+
+  const send = (intended: number): void => {
+    if (outstanding >= maxOutstanding) {
+      dropped += intended >= windowStart ? 1 : 0;
+      return fail('DROPPED', intended);
+    }
+    outstanding++;
+    if (intended >= windowStart) lag.record(performance.now() - intended);
+    const call = caller.call(method, payload).then(
+      () => {
+        if (intended >= windowStart) recorder.record(performance.now() - intended);
+      },
+      (err: unknown) => fail(errorCode(err), intended),
+    );
+    const tracked = call.finally(() => {
+      outstanding--;
+      inFlight.delete(tracked);
+    });
+    inFlight.add(tracked);
+  };
+
+  const gapMs = (): number => (-Math.log(1 - Math.random()) / rate) * 1000;
+  await new Promise<void>((resolve) => {
+    let next = start + gapMs();
+    const tick = (): void => {
+      const now = performance.now();
+      if (cpuFrom === undefined && now >= windowStart) cpuFrom = readBoth(server);
+      while (next <= now && next < windowEnd) {
+        send(next);
+        next += gapMs();
+      }
+      if (next >= windowEnd) return resolve();
+      setTimeout(tick, Math.max(0, next - performance.now()));
+    };
+    tick();
+  });
+  const cpuTo = readBoth(server);
+  await Promise.all(inFlight);
+  const latency = recorder.summary();
+  const lagged = lag.summary();
+  recorder.destroy();
+  lag.destroy();
+  const from = cpuFrom ?? cpuTo;
+  const [serverFrom, serverTo] = [await from.server, await cpuTo.server];
+  return {
+    rate,
+    throughput: latency.count / (durationMs / 1000),
+    ...latency,
+    errors,
+    errorCodes,
+    dropped,
+    sendLagP50: lagged.p50,
+    sendLagP99: lagged.p99,
+    clientCpu: cpuPercent(from.client, cpuTo.client),
+    serverCpu: cpuPercent(serverFrom, serverTo),
+    clientCpuPerCall: cpuPerCall(from.client, cpuTo.client, latency.count),
+    serverCpuPerCall: cpuPerCall(serverFrom, serverTo, latency.count),
+  };
+}

@@ -1,0 +1,135 @@
+/**
+ * The benchmark's output, checked for its structure, not its numbers: a tiny real run (two
+ * transports and their baselines, each in its own server process) must leave a complete
+ * result folder — results.json with every section, target and percentile, and a report.md
+ * with the headline table and charts that exist. Plus the command line's refusals.
+ */
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { silentProgress } from './progress.js';
+import { UsageError, parseArgs } from './settings.js';
+import { runSuite, type SuiteOutcome } from './suite.js';
+
+const PERCENTILE_KEYS = ['p50', 'p90', 'p99', 'p999'];
+const FIGURE_KEYS = [
+  ...PERCENTILE_KEYS,
+  ...['throughput', 'errors', 'clientCpu', 'serverCpu', 'clientCpuPerCall', 'serverCpuPerCall'],
+];
+
+describe('bench report', () => {
+  let out: string;
+  let outcome: SuiteOutcome;
+  let results: Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  let report: string;
+
+  beforeAll(async () => {
+    out = await mkdtemp(path.join(os.tmpdir(), 'chirp-bench-'));
+    const settings = parseArgs(
+      ['--quick', '--transports=tcp,http', '--duration=200ms', '--warmup=50ms', '--rate=500,1000', `--out=${out}`],
+      process.env,
+    );
+    if (settings === 'help') throw new Error('unexpected --help');
+    settings.payloadBytes = [64, 1024];
+    outcome = await runSuite(settings, silentProgress);
+    results = JSON.parse(await readFile(path.join(outcome.dir, 'results.json'), 'utf8'));
+    report = await readFile(path.join(outcome.dir, 'report.md'), 'utf8');
+  }, 90_000);
+
+  afterAll(async () => {
+    if (out) await rm(out, { recursive: true, force: true });
+  });
+
+  it('writes a timestamped folder with results.json, report.md and SVG charts', async () => {
+    expect(path.dirname(outcome.dir)).toBe(out);
+    expect(path.basename(outcome.dir)).toMatch(/^\d{4}-\d\d-\d\dT\d\d-\d\d-\d\dZ$/);
+    const files = await readdir(outcome.dir);
+    expect(files).toEqual(expect.arrayContaining(['results.json', 'report.md']));
+    expect(files.filter((f) => f.endsWith('.svg')).length).toBeGreaterThanOrEqual(3);
+    expect(outcome.incomplete).toBe(false);
+  });
+
+  it('records the machine, versions and exact settings', () => {
+    expect(results.machine).toEqual(
+      expect.objectContaining({ cpuModel: expect.any(String), cores: expect.any(Number), node: process.version }),
+    );
+    expect(Object.keys(results.machine.packages)).toEqual(expect.arrayContaining(['amqplib', 'fastify', 'undici']));
+    expect(results.machine).toHaveProperty('rabbitmq');
+    expect(results.harness.cpuPerCallUs).toBeGreaterThan(0);
+    expect(results.settings).toEqual(
+      expect.objectContaining({ durationMs: 200, warmupMs: 50, transports: ['http', 'tcp'] }),
+    );
+    expect(Date.parse(results.finishedAt)).toBeGreaterThanOrEqual(Date.parse(results.startedAt));
+  });
+
+  it('has every closed-loop case with every figure, for every transport and baseline', () => {
+    for (const [section, targets] of [
+      ['rpc', ['http', 'tcp']],
+      ['baselines', ['fastify', 'net']],
+    ] as const) {
+      expect(results.sections[section].targets.map((t: { target: string }) => t.target)).toEqual(targets);
+      for (const target of results.sections[section].targets) {
+        const cases = target.cases.map((c: { label: string; concurrency: number }) => `${c.label} c=${c.concurrency}`);
+        expect(cases.sort()).toEqual(
+          ['echo 1 KiB c=1', 'echo 1 KiB c=64', 'echo 64 B c=1', 'echo 64 B c=64', 'verify c=1', 'verify c=64'].sort(),
+        );
+        for (const c of target.cases) {
+          expect(c.runs).toHaveLength(1);
+          for (const summary of [c.median, c.min, c.max, c.runs[0]]) {
+            for (const key of FIGURE_KEYS) expect(typeof summary[key], `${target.target} ${key}`).toBe('number');
+          }
+        }
+      }
+    }
+    expect(results.comparison.map((c: { transport: string }) => c.transport)).toEqual(['http', 'tcp']);
+    for (const c of results.comparison) {
+      expect(c).toEqual(
+        expect.objectContaining({
+          throughputRatio: expect.any(Number),
+          p99Ratio: expect.any(Number),
+          cpuPerCallRatio: expect.any(Number),
+        }),
+      );
+    }
+  });
+
+  it('has the open-loop steps and max sustainable rate of every transport and baseline', () => {
+    const open = results.sections.openloop;
+    expect(open.targets.map((t: { target: string }) => t.target)).toEqual(['http', 'fastify', 'tcp', 'net']);
+    for (const target of open.targets) {
+      expect(target.steps.length).toBeGreaterThan(0);
+      expect(target.steps[0].rate).toBe(500);
+      for (const key of PERCENTILE_KEYS) expect(typeof target.steps[0][key]).toBe('number');
+      expect(target).toHaveProperty('maxSustainableRate');
+    }
+  });
+
+  it('has a headline table and embeds charts that exist', async () => {
+    expect(report).toContain('## Headline');
+    expect(report).toMatch(/\| target \| p50 ms \(c=1\) \| p99 ms \(c=1\) \| req\/s \(c=64\) \| req\/s ÷ baseline/);
+    expect(report).toMatch(/\| \*\*http\*\* \(vs fastify\) \|/);
+    expect(report).toMatch(/\| \*\*tcp\*\* \(vs net\) \|/);
+    const headline = report.split('## Headline')[1]!.split('\n\n')[2]!.split('\n');
+    expect(headline.length).toBe(2 + 4); // header, rule, 2 transports, 2 baselines
+    for (const row of headline) expect(row.split('|').length, row).toBe(headline[0]!.split('|').length);
+    for (const heading of ['## RPC (closed loop)', '## Baselines', '## Open loop']) expect(report).toContain(heading);
+    const charts = [...report.matchAll(/!\[[^\]]*\]\(([^)]+\.svg)\)/g)].map((m) => m[1]!);
+    expect(charts.length).toBeGreaterThanOrEqual(3);
+    for (const chart of charts) {
+      expect(await readFile(path.join(outcome.dir, chart), 'utf8')).toMatch(
+        /^<svg [^>]*xmlns="http:\/\/www.w3.org\/2000\/svg"/,
+      );
+    }
+  });
+
+  it('refuses bad flags with a sentence naming them', () => {
+    expect(() => parseArgs(['--only=rpc,nope'], {})).toThrow(
+      new UsageError('--only=rpc,nope: nope is not one of rpc, baselines, openloop'),
+    );
+    expect(() => parseArgs(['--duration=soon'], {})).toThrow(/--duration=soon: "soon" is not a duration/);
+    expect(() => parseArgs(['--reps=0'], {})).toThrow(/--reps=0: "0" is not a positive integer/);
+    expect(() => parseArgs(['--fast'], {})).toThrow(/unknown argument "--fast"/);
+    expect(() => parseArgs(['--transports=smoke'], {})).toThrow(/smoke is not one of http, amqp, tcp, udp/);
+  });
+});

@@ -1,0 +1,156 @@
+/**
+ * Runs the selected workloads in order and writes the result folder. Each target's server
+ * process is started the first time a workload needs it and reused by the next (warm-up
+ * covers the switch); all are stopped at the end, whatever happened.
+ */
+import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { compare } from './comparison.js';
+import { measureHarness } from './load/harness.js';
+import { describeMachine } from './machine.js';
+import { ServerProcess } from './process/server-process.js';
+import type { Progress } from './progress.js';
+import { writeResults } from './report/write.js';
+import type { Settings, WorkloadName } from './settings.js';
+import { TARGETS, type TargetContext, type TargetName } from './targets/index.js';
+import { baselinesWorkload } from './workloads/baselines.js';
+import { openLoopWorkload } from './workloads/open-loop-workload.js';
+import { rpcWorkload } from './workloads/rpc.js';
+import type { RunningTarget, Sections, SuiteContext, SuiteResults, Workload } from './workloads/workload.js';
+
+/** Every workload, in the order a run takes them. */
+export const WORKLOADS: { [N in WorkloadName]: Workload<N> } = {
+  rpc: rpcWorkload,
+  baselines: baselinesWorkload,
+  openloop: openLoopWorkload,
+};
+
+/** bench/results at the repository root (this file is apps/bench/{src,dist}/suite.*). */
+export const DEFAULT_RESULTS_DIR = fileURLToPath(new URL('../../../bench/results/', import.meta.url));
+
+export interface SuiteOutcome {
+  dir: string;
+  files: string[];
+  results: SuiteResults;
+  /** Something was not measured (a server did not start, the broker was down). */
+  incomplete: boolean;
+}
+
+export async function runSuite(settings: Settings, progress: Progress): Promise<SuiteOutcome> {
+  const started = new Date();
+  const dir = path.join(settings.outDir ?? DEFAULT_RESULTS_DIR, folderName(started));
+  const profileDir = settings.profile ? path.join(dir, 'profiles') : undefined;
+  const machine = await describeMachine(settings.amqpUrl);
+  const harness = await measureHarness();
+  const targetContext: TargetContext = {
+    amqpUrl: settings.amqpUrl,
+    amqpPrefix: `bench-${randomBytes(4).toString('hex')}`,
+    timeoutMs: settings.timeoutMs,
+  };
+  const running = new Map<TargetName, Promise<RunningTarget>>();
+  const context: SuiteContext = {
+    settings,
+    progress,
+    targetContext,
+    target(name) {
+      let target = running.get(name);
+      if (target === undefined) {
+        target = startTarget(name, targetContext, profileDir);
+        running.set(name, target);
+      }
+      return target;
+    },
+  };
+  const sections: Partial<Sections> = {};
+  try {
+    for (const name of settings.workloads) {
+      progress.section(WORKLOADS[name].title);
+      await runWorkload(WORKLOADS[name], context, sections);
+    }
+  } finally {
+    await stopAll(running);
+  }
+  const results: SuiteResults = {
+    startedAt: started.toISOString(),
+    finishedAt: new Date().toISOString(),
+    machine,
+    harness,
+    settings: { ...settings, amqpUrl: withoutPassword(settings.amqpUrl) },
+    sections,
+    comparison: compare(settings, sections.rpc, sections.baselines),
+  };
+  const rendered = settings.workloads.map((name) => renderWorkload(WORKLOADS[name], results));
+  const files = await writeResults(dir, results, rendered);
+  return { dir, files, results, incomplete: isIncomplete(sections) };
+}
+
+/** Rewrite report.md and the charts of an earlier run from its results.json (after the report code changed). */
+export async function rerender(dir: string): Promise<string[]> {
+  const results = JSON.parse(await readFile(path.join(dir, 'results.json'), 'utf8')) as SuiteResults;
+  const rendered = results.settings.workloads.map((name) => renderWorkload(WORKLOADS[name], results));
+  return writeResults(dir, results, rendered);
+}
+
+async function runWorkload<N extends WorkloadName>(
+  workload: Workload<N>,
+  context: SuiteContext,
+  sections: Partial<Sections>,
+): Promise<void> {
+  sections[workload.name] = await workload.run(context);
+}
+
+function renderWorkload<N extends WorkloadName>(workload: Workload<N>, results: SuiteResults) {
+  const section = results.sections[workload.name];
+  if (section === undefined) throw new Error(`workload ${workload.name} produced no results`);
+  return workload.render(section as Sections[N], results);
+}
+
+async function startTarget(name: TargetName, context: TargetContext, profileDir?: string): Promise<RunningTarget> {
+  const server = await ServerProcess.start(name, context, profileDir);
+  try {
+    return { server, caller: await TARGETS[name].connect(server.address, context) };
+  } catch (err) {
+    await server.stop();
+    throw err;
+  }
+}
+
+async function stopAll(running: Map<TargetName, Promise<RunningTarget>>): Promise<void> {
+  await Promise.all(
+    [...running.values()].map(async (started) => {
+      const target = await started.catch(() => undefined);
+      if (target === undefined) return;
+      await target.caller.close().catch(() => {});
+      await target.server.stop();
+    }),
+  );
+}
+
+function withoutPassword(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return 'unparseable URL';
+  }
+}
+
+/** `2025-11-23T11-49-07Z`: an ISO timestamp that is a valid folder name everywhere. */
+export function folderName(date: Date): string {
+  return date
+    .toISOString()
+    .replace(/\.\d+Z$/, 'Z')
+    .replace(/:/g, '-');
+}
+
+function isIncomplete(sections: Partial<Sections>): boolean {
+  const targets = [
+    ...(sections.rpc?.targets ?? []),
+    ...(sections.baselines?.targets ?? []),
+    ...(sections.openloop?.targets ?? []),
+  ];
+  return targets.some((t) => t.error !== undefined);
+}

@@ -1,0 +1,73 @@
+/**
+ * A target is one thing the benchmark measures: a Chirp transport (http, amqp, tcp, udp)
+ * or the bare baseline it is compared with (Fastify + undici, amqplib, node:net,
+ * node:dgram). Each has two halves that never share a process: `serve` runs in the
+ * server process (server-child.ts) and `connect` in the load generator. Both halves serve
+ * and call the same two methods with the same payloads, so the figures compare.
+ */
+import type { TransportKind } from '@chirp/transport';
+
+export const BASELINE_NAMES = ['fastify', 'amqplib', 'net', 'dgram'] as const;
+export type BaselineName = (typeof BASELINE_NAMES)[number];
+export type TargetName = TransportKind | BaselineName;
+
+/** Each transport against the bare library it is built on. */
+export const BASELINE_OF: Record<TransportKind, BaselineName> = {
+  http: 'fastify',
+  amqp: 'amqplib',
+  tcp: 'net',
+  udp: 'dgram',
+};
+
+export function isBaseline(name: string): name is BaselineName {
+  return (BASELINE_NAMES as readonly string[]).includes(name);
+}
+
+/** The calls every target serves: an echo, and a small fixed reply standing in for auth.verify. */
+export type CallName = 'echo' | 'verify';
+
+/** What a served target needs to know; the same object reaches both halves. */
+export interface TargetContext {
+  amqpUrl: string;
+  /** Prefix of every AMQP queue and exchange this run creates, unique per run. */
+  amqpPrefix: string;
+  /** A call's deadline; a call that takes longer counts as an error. */
+  timeoutMs: number;
+}
+
+export interface ServedTarget {
+  /** Where the client half reaches it: host:port, or a queue name. */
+  address: string;
+  close(): Promise<void>;
+}
+
+export interface Caller {
+  call(method: CallName, payload: unknown): Promise<unknown>;
+  close(): Promise<void>;
+}
+
+export interface Target {
+  name: TargetName;
+  /** One line for the report: what exactly is measured. */
+  description: string;
+  serve(context: TargetContext): Promise<ServedTarget>;
+  connect(address: string, context: TargetContext): Promise<Caller>;
+}
+
+/** The token a verify call sends and the user it gets back: the size of auth.verify's real messages. */
+export const VERIFY_REQUEST = { token: 'c2a1f0e4b7d94e6c8a3b5f7d9e1c2b4a' };
+export const VERIFY_REPLY = { user: { id: '42', username: 'bench_user', createdAt: '2025-01-01T00:00:00.000Z' } };
+
+/** What every server half answers, whatever carries it. */
+export function answer(method: string, payload: unknown): unknown {
+  if (method === 'echo') return payload;
+  if (method === 'verify') return VERIFY_REPLY;
+  throw new Error(`bench target has no method ${method}`);
+}
+
+/** An echo payload whose JSON is exactly `bytes` long: `{"data":"xxx…"}`. */
+export function echoPayload(bytes: number): { data: string } {
+  const overhead = JSON.stringify({ data: '' }).length;
+  if (bytes < overhead) throw new Error(`an echo payload is at least ${overhead} bytes, not ${bytes}`);
+  return { data: 'x'.repeat(bytes - overhead) };
+}
