@@ -81,7 +81,10 @@ describe.each(['amqp', 'tcp'])('the compose setup with TRANSPORT=%s', (transport
       const { command } = compose.services[service]!;
       if (!existsSync(new URL(command[1]!, ROOT)))
         throw new Error(`${command[1]} is missing: run \`npm run build\` first`);
-      const env = { PATH: process.env.PATH!, ...containerEnv(service, { TRANSPORT: transport, LOG_LEVEL: 'warn' }) };
+      const env: Record<string, string> = {
+        PATH: process.env.PATH!,
+        ...containerEnv(service, { TRANSPORT: transport, LOG_LEVEL: 'warn' }),
+      };
       const child = spawn(command[0]!, command.slice(1), { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
       logs.set(service, '');
       const keep = (chunk: Buffer) => logs.set(service, (logs.get(service)! + String(chunk)).slice(-4000));
