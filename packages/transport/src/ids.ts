@@ -1,8 +1,21 @@
 import { randomBytes } from 'node:crypto';
 
-/** 128 random bits as 32 hex characters, the shape of a W3C trace id. */
+/**
+ * 128 random bits as 32 hex characters, the shape of a W3C trace id. Drawn from a pool
+ * refilled 4 KiB at a time: one `randomBytes` call per request was 11–14% of a TCP or UDP
+ * client's CPU in the benchmark profiles.
+ */
+const TRACE_POOL_BYTES = 4096;
+let tracePool = randomBytes(TRACE_POOL_BYTES);
+let traceOffset = 0;
+
 export function newTraceId(): string {
-  return randomBytes(16).toString('hex');
+  if (traceOffset + 16 > TRACE_POOL_BYTES) {
+    tracePool = randomBytes(TRACE_POOL_BYTES);
+    traceOffset = 0;
+  }
+  traceOffset += 16;
+  return tracePool.toString('hex', traceOffset - 16, traceOffset);
 }
 
 /**
