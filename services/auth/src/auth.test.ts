@@ -9,8 +9,8 @@ import { auth, client } from '@chirp/contracts';
 import type { DatabaseKind } from '@chirp/db';
 import { DATABASE_KINDS, testDatabase } from '@chirp/db/testing';
 import { startTestService } from '@chirp/service-runtime/testing';
-import { TRANSPORT_KINDS, TransportError, type TransportKind } from '@chirp/transport';
-import { TestWorld } from '@chirp/transport/testing';
+import { TRANSPORT_KINDS, type TransportKind } from '@chirp/transport';
+import { TestWorld, failure } from '@chirp/transport/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuthConfig } from './config.js';
 import { startAuth, type AuthStarted } from './start.js';
@@ -27,15 +27,6 @@ const settings: Omit<AuthConfig, 'database'> = {
 const PASSWORD = 'correct horse';
 
 type AuthClient = ReturnType<typeof client<typeof auth>>;
-
-async function failure(call: Promise<unknown>): Promise<TransportError> {
-  const err = await call.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!(err instanceof TransportError)) throw new Error(`expected a TransportError, got ${String(err)}`);
-  return err;
-}
 
 /** An auth service on its own world and database; `stop()` releases all three. */
 async function startAuthWorld(kind: TransportKind, dbKind: DatabaseKind, sessionTtlMs: number) {

@@ -9,8 +9,8 @@ import { auth, client, follows, handlersFor, type Implementation } from '@chirp/
 import { DATABASE_KINDS, testDatabase, type TestDatabase } from '@chirp/db/testing';
 import type { RunningService } from '@chirp/service-runtime';
 import { startTestService } from '@chirp/service-runtime/testing';
-import { TRANSPORT_KINDS, TransportError } from '@chirp/transport';
-import { TestWorld } from '@chirp/transport/testing';
+import { TRANSPORT_KINDS } from '@chirp/transport';
+import { TestWorld, failure } from '@chirp/transport/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFollows } from './start.js';
 
@@ -26,15 +26,6 @@ function standInAuth(users: Set<string>): Implementation<typeof auth> {
     }),
   };
   return implementation as Implementation<typeof auth>;
-}
-
-async function failure(call: Promise<unknown>): Promise<TransportError> {
-  const err = await call.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!(err instanceof TransportError)) throw new Error(`expected a TransportError, got ${String(err)}`);
-  return err;
 }
 
 const range = (prefix: string, n: number): string[] =>

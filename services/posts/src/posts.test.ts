@@ -21,8 +21,8 @@ import { DATABASE_KINDS, testDatabase, type TestDatabase } from '@chirp/db/testi
 import { startFollows } from '@chirp/follows';
 import type { RunningService } from '@chirp/service-runtime';
 import { startTestService } from '@chirp/service-runtime/testing';
-import { TRANSPORT_KINDS, TransportError, type EventContext } from '@chirp/transport';
-import { TestWorld, eventually, sleep } from '@chirp/transport/testing';
+import { TRANSPORT_KINDS, type EventContext } from '@chirp/transport';
+import { TestWorld, failure, eventually, sleep } from '@chirp/transport/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPosts } from './start.js';
 
@@ -34,15 +34,6 @@ const everyoneExists: Partial<Implementation<typeof auth>> = {
     users: ids.map((id) => ({ id, username: id, createdAt: '2026-11-01T00:00:00.000Z' })),
   }),
 };
-
-async function failure(call: Promise<unknown>): Promise<TransportError> {
-  const err = await call.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!(err instanceof TransportError)) throw new Error(`expected a TransportError, got ${String(err)}`);
-  return err;
-}
 
 type Seen = { event: EventOf<typeof posts, 'post.created'>; context: EventContext };
 

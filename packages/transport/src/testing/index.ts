@@ -6,6 +6,7 @@
 import net from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { DEFAULT_TRANSPORT_CONFIG, type TransportConfig } from '../config.js';
+import { TransportError } from '../errors.js';
 import { createTransport, type RoutedTransport } from '../factory.js';
 import type { Handlers, Listener, TransportKind } from '../transport.js';
 
@@ -94,4 +95,14 @@ export async function eventually<T>(check: () => T | Promise<T>, timeoutMs = 5_0
       await sleep(everyMs);
     }
   }
+}
+
+/** The TransportError a call fails with; throws if it succeeds or fails with anything else. */
+export async function failure(call: Promise<unknown>): Promise<TransportError> {
+  const err = await call.then(
+    () => new Error('expected the call to fail, and it succeeded'),
+    (e: unknown) => e,
+  );
+  if (!(err instanceof TransportError)) throw new Error(`expected a TransportError, got ${String(err)}`);
+  return err;
 }
