@@ -9,7 +9,7 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createTransport, type Handlers, type Listener, type RoutedTransport } from '@chirp/transport';
+import { createTransport, expandReplicas, type Handlers, type Listener, type RoutedTransport } from '@chirp/transport';
 import { pino, type Logger } from 'pino';
 import type { RuntimeConfig } from './config.js';
 import { Metrics, instrument } from './metrics.js';
@@ -42,6 +42,7 @@ export async function runService(
   options: { handleSignals?: boolean; logger?: Logger } = {},
 ): Promise<RunningService> {
   const logger = options.logger ?? pino({ name: config.service, level: config.logLevel });
+  await expandReplicas(config.transport.services); // `posts` → every replica's address (compose --scale)
   const transport = createTransport(config.transport, logger);
   const metrics = new Metrics();
   let ready = false;

@@ -6,3 +6,4 @@ export type { Logger } from './logger.js';
 export { silentLogger } from './logger.js';
 export { newTraceId } from './ids.js';
 export { onward } from './options.js';
+export { expandReplicas, type Lookup } from './replicas.js';

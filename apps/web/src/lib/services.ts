@@ -9,6 +9,7 @@ import 'server-only';
 import { DEFAULT_PORTS, auth, client, follows, posts, type Client } from '@chirp/contracts';
 import {
   createTransport,
+  expandReplicas,
   transportConfigFromEnv,
   newTraceId,
   type Logger,
@@ -32,10 +33,17 @@ const logger: Logger = {
 };
 
 // On globalThis: one transport per process, whichever route bundle (or hot reload) asks first.
-const holder = globalThis as typeof globalThis & { __chirpTransport?: RoutedTransport };
+const holder = globalThis as typeof globalThis & {
+  __chirpTransport?: RoutedTransport;
+  __chirpReplicas?: Promise<void>;
+};
 
 export function transport(): RoutedTransport {
-  holder.__chirpTransport ??= createTransport(transportConfigFromEnv(transportEnv(), DEFAULT_PORTS), logger);
+  if (holder.__chirpTransport === undefined) {
+    holder.__chirpTransport = createTransport(transportConfigFromEnv(transportEnv(), DEFAULT_PORTS), logger);
+    // Service names become every replica's address (compose --scale) before the first call goes out.
+    holder.__chirpReplicas = expandReplicas(holder.__chirpTransport.config.services);
+  }
   return holder.__chirpTransport;
 }
 
@@ -61,6 +69,7 @@ export function servicesFor(action: string): Services {
         startMs: started - origin,
       };
       try {
+        await holder.__chirpReplicas;
         const reply = await routed.request(service, method, payload, { ...options, traceId: trace.traceId });
         trace.hops.push({ ...hop, ms: performance.now() - started, outcome: 'OK' });
         return reply;
