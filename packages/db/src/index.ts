@@ -7,3 +7,4 @@ export {
   type DatabaseKind,
 } from './open.js';
 export { migrate, readMigrations, type Migration, type SqlSession } from './migrate.js';
+export { isUniqueViolation } from './errors.js';

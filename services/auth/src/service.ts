@@ -16,7 +16,8 @@ import { randomUUID } from 'node:crypto';
 import type { Implementation } from '@chirp/contracts';
 import type { auth, User } from '@chirp/contracts';
 import { TransportError } from '@chirp/transport';
-import { Prisma, type PrismaClient } from './generated/prisma/client.js';
+import { isUniqueViolation } from '@chirp/db';
+import type { PrismaClient } from './generated/prisma/client.js';
 import { checkPasswordRules, dummyPasswordHash, hashPassword, verifyPassword } from './passwords.js';
 import type { LoginThrottle } from './throttle.js';
 import { hashToken, newSessionToken } from './tokens.js';
@@ -114,9 +115,10 @@ export function createAuthService({
     },
 
     async getUsers({ ids }) {
-      const rows = await prisma.user.findMany({ where: { id: { in: [...new Set(ids)] } } });
+      const unique = [...new Set(ids)];
+      const rows = await prisma.user.findMany({ where: { id: { in: unique } } });
       const byId = new Map(rows.map((row) => [row.id, toUser(row)]));
-      return { users: [...new Set(ids)].flatMap((id) => byId.get(id) ?? []) };
+      return { users: unique.flatMap((id) => byId.get(id) ?? []) };
     },
 
     async findUsers({ prefix, limit }) {
@@ -136,11 +138,4 @@ export function createAuthService({
 
 function toUser(row: { id: string; username: string; createdAt: Date }): User {
   return { id: row.id, username: row.username, createdAt: row.createdAt.toISOString() };
-}
-
-/** PostgreSQL's unique_violation, as Prisma reports it (pg adapter) or passes it through (PGlite's adapter). */
-function isUniqueViolation(err: unknown): boolean {
-  if (err instanceof Prisma.PrismaClientKnownRequestError) return err.code === 'P2002';
-  const cause = (err as { name?: string; cause?: { code?: string } } | null)?.cause;
-  return (err as Error | null)?.name === 'DriverAdapterError' && cause?.code === '23505';
 }

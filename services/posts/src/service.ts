@@ -16,7 +16,8 @@
  */
 import { posts, publish, type Implementation } from '@chirp/contracts';
 import { TransportError, type Logger, type Transport } from '@chirp/transport';
-import { Prisma, type PrismaClient } from './generated/prisma/client.js';
+import { isUniqueViolation } from '@chirp/db';
+import type { PrismaClient } from './generated/prisma/client.js';
 import { newPostId } from './ids.js';
 import { searchPosts } from './search.js';
 import { postText } from './text.js';
@@ -100,17 +101,4 @@ export function createPostsService(deps: PostsDeps): Implementation<typeof posts
 
     search: (request) => searchPosts(prisma, request.query, request),
   };
-}
-
-/**
- * A unique index refused the row. Prisma maps PostgreSQL's 23505 to P2002 through the pg
- * adapter, but the PGlite adapter's error arrives unmapped, as a DriverAdapterError.
- */
-function isUniqueViolation(err: unknown): boolean {
-  if (err instanceof Prisma.PrismaClientKnownRequestError) return err.code === 'P2002';
-  const cause = (err as { cause?: { code?: unknown; kind?: unknown } } | null)?.cause;
-  return (
-    (err as Error | null)?.name === 'DriverAdapterError' &&
-    (cause?.code === '23505' || cause?.kind === 'UniqueConstraintViolation')
-  );
 }
