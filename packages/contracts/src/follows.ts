@@ -3,6 +3,11 @@ import { defineService } from './define.js';
 import { IdempotencyKey, PageRequest, UserId } from './common.js';
 
 const Pair = { followerId: UserId, followeeId: UserId, idempotencyKey: IdempotencyKey };
+/** A page of followers or followees; up to 1000 a page for services' own use. */
+const UserListRequest = Type.Object(
+  { userId: UserId, cursor: PageRequest.cursor, limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })) },
+  { additionalProperties: false },
+);
 const UserIdPage = Type.Object({ userIds: Type.Array(UserId), nextCursor: Type.Optional(Type.String()) });
 
 export const follows = defineService({
@@ -26,26 +31,12 @@ export const follows = defineService({
     },
     followers: {
       summary: "Who follows a user, most recent first. Limit up to 1000 for services' own use.",
-      request: Type.Object(
-        {
-          userId: UserId,
-          cursor: PageRequest.cursor,
-          limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
-        },
-        { additionalProperties: false },
-      ),
+      request: UserListRequest,
       reply: UserIdPage,
     },
     following: {
       summary: 'Whom a user follows, most recent first.',
-      request: Type.Object(
-        {
-          userId: UserId,
-          cursor: PageRequest.cursor,
-          limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
-        },
-        { additionalProperties: false },
-      ),
+      request: UserListRequest,
       reply: UserIdPage,
     },
     counts: {

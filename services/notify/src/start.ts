@@ -52,7 +52,7 @@ export function startNotify(
         const sub = await subscribe(transport, posts, 'post.created', (event) => service.onPostCreated(event));
         if (stopped) await sub.close();
         else subscription = sub;
-        logger.info({ transport: transport.kindOf('posts') }, 'notify: subscribed to post.created');
+        logger.info({ transport: transport.eventsKindOf('posts') }, 'notify: subscribed to post.created');
       } catch (err) {
         if (stopped) return;
         logger.warn({ err, retryInMs: delayMs }, 'notify: cannot subscribe to post.created yet; retrying');
