@@ -8,3 +8,4 @@ export {
 } from './open.js';
 export { migrate, readMigrations, type Migration, type SqlSession } from './migrate.js';
 export { isUniqueViolation } from './errors.js';
+export { decodeKeyset, decodeRankedKeyset, encodeKeyset, type Keyset, type RankedKeyset } from './keyset.js';

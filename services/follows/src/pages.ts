@@ -5,8 +5,9 @@
  * the reader has paged, and the other user's id breaks ties between follows made in the
  * same millisecond. One row more than asked for tells whether there is a next page.
  */
+import { decodeKeyset, encodeKeyset } from '@chirp/db';
+import { TransportError } from '@chirp/transport';
 import { Prisma, type PrismaClient } from './generated/prisma/client.js';
-import { decodeCursor, encodeCursor } from './cursor.js';
 
 const { raw, sql } = Prisma;
 
@@ -29,7 +30,7 @@ export async function listPage(
   request: { userId: string; cursor?: string; limit: number },
 ): Promise<Page> {
   const { owner, listed } = COLUMNS[direction];
-  const after = request.cursor === undefined ? undefined : decodeCursor(request.cursor);
+  const after = request.cursor === undefined ? undefined : (decodeKeyset(request.cursor) ?? badCursor());
   const before = after
     ? sql`AND (created_at, ${raw(listed)}) < (${after.createdAt.toISOString()}::timestamptz, ${after.id})`
     : sql``;
@@ -44,7 +45,11 @@ export async function listPage(
   return {
     userIds: page.map((row) => row.id),
     ...(rows.length > request.limit && last
-      ? { nextCursor: encodeCursor({ id: last.id, createdAt: new Date(last.createdAt) }) }
+      ? { nextCursor: encodeKeyset({ id: last.id, createdAt: new Date(last.createdAt) }) }
       : {}),
   };
+}
+
+function badCursor(): never {
+  throw new TransportError('INVALID_ARGUMENT', 'bad cursor: pass back the nextCursor of the previous page unchanged');
 }

@@ -9,7 +9,8 @@
  * the post and the query, so a cursor stays valid while new posts arrive.
  */
 import { PAGE_SIZE_DEFAULT } from '@chirp/contracts';
-import { decodeSearchCursor, encodeSearchCursor } from './cursor.js';
+import { encodeKeyset } from '@chirp/db';
+import { searchAfter } from './cursor.js';
 import { Prisma, type PrismaClient } from './generated/prisma/client.js';
 import type { Page, PageRequest } from './timeline.js';
 import { toWire, type StoredPost } from './wire.js';
@@ -21,7 +22,7 @@ interface Match extends Omit<StoredPost, 'createdAt'> {
 
 export async function searchPosts(prisma: PrismaClient, query: string, request: PageRequest): Promise<Page> {
   const limit = request.limit ?? PAGE_SIZE_DEFAULT;
-  const after = request.cursor === undefined ? undefined : decodeSearchCursor(request.cursor);
+  const after = request.cursor === undefined ? undefined : searchAfter(request.cursor);
   // PGlite's adapter cannot return every PostgreSQL type: rank is cast to float8 (a JS number).
   const rows = await prisma.$queryRaw<Match[]>`
     SELECT id, "authorId", "authorUsername", text, "createdAt", rank
@@ -43,6 +44,6 @@ export async function searchPosts(prisma: PrismaClient, query: string, request: 
   const last = page.at(-1);
   return {
     posts: page.map(toWire),
-    ...(rows.length > limit && last && { nextCursor: encodeSearchCursor(last) }),
+    ...(rows.length > limit && last && { nextCursor: encodeKeyset(last) }),
   };
 }

@@ -7,8 +7,9 @@
  * Pages are keyset pages (cursor.ts): the next one starts strictly after the last post seen.
  */
 import { PAGE_SIZE_DEFAULT, client, follows, type Post } from '@chirp/contracts';
+import { encodeKeyset } from '@chirp/db';
 import { onward, type CallContext, type Logger, type Transport } from '@chirp/transport';
-import { decodeTimelineCursor, encodeTimelineCursor } from './cursor.js';
+import { timelineAfter } from './cursor.js';
 import type { PrismaClient } from './generated/prisma/client.js';
 import { toWire } from './wire.js';
 
@@ -27,7 +28,7 @@ const FOLLOWING_PAGE = 1000;
 
 export async function timelineOf(prisma: PrismaClient, authorIds: string[], request: PageRequest): Promise<Page> {
   const limit = request.limit ?? PAGE_SIZE_DEFAULT;
-  const after = request.cursor === undefined ? undefined : decodeTimelineCursor(request.cursor);
+  const after = request.cursor === undefined ? undefined : timelineAfter(request.cursor);
   const rows = await prisma.post.findMany({
     where: {
       authorId: authorIds.length === 1 ? authorIds[0] : { in: authorIds },
@@ -43,7 +44,7 @@ export async function timelineOf(prisma: PrismaClient, authorIds: string[], requ
   const last = page.at(-1);
   return {
     posts: page.map(toWire),
-    ...(rows.length > limit && last && { nextCursor: encodeTimelineCursor(last) }),
+    ...(rows.length > limit && last && { nextCursor: encodeKeyset(last) }),
   };
 }
 
