@@ -1,7 +1,8 @@
 /**
  * Per-method call counts, errors by code and time spent, in Prometheus' text format on
  * the admin port's /metrics. Kept by wrapping the handlers, so every transport is counted
- * the same way.
+ * the same way. Also the process's memory (for soak runs: a slope in RSS is a leak) and
+ * the service's own counters, if its start hands any over.
  */
 import { TransportError, type CallContext, type Handlers } from '@chirp/transport';
 import type { Logger } from 'pino';
@@ -26,7 +27,7 @@ export class Metrics {
     stats.byCode.set(code, (stats.byCode.get(code) ?? 0) + 1);
   }
 
-  render(service: string): string {
+  render(service: string, counters: Record<string, number> = {}): string {
     const lines = [
       '# HELP chirp_requests_total Requests handled, by method and result code.',
       '# TYPE chirp_requests_total counter',
@@ -42,6 +43,18 @@ export class Metrics {
     );
     for (const [method, stats] of this.#methods) {
       lines.push(`chirp_request_seconds_total{service="${service}",method="${method}"} ${stats.seconds.toFixed(6)}`);
+    }
+    const memory = process.memoryUsage();
+    lines.push(
+      '# HELP process_resident_memory_bytes Resident set size.',
+      '# TYPE process_resident_memory_bytes gauge',
+      `process_resident_memory_bytes{service="${service}"} ${memory.rss}`,
+      '# HELP nodejs_heap_used_bytes V8 heap in use.',
+      '# TYPE nodejs_heap_used_bytes gauge',
+      `nodejs_heap_used_bytes{service="${service}"} ${memory.heapUsed}`,
+    );
+    for (const [name, value] of Object.entries(counters)) {
+      lines.push(`chirp_${name}{service="${service}"} ${value}`);
     }
     return `${lines.join('\n')}\n`;
   }

@@ -26,7 +26,7 @@ describe('service runtime', () => {
       async (rt) => {
         const listener = await rt.serve({ ping: () => 'pong' });
         cfg.transport.services.follows = { listen: listener.address, addresses: [listener.address] };
-        return { close: async () => void (closed = true) };
+        return { close: async () => void (closed = true), counters: () => ({ pings_waiting: 3 }) };
       },
       { logger: quiet },
     );
@@ -40,6 +40,8 @@ describe('service runtime', () => {
     await running.runtime.transport.request('follows', 'nope', {}).catch(() => undefined);
     const metrics = await (await fetch(`${base}/metrics`)).text();
     expect(metrics).toContain('chirp_requests_total{service="follows",method="ping",code="OK"} 1');
+    expect(metrics).toContain('chirp_pings_waiting{service="follows"} 3');
+    expect(metrics).toMatch(/^process_resident_memory_bytes\{service="follows"\} [1-9]\d+$/m);
 
     await running.stop();
     expect(closed).toBe(true);

@@ -22,9 +22,11 @@ export interface Runtime {
   serve(handlers: Handlers): Promise<Listener>;
 }
 
-/** What a service's start returns: how to release what it opened. */
+/** What a service's start returns: how to release what it opened, and its own counters. */
 export interface Started {
   close(): Promise<void>;
+  /** Read on every /metrics scrape, each as `chirp_<name>` (e.g. notify's open sockets). */
+  counters?(): Record<string, number>;
 }
 
 export interface RunningService {
@@ -46,6 +48,7 @@ export async function runService(
   const transport = createTransport(config.transport, logger);
   const metrics = new Metrics();
   let ready = false;
+  let started: Started | undefined; // set once the service's start resolves
 
   const admin = http.createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
@@ -59,7 +62,7 @@ export async function runService(
     }
     if (path === '/metrics') {
       res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
-      return res.end(metrics.render(config.service));
+      return res.end(metrics.render(config.service, started?.counters?.()));
     }
     send(res, 404, { error: 'not found: try /healthz, /readyz or /metrics' });
   });
@@ -81,9 +84,9 @@ export async function runService(
     },
   };
 
-  let started: Started;
+  let service: Started;
   try {
-    started = await start(runtime);
+    service = started = await start(runtime);
   } catch (err) {
     await transport.close();
     admin.close();
@@ -106,7 +109,7 @@ export async function runService(
       logger.info({}, `${config.service} stopping`);
       await Promise.all(listeners.map((l) => l.close()));
       await transport.close();
-      await started.close();
+      await service.close();
       await new Promise((resolve) => admin.close(resolve));
       logger.info({}, `${config.service} stopped`);
     })());

@@ -66,6 +66,14 @@ export function startNotify(
     onListening?.(gateway.address);
 
     return {
+      counters: () => ({
+        notify_sockets_open: sessions.size,
+        notify_connected_total: sessions.stats.connected,
+        notify_frames_sent_total: sessions.stats.framesSent,
+        notify_dropped_slow_total: sessions.stats.droppedSlow,
+        notify_dropped_dead_total: sessions.stats.droppedDead,
+        notify_revoked_total: sessions.stats.revoked,
+      }),
       async close() {
         stopped = true;
         clearTimeout(retry);
