@@ -106,3 +106,5 @@ export async function failure(call: Promise<unknown>): Promise<TransportError> {
   if (!(err instanceof TransportError)) throw new Error(`expected a TransportError, got ${String(err)}`);
   return err;
 }
+
+export { TcpProxy, type Blackout, type TcpFaults, type TcpProxyOptions, type TcpProxyStats } from './tcp-proxy.js';

@@ -15,6 +15,7 @@
  */
 import dgram from 'node:dgram';
 import { formatHostPort, parseHostPort, type HostPort } from '../endpoints.js';
+import { mulberry32, randomSeed } from './random.js';
 
 export interface UdpFaults {
   /** Share of client → server datagrams dropped, 0 to 1. */
@@ -82,7 +83,7 @@ export class UdpProxy {
       maxDelayMs: options.maxDelayMs ?? 20,
     };
     // One generator per direction, so the replies' fate does not shift the requests'.
-    const seed = options.seed ?? Math.floor(Math.random() * 2 ** 32);
+    const seed = options.seed ?? randomSeed();
     this.#random = { toServer: mulberry32(seed), toClient: mulberry32(seed ^ 0x9e3779b9) };
     front.on('message', (datagram, from) => this.#fromClient(datagram, { host: from.address, port: from.port }));
     front.on('error', () => {});
@@ -157,16 +158,4 @@ export class UdpProxy {
 
 function newStats(): DirectionStats {
   return { received: 0, dropped: 0, duplicated: 0, delayed: 0 };
-}
-
-/** A tiny seeded PRNG (public domain), good enough to pick which datagrams to lose. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
