@@ -262,7 +262,7 @@ export class TcpProxy {
   async #write(destination: net.Socket, direction: Direction, chunk: Buffer): Promise<void> {
     const { sliceBytes, sliceGapMs } = this.faults;
     if (sliceBytes <= 0) return this.#send(destination, direction, chunk);
-    for (let at = 0; at < chunk.length; ) {
+    for (let at = 0; at < chunk.length;) {
       const size = 1 + Math.floor(this.#random() * sliceBytes);
       await this.#send(destination, direction, chunk.subarray(at, at + size));
       at += size;
