@@ -12,14 +12,21 @@
  * Each process's log goes to .data/logs/<name>.log; a process that fails to start has
  * the end of its log printed here.
  */
-import { spawn, spawnSync } from 'node:child_process';
-import { createWriteStream, mkdirSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import {
+  ADMIN_PORT_OFFSET,
+  ROOT as root,
+  SERVICES,
+  serviceCommand,
+  startLogged,
+  stopGracefully,
+  tail,
+  waitUntilReady,
+  webCommand,
+} from './app-processes.mjs';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const SERVICES = ['auth', 'follows', 'posts', 'notify'];
-const ADMIN_PORT_OFFSET = 1000; // as in packages/service-runtime/src/config.ts
 const webPort = Number(process.env.PORT ?? 3000);
 const logs = path.join(root, '.data', 'logs');
 
@@ -64,15 +71,10 @@ process.on('SIGINT', () => stopAll(0));
 process.on('SIGTERM', () => stopAll(0));
 
 for (const service of SERVICES) {
-  const child = run(service, process.execPath, [path.join(root, 'services', service, 'dist', 'main.js')]);
+  const child = run(service, serviceCommand(service));
   await waitFor(child, `http://127.0.0.1:${DEFAULT_PORTS[service] + ADMIN_PORT_OFFSET}/readyz`);
 }
-const web = run(
-  'web',
-  process.execPath,
-  [path.join(root, 'node_modules', 'next', 'dist', 'bin', 'next'), 'start', '-p', String(webPort)],
-  path.join(root, 'apps', 'web'),
-);
+const web = run('web', webCommand(webPort));
 await waitFor(web, `http://127.0.0.1:${webPort}/login`);
 
 console.log(`\nChirp is running at http://localhost:${webPort}\n`);
@@ -85,41 +87,28 @@ for (const service of SERVICES.filter((s) => s !== 'notify')) {
 console.log(`  ${'notify'.padEnd(8)} ${'ws'.padEnd(5)} ${env.NOTIFY_URL}`);
 console.log(`\nData in .data/, logs in .data/logs/. Ctrl-C stops everything.`);
 
-function run(name, command, args, cwd = root) {
-  const log = createWriteStream(path.join(logs, `${name}.log`), { flags: 'a' });
-  const child = spawn(command, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  child.stdout.pipe(log);
-  child.stderr.pipe(log);
-  child.name = name;
-  child.logFile = path.join(logs, `${name}.log`);
-  child.on('exit', (code, signal) => {
+function run(name, command) {
+  const started = startLogged(name, command, env, path.join(logs, `${name}.log`));
+  started.child.on('exit', (code, signal) => {
     if (!stopping) {
-      console.error(`\nchirp: ${name} exited (${signal ?? `code ${code}`}); the end of ${child.logFile}:\n`);
-      console.error(tail(child.logFile));
+      console.error(`\nchirp: ${name} exited (${signal ?? `code ${code}`}); the end of ${started.logFile}:\n`);
+      console.error(tail(started.logFile));
       stopAll(1);
     }
   });
-  children.push(child);
-  return child;
+  children.push(started);
+  return started;
 }
 
-async function waitFor(child, url) {
-  process.stdout.write(`Starting ${child.name}…`);
-  const until = Date.now() + 120_000;
-  while (Date.now() < until) {
-    if (child.exitCode !== null) return new Promise(() => {}); // its exit handler reports and stops
-    try {
-      const res = await fetch(url, { redirect: 'manual', signal: AbortSignal.timeout(1_000) });
-      if (res.status < 500) {
-        process.stdout.write(' ready\n');
-        return;
-      }
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 250));
+async function waitFor(started, url) {
+  process.stdout.write(`Starting ${started.name}…`);
+  const outcome = await waitUntilReady(started, url, 120_000);
+  if (outcome === 'exited') return new Promise(() => {}); // its exit handler reports and stops
+  if (outcome === 'ready') {
+    process.stdout.write(' ready\n');
+    return;
   }
-  console.error(`\nchirp: ${child.name} did not become ready within 2 minutes; see ${child.logFile}`);
+  console.error(`\nchirp: ${started.name} did not become ready within 2 minutes; see ${started.logFile}`);
   await stopAll(1);
 }
 
@@ -127,19 +116,10 @@ async function stopAll(code) {
   if (stopping) return;
   stopping = true;
   console.log('\nStopping…');
-  for (const child of [...children].reverse()) {
-    if (child.exitCode !== null || child.signalCode !== null) continue;
-    child.kill('SIGTERM');
-    const exited = await Promise.race([
-      new Promise((r) => child.once('exit', () => r(true))),
-      new Promise((r) => setTimeout(() => r(false), 15_000)),
-    ]);
-    if (!exited) {
-      console.error(`  ${child.name} did not stop within 15 s; killed`);
-      child.kill('SIGKILL');
-    } else {
-      console.log(`  ${child.name} stopped`);
-    }
+  for (const started of [...children].reverse()) {
+    const outcome = await stopGracefully(started, 15_000);
+    if (outcome === 'killed') console.error(`  ${started.name} did not stop within 15 s; killed`);
+    if (outcome === 'stopped') console.log(`  ${started.name} stopped`);
   }
   process.exit(code);
 }
@@ -159,12 +139,4 @@ async function checkBroker(url) {
 
 function redact(url) {
   return url.replace(/\/\/([^:/@]+):[^@]+@/, '//$1:***@');
-}
-
-function tail(file, lines = 20) {
-  try {
-    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
-  } catch {
-    return '(no log)';
-  }
 }
