@@ -14,7 +14,15 @@
  *   REQUEST_TIMEOUT_MS                  default deadline of a call, default 5000
  *   MAX_MESSAGE_BYTES                   override every transport's limit (defaults below)
  *   SUBSCRIPTION_TTL_MS                 HTTP/UDP event registrations expire unless renewed, default 30000
+ *   TRANSPORT_SECRET                    shared secret, at least 32 bytes: every TCP frame and UDP datagram is
+ *                                       signed (HMAC-SHA256) and checked, with a ±30 s replay window (signing.ts);
+ *                                       unset or empty: TCP and UDP are unauthenticated, and a warning says so
+ *   TCP_TLS_CERT, TCP_TLS_KEY           PEM files: TCP servers speak TLS (node:tls) with this certificate and key
+ *   TCP_TLS_CA                          PEM file: the CA TCP clients trust for servers' certificates; TCP clients
+ *                                       speak TLS when this or TCP_TLS_CERT is set, and always verify the server
+ *                                       (against this CA, else Node's default CAs)
  */
+import { secretBytes } from './signing.js';
 import { TRANSPORT_KINDS, type TransportKind } from './transport.js';
 
 export interface TransportConfig {
@@ -26,6 +34,17 @@ export interface TransportConfig {
   maxMessageBytes: Record<TransportKind, number>;
   subscriptionTtlMs: number;
   shutdownGraceMs: number;
+  /** Signs TCP frames and UDP datagrams; undefined: unauthenticated. */
+  secret?: string;
+  /** TLS for TCP; undefined: plain TCP. */
+  tcpTls?: TcpTlsFiles;
+}
+
+/** Paths of PEM files. A server needs cert and key; a client uses TLS when ca or cert is set. */
+export interface TcpTlsFiles {
+  cert?: string;
+  key?: string;
+  ca?: string;
 }
 
 export interface ServiceConfig {
@@ -126,7 +145,28 @@ export function transportConfigFromEnv(
       ? positiveInt(env.SUBSCRIPTION_TTL_MS, 'SUBSCRIPTION_TTL_MS')
       : DEFAULT_TRANSPORT_CONFIG.subscriptionTtlMs,
     shutdownGraceMs: DEFAULT_TRANSPORT_CONFIG.shutdownGraceMs,
+    ...secretFromEnv(env),
+    ...tcpTlsFromEnv(env),
   };
+}
+
+/** An empty value counts as unset (compose passes `${TRANSPORT_SECRET:-}`). */
+function secretFromEnv(env: Record<string, string | undefined>): Pick<TransportConfig, 'secret'> {
+  const secret = env.TRANSPORT_SECRET;
+  if (!secret) return {};
+  secretBytes(secret); // refuse a short one at start, with its one-line reason
+  return { secret };
+}
+
+function tcpTlsFromEnv(env: Record<string, string | undefined>): Pick<TransportConfig, 'tcpTls'> {
+  const files: TcpTlsFiles = {};
+  if (env.TCP_TLS_CERT) files.cert = env.TCP_TLS_CERT;
+  if (env.TCP_TLS_KEY) files.key = env.TCP_TLS_KEY;
+  if (env.TCP_TLS_CA) files.ca = env.TCP_TLS_CA;
+  if ((files.cert === undefined) !== (files.key === undefined)) {
+    throw new Error('TCP_TLS_CERT and TCP_TLS_KEY go together: set both (PEM files) or neither');
+  }
+  return Object.keys(files).length === 0 ? {} : { tcpTls: files };
 }
 
 function positiveInt(value: string, variable: string): number {

@@ -1,13 +1,15 @@
 /**
  * The transport contract, written once and run against all four transports on real
  * sockets and a real RabbitMQ. A transport is done when every case here passes for it.
+ * TCP and UDP run it a second time with TRANSPORT_SECRET set (every frame and datagram
+ * signed), since signing changes their wire format.
  * Wire-level abuse (garbage bytes, oversized frames, lost datagrams, a dropped broker
  * connection) is tested per transport next to its code, since each fails differently.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { TransportError } from './errors.js';
-import { TestWorld, eventually, sleep } from './testing/index.js';
-import { TRANSPORT_KINDS, type CallContext, type Handlers } from './transport.js';
+import { TestWorld, eventually, sleep, testSecret } from './testing/index.js';
+import { TRANSPORT_KINDS, type CallContext, type Handlers, type TransportKind } from './transport.js';
 
 const echo: Handlers = {
   echo: (payload) => payload,
@@ -35,11 +37,17 @@ async function rejection(promise: Promise<unknown>): Promise<TransportError> {
   throw new Error('expected the call to fail, but it succeeded');
 }
 
-describe.each(TRANSPORT_KINDS)('%s transport', (kind) => {
+const CASES: Array<[name: string, { kind: TransportKind; secret?: string }]> = [
+  ...TRANSPORT_KINDS.map((kind): [string, { kind: TransportKind }] => [kind, { kind }]),
+  ['tcp (TRANSPORT_SECRET set)', { kind: 'tcp', secret: testSecret() }],
+  ['udp (TRANSPORT_SECRET set)', { kind: 'udp', secret: testSecret() }],
+];
+
+describe.each(CASES)('%s transport', (_name, { kind, secret }) => {
   let world: TestWorld;
 
   beforeEach(() => {
-    world = new TestWorld(kind);
+    world = new TestWorld(kind, secret === undefined ? {} : { secret });
   });
   afterEach(async () => {
     await world.close();

@@ -1,11 +1,13 @@
 /**
  * Builds the Transport a process uses: one object that sends each service's calls over
  * that service's transport (TRANSPORT, or <SERVICE>_TRANSPORT), creating each of the four
- * implementations only if some service needs it.
+ * implementations only if some service needs it. Without a TRANSPORT_SECRET, the first use
+ * of TCP or UDP logs one warning that their traffic is unauthenticated.
  */
 import { DEFAULT_TRANSPORT_CONFIG, type TransportConfig } from './config.js';
 import { parseHostPort } from './endpoints.js';
 import { silentLogger, type Logger } from './logger.js';
+import { secretBytes } from './signing.js';
 import type { ServiceRoute, TransportOptions } from './options.js';
 import { AmqpTransport } from './amqp/index.js';
 import { HttpTransport } from './http/index.js';
@@ -38,8 +40,10 @@ export class RoutedTransport implements Transport {
   readonly config: TransportConfig;
   readonly #logger: Logger;
   readonly #implementations = new Map<TransportKind, Transport>();
+  #warnedUnauthenticated = false;
 
   constructor(config: TransportConfig, logger: Logger) {
+    if (config.secret !== undefined) secretBytes(config.secret);
     this.config = config;
     this.#logger = logger;
   }
@@ -65,6 +69,7 @@ export class RoutedTransport implements Transport {
   #implementation(kind: TransportKind): Transport {
     let transport = this.#implementations.get(kind);
     if (transport === undefined) {
+      if ((kind === 'tcp' || kind === 'udp') && this.config.secret === undefined) this.#warnUnauthenticated();
       transport = IMPLEMENTATIONS[kind]({
         route: (s) => this.route(s),
         maxMessageBytes: this.config.maxMessageBytes[kind],
@@ -74,10 +79,21 @@ export class RoutedTransport implements Transport {
         amqpUrl: this.config.amqpUrl,
         amqpPrefix: this.config.amqpPrefix,
         logger: this.#logger,
+        secret: this.config.secret,
+        tcpTls: this.config.tcpTls,
       });
       this.#implementations.set(kind, transport);
     }
     return transport;
+  }
+
+  #warnUnauthenticated(): void {
+    if (this.#warnedUnauthenticated) return;
+    this.#warnedUnauthenticated = true;
+    this.#logger.warn(
+      {},
+      'TCP/UDP traffic is unauthenticated: anyone who reaches the ports can call services or spoof datagrams; set TRANSPORT_SECRET (32+ bytes) on every service',
+    );
   }
 
   route(service: string): ServiceRoute {

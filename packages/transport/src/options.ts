@@ -1,3 +1,4 @@
+import type { TcpTlsFiles } from './config.js';
 import { TransportError } from './errors.js';
 import { newRequestId, newTraceId } from './ids.js';
 import type { Logger } from './logger.js';
@@ -24,6 +25,10 @@ export interface TransportOptions {
   amqpUrl: string;
   /** Prefix of every AMQP queue and exchange name, so several deployments share a broker. */
   amqpPrefix: string;
+  /** TCP and UDP: the shared secret every frame and datagram is signed with (signing.ts). */
+  secret?: string;
+  /** TCP: PEM file paths for TLS. */
+  tcpTls?: TcpTlsFiles;
 }
 
 export interface OutgoingRequest {

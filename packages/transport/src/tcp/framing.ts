@@ -13,6 +13,17 @@
  * The length is counted in bytes, never characters, and checked against the maximum as
  * soon as its 4 bytes arrive: a peer announcing a 4 GiB frame is refused before a byte of
  * it is buffered. Chunks are kept as they arrive and only joined when a frame spans them.
+ *
+ * With TRANSPORT_SECRET set (session.ts), a connection opens with a hello frame and every
+ * frame after it carries a MAC before the payload; the length covers both:
+ *
+ *   +---------------------------------------------------------------+
+ *   |          MAC length + payload length (uint32, big-endian)     |
+ *   +---------------------------------------------------------------+
+ *   |  HMAC-SHA256(session key, frame number ‖ payload): 32 bytes   |
+ *   +---------------------------------------------------------------+
+ *   |          payload: one UTF-8 JSON message (envelope.ts) ...    |
+ *   +---------------------------------------------------------------+
  */
 export const FRAME_HEADER_BYTES = 4;
 
@@ -20,12 +31,15 @@ export class FrameError extends Error {
   override readonly name = 'FrameError';
 }
 
-/** One frame holding `text` as UTF-8: header and payload in a single buffer, one write. */
-export function encodeFrame(text: string): Buffer {
-  const length = Buffer.byteLength(text);
+/**
+ * One frame holding `text` as UTF-8: header and payload in a single buffer, one write.
+ * `reserved` bytes are left before the payload (and counted in the length) for a MAC.
+ */
+export function encodeFrame(text: string, reserved = 0): Buffer {
+  const length = reserved + Buffer.byteLength(text);
   const frame = Buffer.allocUnsafe(FRAME_HEADER_BYTES + length);
   frame.writeUInt32BE(length, 0);
-  frame.write(text, FRAME_HEADER_BYTES, 'utf8');
+  frame.write(text, FRAME_HEADER_BYTES + reserved, 'utf8');
   return frame;
 }
 

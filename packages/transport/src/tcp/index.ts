@@ -8,15 +8,19 @@
  * next call reconnects, after a growing backoff if the endpoint keeps refusing.
  * Events: a subscriber registers over its connection and the publisher pushes event
  * frames down it; a subscriber whose connection drops re-registers when it reconnects.
+ * Trust (TRANSPORT_SECRET): a hello, then a MAC on every frame (session.ts); a server
+ * hangs up on a connection whose hello or any frame fails, and keeps serving the rest.
+ * TLS (TCP_TLS_*): tls.ts.
  */
-import net from 'node:net';
-import { TransportError, unavailable } from '../errors.js';
+import type net from 'node:net';
+import { TransportError, fromWireError, unavailable } from '../errors.js';
 import { decodeEnvelope, encodeEnvelope, idOf, type Envelope, type ReplyBody } from '../envelope.js';
 import { dispatch, deliver, InFlight } from '../dispatch.js';
 import { EndpointSet, backoffMs, formatHostPort, parseHostPort, type EndpointState } from '../endpoints.js';
 import { newRequestId, newSubscriptionId, newTraceId } from '../ids.js';
 import { checkSize, outgoing, type TransportOptions } from '../options.js';
 import { PendingRequests } from '../pending.js';
+import { MAC_BYTES, Sealer, emptyAuthStats, secretBytes, type AuthStats, type Refusal } from '../signing.js';
 import { SubscriberRegistry, type LocalSubscription } from '../subscribers.js';
 import type {
   EventHandler,
@@ -28,7 +32,9 @@ import type {
   Subscription,
   Transport,
 } from '../transport.js';
-import { FrameDecoder, FrameError, encodeFrame } from './framing.js';
+import { FRAME_HEADER_BYTES, FrameDecoder, FrameError, encodeFrame } from './framing.js';
+import { UNSIGNED_FRAMES, acceptSession, openSession, type FrameAuth } from './session.js';
+import { connectSocket, createSocketServer, loadTcpTls, type TcpTls } from './tls.js';
 
 /** A subscriber this far behind (bytes queued in its socket) misses events, not memory. */
 const SLOW_SUBSCRIBER_BYTES = 8 * 1024 * 1024;
@@ -41,13 +47,23 @@ export class TcpTransport implements Transport {
   readonly #endpoints = new Map<string, EndpointSet>();
   readonly #connections = new Map<string, Connection>();
   readonly #subscriptions = new Map<string, LocalSubscription<{ addresses: string[] }>>();
-  readonly #registries = new Map<string, SubscriberRegistry<net.Socket>>();
+  readonly #registries = new Map<string, SubscriberRegistry<ServerPeer>>();
   readonly #listeners = new Set<Listener>();
+  /** Signs hellos; undefined without TRANSPORT_SECRET. */
+  readonly #sealer: Sealer | undefined;
+  /** Room for a MAC in each frame's body. */
+  readonly #macBytes: number;
+  readonly #tls: TcpTls;
+  /** Connections this transport's servers refused, by reason. */
+  readonly stats: AuthStats = emptyAuthStats();
   #closed = false;
 
   constructor(options: TransportOptions) {
     this.#options = options;
     this.maxMessageBytes = options.maxMessageBytes;
+    this.#sealer = options.secret === undefined ? undefined : new Sealer(secretBytes(options.secret));
+    this.#macBytes = this.#sealer === undefined ? 0 : MAC_BYTES;
+    this.#tls = loadTcpTls(options.tcpTls);
   }
 
   // ---- client side -------------------------------------------------------------------
@@ -63,10 +79,11 @@ export class TcpTransport implements Transport {
       traceId: out.traceId,
       timeoutMs: out.timeoutMs,
     };
-    const frame = encodeFrame(encodeEnvelope(envelope));
-    checkSize(frame.length - 4, this.maxMessageBytes, `request ${service}.${method}`);
+    const frame = encodeFrame(encodeEnvelope(envelope), this.#macBytes);
+    checkSize(frame.length - FRAME_HEADER_BYTES - this.#macBytes, this.maxMessageBytes, `request ${service}.${method}`);
     const connection = this.#connectionFor(service);
     const reply = this.#pending.wait(out.id, out.timeoutMs, `tcp ${service}.${method}`, connection);
+    connection.auth.seal(frame);
     connection.socket.write(frame);
     return reply;
   }
@@ -105,7 +122,9 @@ export class TcpTransport implements Transport {
 
   #control(connection: Connection, envelope: Envelope & { id: string }): Promise<unknown> {
     const reply = this.#pending.wait(envelope.id, this.#options.defaultTimeoutMs, `tcp ${envelope.type}`, connection);
-    connection.socket.write(encodeFrame(encodeEnvelope(envelope)));
+    const frame = encodeFrame(encodeEnvelope(envelope), this.#macBytes);
+    connection.auth.seal(frame);
+    connection.socket.write(frame);
     return reply;
   }
 
@@ -129,15 +148,22 @@ export class TcpTransport implements Transport {
     const existing = this.#connections.get(address);
     if (existing !== undefined && !existing.socket.destroyed) return existing;
     const { host, port } = parseHostPort(address);
-    const socket = net.connect({ host, port, noDelay: true });
-    const connection: Connection = { address, socket, decoder: new FrameDecoder(this.maxMessageBytes + 1024) };
+    const { socket, readyEvent } = connectSocket(host, port, this.#tls);
+    const decoder = new FrameDecoder(this.maxMessageBytes + 1024 + this.#macBytes);
+    let auth = UNSIGNED_FRAMES;
+    if (this.#sealer !== undefined) {
+      const session = openSession(this.#sealer);
+      socket.write(session.hello); // first, before any frame
+      auth = session.auth;
+    }
+    const connection: Connection = { address, socket, decoder, auth };
     this.#connections.set(address, connection);
-    socket.on('connect', () => {
+    socket.on(readyEvent, () => {
       if (endpoints && endpoint) endpoints.markUp(endpoint);
     });
     socket.on('data', (chunk) => this.#onClientData(connection, chunk));
     socket.on('error', (err) => {
-      connection.error = err;
+      connection.error = connection.opened || readyEvent === 'connect' ? err : new Error(`TLS: ${err.message}`);
     });
     socket.on('close', () => {
       if (this.#connections.get(address) === connection) this.#connections.delete(address);
@@ -146,7 +172,7 @@ export class TcpTransport implements Transport {
       if (!connection.opened && endpoints && endpoint) endpoints.markDown(endpoint);
       this.#resubscribeLater(address, 1);
     });
-    socket.once('connect', () => {
+    socket.once(readyEvent, () => {
       connection.opened = true;
     });
     return connection;
@@ -174,16 +200,23 @@ export class TcpTransport implements Transport {
       return;
     }
     for (const frame of frames) {
+      const payload = connection.auth.open(frame);
+      if (payload === undefined) {
+        connection.error = new Error('a frame from the server failed authentication (is TRANSPORT_SECRET the same?)');
+        this.#options.logger.warn({ address: connection.address }, `tcp: ${connection.error.message}`);
+        connection.socket.destroy();
+        return;
+      }
       let envelope: Envelope;
       try {
-        envelope = decodeEnvelope(frame.toString('utf8'));
+        envelope = decodeEnvelope(payload.toString('utf8'));
       } catch (err) {
         this.#options.logger.warn({ err, address: connection.address }, 'tcp: unreadable message from server');
         continue;
       }
       if (envelope.type === 'reply') {
         if (envelope.ok) this.#pending.resolve(envelope.id, envelope.result);
-        else this.#pending.reject(envelope.id, new TransportError(envelope.error.code, envelope.error.message));
+        else this.#pending.reject(envelope.id, fromWireError(envelope.error));
       } else if (envelope.type === 'event') {
         const sub = this.#subscriptions.get(envelope.subscriptionId);
         if (sub === undefined) continue;
@@ -209,11 +242,13 @@ export class TcpTransport implements Transport {
     const { host, port } = parseHostPort(this.#options.route(service).listen);
     const sockets = new Set<net.Socket>();
     const inFlight = new InFlight();
-    const registry = new SubscriberRegistry<net.Socket>();
+    const registry = new SubscriberRegistry<ServerPeer>();
     this.#registries.set(service, registry);
-    const server = net.createServer({ noDelay: true }, (socket) => {
+    const onConnection = (socket: net.Socket): void => {
       sockets.add(socket);
-      const decoder = new FrameDecoder(this.maxMessageBytes);
+      const decoder = new FrameDecoder(this.maxMessageBytes + this.#macBytes);
+      // With a secret, nothing is trusted (nor answered) before the hello.
+      const peer: ServerPeer = { socket, auth: this.#sealer === undefined ? UNSIGNED_FRAMES : undefined };
       socket.on('data', (chunk) => {
         let frames: Buffer[];
         try {
@@ -221,20 +256,34 @@ export class TcpTransport implements Transport {
         } catch (err) {
           // The stream can no longer be split into frames: say why, then hang up.
           const code = /exceeds/.test((err as FrameError).message) ? 'RESOURCE_EXHAUSTED' : 'INVALID_ARGUMENT';
-          socket.end(
-            encodeFrame(encodeEnvelope({ type: 'error', error: { code, message: `tcp: ${(err as Error).message}` } })),
-          );
+          this.#send(peer, { type: 'error', error: { code, message: `tcp: ${(err as Error).message}` } });
+          socket.end();
           setTimeout(() => socket.destroy(), 1_000).unref();
           return;
         }
-        for (const frame of frames)
-          void inFlight.run(() => this.#onServerFrame(service, handlers, registry, socket, frame));
+        for (const frame of frames) {
+          if (peer.auth === undefined) {
+            const accepted = acceptSession(this.#sealer!, frame);
+            if (typeof accepted === 'string') return this.#refuse(service, peer, accepted);
+            peer.auth = accepted;
+            continue;
+          }
+          const payload = peer.auth.open(frame);
+          if (payload === undefined) return this.#refuse(service, peer, 'unauthenticated');
+          void inFlight.run(() => this.#onServerFrame(service, handlers, registry, peer, payload));
+        }
       });
       socket.on('error', () => {}); // 'close' follows; a peer's reset is not our failure
       socket.on('close', () => {
         sockets.delete(socket);
-        registry.removeWhere((entry) => entry.sink === socket);
+        registry.removeWhere((entry) => entry.sink === peer);
       });
+    };
+    const server = createSocketServer(this.#tls, onConnection, (err, socket) => {
+      this.#options.logger.warn(
+        { service, from: socket.remoteAddress, err: err.message },
+        'tcp: TLS handshake with a client failed',
+      );
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -259,11 +308,21 @@ export class TcpTransport implements Transport {
     return listener;
   }
 
+  /** Hang up on a client that failed authentication: counted, logged once (per connection), never answered. */
+  #refuse(service: string, peer: ServerPeer, reason: Refusal): void {
+    this.stats[reason]++;
+    this.#options.logger.warn(
+      { service, from: `${peer.socket.remoteAddress}:${peer.socket.remotePort}`, reason },
+      'tcp: closed a connection that failed authentication',
+    );
+    peer.socket.destroy();
+  }
+
   async #onServerFrame(
     service: string,
     handlers: Handlers,
-    registry: SubscriberRegistry<net.Socket>,
-    socket: net.Socket,
+    registry: SubscriberRegistry<ServerPeer>,
+    peer: ServerPeer,
     frame: Buffer,
   ): Promise<void> {
     const text = frame.toString('utf8');
@@ -273,7 +332,7 @@ export class TcpTransport implements Transport {
     } catch (err) {
       const error = (err as TransportError).toJSON();
       const id = idOf(text);
-      this.#send(socket, id === undefined ? { type: 'error', error } : { type: 'reply', id, ok: false, error });
+      this.#send(peer, id === undefined ? { type: 'error', error } : { type: 'reply', id, ok: false, error });
       return;
     }
     switch (envelope.type) {
@@ -289,7 +348,7 @@ export class TcpTransport implements Transport {
           envelope.service === service
             ? await dispatch(handlers, context, envelope.payload, this.#options.logger)
             : wrongService(service, envelope.service);
-        this.#reply(socket, envelope.id, body);
+        this.#reply(peer, envelope.id, body);
         return;
       }
       case 'subscribe':
@@ -297,35 +356,43 @@ export class TcpTransport implements Transport {
           subscriptionId: envelope.subscriptionId,
           topic: envelope.topic,
           group: envelope.group,
-          sink: socket,
+          sink: peer,
           expiresAt: Infinity,
         });
-        this.#reply(socket, envelope.id, { ok: true });
+        this.#reply(peer, envelope.id, { ok: true });
         return;
       case 'unsubscribe':
         registry.remove(envelope.subscriptionId);
-        this.#reply(socket, envelope.id, { ok: true });
+        this.#reply(peer, envelope.id, { ok: true });
         return;
       default:
-        this.#send(socket, {
+        this.#send(peer, {
           type: 'error',
           error: { code: 'INVALID_ARGUMENT', message: `tcp: a server does not accept ${envelope.type} messages` },
         });
     }
   }
 
-  #reply(socket: net.Socket, id: string, body: ReplyBody): void {
+  #reply(peer: ServerPeer, id: string, body: ReplyBody): void {
     const text = encodeEnvelope({ type: 'reply', id, ...body });
     if (Buffer.byteLength(text) > this.maxMessageBytes) {
       const message = `reply is over this transport's limit of ${this.maxMessageBytes} bytes`;
-      this.#send(socket, { type: 'reply', id, ok: false, error: { code: 'RESOURCE_EXHAUSTED', message } });
+      this.#send(peer, { type: 'reply', id, ok: false, error: { code: 'RESOURCE_EXHAUSTED', message } });
       return;
     }
-    if (!socket.destroyed) socket.write(encodeFrame(text));
+    this.#write(peer, text);
   }
 
-  #send(socket: net.Socket, envelope: Envelope): void {
-    if (!socket.destroyed) socket.write(encodeFrame(encodeEnvelope(envelope)));
+  #send(peer: ServerPeer, envelope: Envelope): void {
+    this.#write(peer, encodeEnvelope(envelope));
+  }
+
+  /** One frame to a client, signed for its session; nothing to one that has not said hello. */
+  #write(peer: ServerPeer, text: string): void {
+    if (peer.socket.destroyed || peer.auth === undefined) return;
+    const frame = encodeFrame(text, peer.auth.macBytes);
+    peer.auth.seal(frame);
+    peer.socket.write(frame);
   }
 
   async publish(service: string, topic: string, event: unknown, options?: PublishOptions): Promise<void> {
@@ -346,14 +413,14 @@ export class TcpTransport implements Transport {
         traceId,
       });
       checkSize(Buffer.byteLength(text), this.maxMessageBytes, `event ${topic}`);
-      if (target.sink.writableLength > SLOW_SUBSCRIBER_BYTES) {
+      if (target.sink.socket.writableLength > SLOW_SUBSCRIBER_BYTES) {
         this.#options.logger.warn(
           { topic, subscriptionId: target.subscriptionId },
           'tcp: subscriber too slow, event dropped',
         );
         continue;
       }
-      if (!target.sink.destroyed) target.sink.write(encodeFrame(text));
+      this.#write(target.sink, text);
     }
   }
 
@@ -377,8 +444,15 @@ interface Connection {
   address: string;
   socket: net.Socket;
   decoder: FrameDecoder;
+  auth: FrameAuth;
   opened?: boolean;
   error?: Error;
+}
+
+/** A client as a server sees it; `auth` is undefined until its hello checks out. */
+interface ServerPeer {
+  socket: net.Socket;
+  auth: FrameAuth | undefined;
 }
 
 /** Half-close and wait for the peer to hang up too, destroying the socket if it lingers. */

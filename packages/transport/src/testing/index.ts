@@ -82,6 +82,11 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
+/** A fresh TRANSPORT_SECRET (64 hex characters) for a test's transports. */
+export function testSecret(): string {
+  return randomBytes(32).toString('hex');
+}
+
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Poll `check` until it stops throwing, or rethrow its last error after `timeoutMs`. */
@@ -108,3 +113,10 @@ export async function failure(call: Promise<unknown>): Promise<TransportError> {
 }
 
 export { TcpProxy, type Blackout, type TcpFaults, type TcpProxyOptions, type TcpProxyStats } from './tcp-proxy.js';
+export {
+  brokerConnections,
+  closeBrokerConnections,
+  deleteByPrefix,
+  takeDeadLetters,
+  type DeadLetter,
+} from './broker.js';

@@ -16,15 +16,18 @@
  *   over the path MTU (~1,472 bytes on Ethernet) are fragmented by IP, and losing any
  *   fragment loses the whole datagram, so big messages are lost more often.
  * - Order: none. Replies are matched by id; events may arrive in any order.
+ * - Trust: with TRANSPORT_SECRET every datagram is signed and checked (datagram-auth.ts);
+ *   a reply or event that fails is dropped and counted, and the request retries as usual.
  */
 import type dgram from 'node:dgram';
-import { TransportError, isUnreachable, unavailable } from '../errors.js';
+import { TransportError, fromWireError, isUnreachable, unavailable } from '../errors.js';
 import { decodeEnvelope, encodeEnvelope, type Envelope } from '../envelope.js';
 import { deliver } from '../dispatch.js';
 import { EndpointSet, parseHostPort } from '../endpoints.js';
 import { newRequestId, newSubscriptionId, newTraceId } from '../ids.js';
 import { checkSize, outgoing, type TransportOptions } from '../options.js';
 import { PendingRequests } from '../pending.js';
+import { emptyAuthStats, type AuthStats } from '../signing.js';
 import type { LocalSubscription } from '../subscribers.js';
 import type {
   EventHandler,
@@ -36,6 +39,7 @@ import type {
   Subscription,
   Transport,
 } from '../transport.js';
+import { datagramAuth, type DatagramAuth } from './datagram-auth.js';
 import { UdpServer } from './server.js';
 import { connect, createSocket, enlargeBuffers, send } from './sockets.js';
 
@@ -48,8 +52,11 @@ export { UdpServer, type UdpServerStats } from './server.js';
 export const RETRANSMIT_FIRST_MS = 50;
 export const RETRANSMIT_MAX_MS = 1_000;
 
-/** What the client side saw; the benchmark reads retransmissions as a measure of loss. */
-export interface UdpClientStats {
+/**
+ * What the client side saw; the benchmark reads retransmissions as a measure of loss.
+ * unauthenticated / stale / replayed count replies and events dropped by the signature check.
+ */
+export interface UdpClientStats extends AuthStats {
   requests: number;
   retransmissions: number;
   /** ICMP port-unreachable reports: a datagram reached a host where nobody listened. */
@@ -70,8 +77,15 @@ type UdpSubscription = LocalSubscription<{ addresses: string[]; renewTimer?: Nod
 export class UdpTransport implements Transport {
   readonly kind = 'udp' as const;
   readonly maxMessageBytes: number;
-  readonly stats: UdpClientStats = { requests: 0, retransmissions: 0, refused: 0, eventsReceived: 0 };
+  readonly stats: UdpClientStats = {
+    requests: 0,
+    retransmissions: 0,
+    refused: 0,
+    eventsReceived: 0,
+    ...emptyAuthStats(),
+  };
   readonly #options: TransportOptions;
+  readonly #auth: DatagramAuth;
   readonly #pending = new PendingRequests<Peer>();
   readonly #endpoints = new Map<string, EndpointSet>();
   readonly #peers = new Map<string, Peer>();
@@ -84,6 +98,7 @@ export class UdpTransport implements Transport {
   constructor(options: TransportOptions) {
     this.#options = options;
     this.maxMessageBytes = options.maxMessageBytes;
+    this.#auth = datagramAuth(options.secret, 'client');
   }
 
   // ---- client side -------------------------------------------------------------------
@@ -99,7 +114,7 @@ export class UdpTransport implements Transport {
       traceId: out.traceId,
       timeoutMs: out.timeoutMs,
     };
-    const datagram = Buffer.from(encodeEnvelope(envelope));
+    const datagram = this.#auth.encode(encodeEnvelope(envelope));
     checkSize(datagram.length, this.maxMessageBytes, `request ${service}.${method}`);
     const peer = this.#peerFor(service);
     this.stats.requests++;
@@ -108,13 +123,15 @@ export class UdpTransport implements Transport {
 
   /**
    * Send `datagram` and wait for the reply carrying `id`, sending it again on the same peer
-   * (the server de-duplicates by sender and id) until the reply or the deadline.
+   * (the server de-duplicates by sender and id) until the reply or the deadline. Each
+   * transmission is sealed afresh: the previous one has left (send() has called back).
    */
   #exchange(peer: Peer, id: string, datagram: Buffer, timeoutMs: number, describe: string): Promise<unknown> {
     let retransmit: NodeJS.Timeout | undefined;
     const reply = this.#pending.wait(id, timeoutMs, describe, peer, () => clearTimeout(retransmit));
     const transmit = async (nextDelayMs: number): Promise<void> => {
       if (!this.#pending.has(id)) return;
+      this.#auth.seal(datagram);
       const err = await send(peer.socket, datagram);
       if (err !== undefined) this.#onPeerError(peer, err);
       if (!this.#pending.has(id)) return;
@@ -194,9 +211,14 @@ export class UdpTransport implements Transport {
   }
 
   #onClientDatagram(peer: Peer, datagram: Buffer): void {
+    const body = this.#auth.open(datagram, this.stats);
+    if (body === undefined) {
+      this.#options.logger.debug({ address: peer.address }, 'udp: dropped a datagram that failed authentication');
+      return;
+    }
     let envelope: Envelope;
     try {
-      envelope = decodeEnvelope(datagram.toString('utf8'));
+      envelope = decodeEnvelope(body.toString('utf8'));
     } catch (err) {
       this.#options.logger.debug({ err, address: peer.address }, 'udp: unreadable datagram from server');
       return;
@@ -205,7 +227,7 @@ export class UdpTransport implements Transport {
       this.#markUp(peer.address);
       // A duplicate reply (or one after the deadline) finds no pending entry and is dropped.
       if (envelope.ok) this.#pending.resolve(envelope.id, envelope.result);
-      else this.#pending.reject(envelope.id, new TransportError(envelope.error.code, envelope.error.message));
+      else this.#pending.reject(envelope.id, fromWireError(envelope.error));
     } else if (envelope.type === 'event') {
       const sub = this.#subscriptions.get(envelope.subscriptionId);
       if (sub === undefined) return; // unsubscribed; the publisher forgets it when its TTL runs out
@@ -270,7 +292,7 @@ export class UdpTransport implements Transport {
     return this.#exchange(
       this.#peer(address),
       envelope.id,
-      Buffer.from(encodeEnvelope(envelope)),
+      this.#auth.encode(encodeEnvelope(envelope)),
       timeoutMs,
       `udp subscribe ${sub.topic}`,
     );
@@ -290,7 +312,7 @@ export class UdpTransport implements Transport {
         return this.#exchange(
           this.#peer(address),
           envelope.id,
-          Buffer.from(encodeEnvelope(envelope)),
+          this.#auth.encode(encodeEnvelope(envelope)),
           timeoutMs,
           'udp unsubscribe',
         );
@@ -310,6 +332,7 @@ export class UdpTransport implements Transport {
       shutdownGraceMs: this.#options.shutdownGraceMs,
       subscriptionTtlMs: this.#options.subscriptionTtlMs,
       logger: this.#options.logger,
+      auth: datagramAuth(this.#options.secret, 'server'),
       onClosed: (closed) => {
         this.#listeners.delete(closed);
         if (this.#servers.get(service) === closed) this.#servers.delete(service);

@@ -3,9 +3,11 @@
  * shared dispatch() once per request id (ReplyCache), keeps the service's event
  * subscribers, and counts what it received and dropped.
  *
- * Input it cannot use (too big, not an envelope, a type a server does not take) is
- * dropped without a reply: UDP senders are unauthenticated and may be spoofed, so an
- * answer to garbage would turn this server into an amplifier aimed at a third party.
+ * Input it cannot use (too big, unsigned or badly signed, stale or replayed, not an
+ * envelope, a type a server does not take) is dropped without a reply: a UDP sender's
+ * address may be spoofed, so an answer to garbage would turn this server into an
+ * amplifier aimed at a third party. With TRANSPORT_SECRET, nothing is parsed before the
+ * signature checks out (datagram-auth.ts).
  */
 import type dgram from 'node:dgram';
 import { TransportError, toWireError } from '../errors.js';
@@ -14,9 +16,11 @@ import { dispatch, InFlight } from '../dispatch.js';
 import { formatHostPort, parseHostPort, type HostPort } from '../endpoints.js';
 import type { Logger } from '../logger.js';
 import { checkSize } from '../options.js';
+import type { AuthStats } from '../signing.js';
 import { SubscriberRegistry } from '../subscribers.js';
 import { wrongService } from '../tcp/index.js';
 import type { CallContext, Handlers, Listener } from '../transport.js';
+import type { DatagramAuth } from './datagram-auth.js';
 import { ReplyCache } from './reply-cache.js';
 import { bind, createSocket, enlargeBuffers, send } from './sockets.js';
 
@@ -30,8 +34,11 @@ const REPLY_CACHE_LIMITS = { maxEntries: 20_000, maxBytes: 32 * 1024 * 1024 };
 /** A subscriber cannot ask to be remembered for longer than this without renewing. */
 const MAX_SUBSCRIPTION_TTL_MS = 10 * 60_000;
 
-/** What the server saw; read by tests, the benchmark and (later) metrics. */
-export interface UdpServerStats {
+/**
+ * What the server saw; read by tests, the benchmark and (later) metrics. unauthenticated /
+ * stale / replayed: dropped by the signature check (TRANSPORT_SECRET), before parsing.
+ */
+export interface UdpServerStats extends AuthStats {
   /** Datagrams that arrived, whatever they held. */
   received: number;
   /** Requests that ran (each request id once). */
@@ -58,6 +65,7 @@ export interface UdpServerOptions {
   shutdownGraceMs: number;
   subscriptionTtlMs: number;
   logger: Logger;
+  auth: DatagramAuth;
   /** Called once the socket is closed. */
   onClosed: (server: UdpServer) => void;
 }
@@ -72,6 +80,9 @@ export class UdpServer implements Listener {
     duplicatesIgnored: 0,
     oversizedReplies: 0,
     eventsSent: 0,
+    unauthenticated: 0,
+    stale: 0,
+    replayed: 0,
   };
   readonly service: string;
   readonly registry = new SubscriberRegistry<HostPort>();
@@ -123,9 +134,17 @@ export class UdpServer implements Listener {
       );
       return;
     }
+    const body = this.#options.auth.open(datagram, this.stats);
+    if (body === undefined) {
+      this.#options.logger.debug(
+        { from: formatHostPort(sender) },
+        'udp: dropped a datagram that failed authentication',
+      );
+      return;
+    }
     let envelope: Envelope;
     try {
-      envelope = decodeEnvelope(datagram.toString('utf8'));
+      envelope = decodeEnvelope(body.toString('utf8'));
     } catch (err) {
       this.#dropMalformed(sender, (err as Error).message);
       return;
@@ -165,7 +184,7 @@ export class UdpServer implements Listener {
     }
     if (known.state === 'done') {
       this.stats.duplicatesAnswered++;
-      void send(this.#socket, known.datagram, sender);
+      void send(this.#socket, this.#options.auth.resealed(known.datagram), sender);
       return;
     }
     if (this.#closing !== undefined) {
@@ -203,24 +222,29 @@ export class UdpServer implements Listener {
       });
   }
 
-  /** The reply as one datagram; one over the limit becomes a RESOURCE_EXHAUSTED error. */
+  /** The reply as one sealed datagram; one over the limit becomes a RESOURCE_EXHAUSTED error. */
   #replyDatagram(id: string, body: ReplyBody): Buffer {
-    const datagram = Buffer.from(encodeEnvelope({ type: 'reply', id, ...body }));
-    if (datagram.length <= this.#options.maxMessageBytes) return datagram;
-    this.stats.oversizedReplies++;
-    const message = `reply is ${datagram.length} bytes, over this transport's limit of ${this.#options.maxMessageBytes} bytes`;
-    return Buffer.from(
-      encodeEnvelope({ type: 'reply', id, ok: false, error: { code: 'RESOURCE_EXHAUSTED', message } }),
-    );
+    const { auth } = this.#options;
+    let datagram = auth.encode(encodeEnvelope({ type: 'reply', id, ...body }));
+    if (datagram.length > this.#options.maxMessageBytes) {
+      this.stats.oversizedReplies++;
+      const message = `reply is ${datagram.length} bytes, over this transport's limit of ${this.#options.maxMessageBytes} bytes`;
+      datagram = auth.encode(
+        encodeEnvelope({ type: 'reply', id, ok: false, error: { code: 'RESOURCE_EXHAUSTED', message } }),
+      );
+    }
+    auth.seal(datagram);
+    return datagram;
   }
 
   /** One datagram per registered target; refused whole if the event is over the limit. */
   async publish(topic: string, event: unknown, traceId: string): Promise<void> {
     const outgoing = this.registry.targets(topic).map((target) => {
-      const datagram = Buffer.from(
+      const datagram = this.#options.auth.encode(
         encodeEnvelope({ type: 'event', subscriptionId: target.subscriptionId, topic, payload: event, traceId }),
       );
       checkSize(datagram.length, this.#options.maxMessageBytes, `event ${topic}`);
+      this.#options.auth.seal(datagram);
       return { datagram, to: target.sink };
     });
     if (this.#socketClosed) return;
