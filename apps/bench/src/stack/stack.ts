@@ -52,7 +52,15 @@ export interface StackOptions {
   env?: Record<string, string>;
   /** Told when a process dies while the stack runs, with the end of its log. */
   onDeath?: (message: string) => void;
+  /**
+   * Something to put between a service and all its callers (e.g. a lossy UDP proxy): given the
+   * address the service listens on (its <SERVICE>_LISTEN), returns the address its callers are
+   * given instead (<SERVICE>_ADDR, in clientEnv too).
+   */
+  front?: Partial<Record<RpcService, (listen: string) => Promise<string>>>;
 }
+
+type RpcService = 'auth' | 'posts' | 'follows';
 
 export type StackProcessName = AppService | 'web';
 
@@ -68,6 +76,10 @@ export interface Stack {
   cpu(): Partial<Record<StackProcessName, CpuReading>>;
   /** Throws, naming the process and the end of its log, if any process has died. */
   assertAlive(): void;
+  /** Stop one process (SIGKILL: a crash) and start it again with the same ports and settings; resolves once it is ready. */
+  restart(name: StackProcessName, signal: 'SIGKILL' | 'SIGTERM'): Promise<void>;
+  /** Each running process's pid, by name (for its memory and open files in /proc). */
+  pids(): Partial<Record<StackProcessName, number>>;
   stop(): Promise<void>;
 }
 
@@ -115,13 +127,18 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       AMQP_URL: options.amqpUrl,
       AMQP_PREFIX: amqpPrefix,
       TRANSPORT_SECRET: randomBytes(32).toString('hex'),
-      AUTH_ADDR: `127.0.0.1:${ports.auth}`,
-      POSTS_ADDR: `127.0.0.1:${ports.posts}`,
-      FOLLOWS_ADDR: `127.0.0.1:${ports.follows}`,
     };
+    const listenEnv: Record<string, string> = {};
+    for (const service of ['auth', 'posts', 'follows'] as const) {
+      const listen = `127.0.0.1:${ports[service]}`;
+      const front = options.front?.[service];
+      clientEnv[`${service.toUpperCase()}_ADDR`] = front === undefined ? listen : await front(listen);
+      if (front !== undefined) listenEnv[`${service.toUpperCase()}_LISTEN`] = listen;
+    }
     const env = {
       ...inheritedEnv(),
       ...clientEnv,
+      ...listenEnv,
       ...Object.fromEntries(
         DATABASE_SERVICES.map((s, i) => [
           `${s.toUpperCase()}_DATABASE_URL`,
@@ -136,12 +153,14 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       NEXT_TELEMETRY_DISABLED: '1',
       ...options.env,
     };
+    const launches = new Map<StackProcessName, () => Promise<void>>();
     const run = async (name: StackProcessName, readyUrl: string, extraEnv: Record<string, string>) => {
+      launches.set(name, () => run(name, readyUrl, extraEnv));
       const command = name === 'web' ? webCommand(ports.web, '127.0.0.1') : serviceCommand(name);
       const p = startLogged(name, command, { ...env, ...extraEnv }, path.join(options.logDir, `${name}.log`));
       started.push(p);
       p.child.on('exit', (code, signal) => {
-        if (!running || stopping) return; // while starting, waitUntilReady reports it
+        if (!running || stopping || !started.includes(p)) return; // while starting, waitUntilReady reports it
         const message = `${name} exited (${signal ?? `code ${code}`}); the end of ${p.logFile}:\n${tail(p.logFile)}`;
         deaths = [...deaths, message];
         options.onDeath?.(message);
@@ -177,6 +196,25 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       },
       assertAlive() {
         if (deaths.length > 0) throw new Error(deaths.join('\n\n'));
+      },
+      async restart(name, signal) {
+        const p = started.find((s) => s.name === name);
+        if (p === undefined) throw new Error(`no ${name} process in this stack`);
+        const place = started.indexOf(p);
+        started.splice(place, 1);
+        if (signal === 'SIGTERM') await stopGracefully(p, STOP_GRACE_MS);
+        else if (p.child.exitCode === null && p.child.signalCode === null) {
+          const exited = new Promise((resolve) => p.child.once('exit', resolve));
+          p.child.kill(signal);
+          await exited;
+        }
+        await launches.get(name)!();
+        started.splice(place, 0, started.pop()!); // back in its place in the stop order
+      },
+      pids() {
+        const pids: Partial<Record<StackProcessName, number>> = {};
+        for (const p of started) if (p.child.pid !== undefined) pids[p.name as StackProcessName] = p.child.pid;
+        return pids;
       },
       stop,
     };
