@@ -120,3 +120,4 @@ export {
   takeDeadLetters,
   type DeadLetter,
 } from './broker.js';
+export { UdpProxy, type DirectionStats, type UdpFaults, type UdpProxyOptions } from './udp-proxy.js';
