@@ -59,9 +59,11 @@ export class EndpointSet {
     return undefined;
   }
 
-  markDown(endpoint: EndpointState): void {
+  /** Calls sent at once and refused together are one outage: while it sits out, no more failures count. */
+  markDown(endpoint: EndpointState, now = Date.now()): void {
+    if (endpoint.downUntil > now) return;
     endpoint.failures++;
-    endpoint.downUntil = Date.now() + backoffMs(endpoint.failures);
+    endpoint.downUntil = now + backoffMs(endpoint.failures);
   }
 
   markUp(endpoint: EndpointState): void {
