@@ -29,22 +29,32 @@ export class TransportError extends Error {
   readonly code: ErrorCode;
   /** A retry of the same call may succeed (the peer was down, busy or slow). */
   readonly retryable: boolean;
+  /** When a retry may succeed, in whole seconds, if the handler knows (e.g. a throttle's lock-out). */
+  readonly retryAfterS: number | undefined;
 
-  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; retryable?: boolean }) {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options?: { cause?: unknown; retryable?: boolean; retryAfterS?: number },
+  ) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.retryable = options?.retryable ?? ERROR_CODES[code].retryable;
+    this.retryAfterS = options?.retryAfterS;
   }
 
-  /** What crosses the wire: code and message, never a stack. */
+  /** What crosses the wire: code, message and when to retry, never a stack. */
   toJSON(): WireError {
-    return { code: this.code, message: this.message };
+    const wire: WireError = { code: this.code, message: this.message };
+    if (this.retryAfterS !== undefined) wire.retryAfterS = this.retryAfterS;
+    return wire;
   }
 }
 
 export interface WireError {
   code: ErrorCode;
   message: string;
+  retryAfterS?: number;
 }
 
 /** The HTTP status for a code, and the code for a status a peer answered with. */
@@ -71,8 +81,18 @@ export function toWireError(err: unknown): WireError {
   return { code: 'INTERNAL', message: 'internal error' };
 }
 
+/** A peer's error as sent, if `value` is one: code and message, and retryAfterS when it is a count of seconds. */
+export function wireErrorOf(value: unknown): WireError | undefined {
+  const e = value as Partial<WireError> | null;
+  if (typeof e !== 'object' || e === null || !isErrorCode(e.code) || typeof e.message !== 'string') return undefined;
+  const wire: WireError = { code: e.code, message: e.message };
+  if (Number.isSafeInteger(e.retryAfterS) && e.retryAfterS! >= 0) wire.retryAfterS = e.retryAfterS;
+  return wire;
+}
+
 export function fromWireError(wire: WireError): TransportError {
-  return new TransportError(wire.code, wire.message);
+  const checked = wireErrorOf(wire) ?? wire;
+  return new TransportError(checked.code, checked.message, { retryAfterS: checked.retryAfterS });
 }
 
 /** Errors of the operating system's sockets that mean "nobody is there (any more)". */

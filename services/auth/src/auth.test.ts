@@ -187,6 +187,7 @@ describe.each(cases)('auth over %s on %s', (kind, dbKind) => {
     const seconds = Number(/in (\d+) s/.exec(throttled.message)![1]);
     expect(seconds).toBeGreaterThan(250);
     expect(seconds).toBeLessThanOrEqual(300);
+    expect(throttled.retryAfterS, 'the wait crosses the transport as a number').toBe(seconds);
 
     const right = await failure(api.logIn({ username: 'dave', password: PASSWORD }));
     expect(right.code).toBe('RESOURCE_EXHAUSTED');

@@ -1,8 +1,8 @@
 /**
  * Slows password guessing: after `maxFailures` failed log-ins for one username within
  * `windowMs`, further attempts are refused with RESOURCE_EXHAUSTED until the oldest of
- * those failures leaves the window. The message says how long ("try again in N s"), so the
- * web app can send Retry-After.
+ * those failures leaves the window. The error says how long, in words for logs ("try again in
+ * N s") and as its retryAfterS, which crosses every transport, so the web app can send Retry-After.
  *
  * - Every attempt counts as a failure from the moment it starts and is forgiven when the
  *   password proves right, so a burst of concurrent guesses cannot all slip past the check
@@ -49,6 +49,7 @@ export class LoginThrottle {
       throw new TransportError(
         'RESOURCE_EXHAUSTED',
         `too many failed log-ins for ${key}; try again in ${retryAfterS} s`,
+        { retryAfterS },
       );
     }
     recent.push(now);

@@ -9,11 +9,10 @@
 import { randomUUID } from 'node:crypto';
 import { revalidatePath } from 'next/cache';
 import { redirect } from 'next/navigation';
-import { MAX_POST_CHARS } from '@chirp/contracts';
 import { messageOf, ServiceError } from '../lib/errors';
+import { LOG_IN_WORDS, USERNAME, logInProblem, postProblem, signUpProblem } from '../lib/input';
 import { servicesFor } from '../lib/services';
 import { actionViewer, endSession, sessionToken, startSession } from '../lib/session';
-import { postLength } from '../lib/text';
 import { forgetSession, recordAction } from '../lib/traces';
 
 export interface FormState {
@@ -21,8 +20,6 @@ export interface FormState {
   /** Bumped on every success, so a form can tell one success from the next. */
   done?: number;
 }
-
-const USERNAME = /^[A-Za-z0-9_]{3,20}$/;
 
 function field(form: FormData, name: string): string {
   const value = form.get(name);
@@ -32,9 +29,8 @@ function field(form: FormData, name: string): string {
 export async function signUp(_previous: FormState, form: FormData): Promise<FormState> {
   const username = field(form, 'username').trim();
   const password = field(form, 'password');
-  if (!USERNAME.test(username)) return { error: 'A username is 3 to 20 letters, digits or underscores.' };
-  if ([...password].length < 8) return { error: 'Choose a password of at least 8 characters.' };
-  if (Buffer.byteLength(password) > 72) return { error: 'That password is too long: at most 72 bytes, please.' };
+  const problem = signUpProblem(username, password);
+  if (problem !== undefined) return { error: problem };
   const call = servicesFor('sign up');
   try {
     await call.auth.signUp({ username, password, idempotencyKey: field(form, 'idempotencyKey') || randomUUID() });
@@ -53,15 +49,15 @@ export async function signUp(_previous: FormState, form: FormData): Promise<Form
 export async function logIn(_previous: FormState, form: FormData): Promise<FormState> {
   const username = field(form, 'username').trim();
   const password = field(form, 'password');
-  if (!username || !password) return { error: 'Enter your username and your password.' };
-  if (username.length > 64 || password.length > 1024) return { error: 'Wrong username or password.' };
+  const problem = logInProblem(username, password);
+  if (problem !== undefined) return { error: LOG_IN_WORDS[problem] };
   const call = servicesFor('log in');
   try {
     const session = await call.auth.logIn({ username, password });
     recordAction(session.token, call.trace);
     await startSession(session.token, session.expiresAt);
   } catch (err) {
-    if (err instanceof ServiceError && err.code === 'UNAUTHENTICATED') return { error: 'Wrong username or password.' };
+    if (err instanceof ServiceError && err.code === 'UNAUTHENTICATED') return { error: LOG_IN_WORDS.wrong };
     return { error: messageOf(err) };
   }
   redirect('/');
@@ -83,11 +79,8 @@ export async function logOut(): Promise<void> {
 
 export async function createPost(_previous: FormState, form: FormData): Promise<FormState> {
   const text = field(form, 'text');
-  const length = postLength(text);
-  if (length === 0) return { error: 'Write something first.' };
-  if (length > MAX_POST_CHARS) {
-    return { error: `A post is at most ${MAX_POST_CHARS} characters; this one has ${length}.` };
-  }
+  const problem = postProblem(text);
+  if (problem !== undefined) return { error: problem };
   try {
     const viewer = await actionViewer('post');
     if (viewer === null) return { error: 'Your session has ended. Please log in again.' };

@@ -10,6 +10,7 @@ import { LiveTimeline } from '../components/LiveTimeline';
 import { PostList } from '../components/PostList';
 import { Problem } from '../components/Problem';
 import { attempt } from '../lib/attempt';
+import { cursorOf } from '../lib/input';
 import { liveConnection } from '../lib/live';
 import { requireViewer } from '../lib/session';
 
@@ -17,7 +18,7 @@ export const metadata: Metadata = { title: 'Home' };
 
 export default async function HomePage({ searchParams }: { searchParams: Promise<{ cursor?: string | string[] }> }) {
   const { cursor: rawCursor } = await searchParams;
-  const cursor = typeof rawCursor === 'string' && rawCursor.length <= 200 ? rawCursor : undefined;
+  const cursor = cursorOf(rawCursor) ?? undefined;
   const signedIn = await attempt(() => requireViewer(cursor ? 'view older home posts' : 'view home'));
   if (!signedIn.ok) return <Problem title="Cannot show your timeline" message={signedIn.message} />;
   const viewer = signedIn.value;

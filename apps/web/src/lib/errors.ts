@@ -19,24 +19,29 @@ export class ServiceError extends Error {
   readonly method: string;
   /** The transport's own message, for logs. */
   readonly detail: string;
+  /** Seconds until a retry may succeed, when the service said (auth's log-in throttle does). */
+  readonly retryAfterS: number | undefined;
 
-  constructor(code: ErrorCode, service: string, method: string, detail: string) {
-    super(friendlyMessage(code, service, detail));
+  constructor(code: ErrorCode, service: string, method: string, detail: string, retryAfterS?: number) {
+    super(friendlyMessage(code, service, detail, retryAfterS));
     this.code = code;
     this.service = service;
     this.method = method;
     this.detail = detail;
+    this.retryAfterS = retryAfterS;
   }
 }
 
 /** Wrap whatever a call threw: a TransportError becomes a ServiceError, anything else INTERNAL. */
 export function serviceError(err: unknown, service: string, method: string): ServiceError {
   if (err instanceof ServiceError) return err;
-  if (err instanceof TransportError) return new ServiceError(err.code, service, method, err.message);
+  if (err instanceof TransportError) {
+    return new ServiceError(err.code, service, method, err.message, err.retryAfterS);
+  }
   return new ServiceError('INTERNAL', service, method, err instanceof Error ? err.message : String(err));
 }
 
-function friendlyMessage(code: ErrorCode, service: string, detail: string): string {
+function friendlyMessage(code: ErrorCode, service: string, detail: string, retryAfterS?: number): string {
   const who = SERVICE_NAMES[service] ?? `The ${service} service`;
   switch (code) {
     case 'INVALID_ARGUMENT':
@@ -52,7 +57,9 @@ function friendlyMessage(code: ErrorCode, service: string, detail: string): stri
     case 'ALREADY_EXISTS':
       return sentence(detail.replace(SCHEMA_CHECK, '')) || 'That already exists.';
     case 'RESOURCE_EXHAUSTED':
-      return 'Too many attempts in a short time. Please wait a minute and try again.';
+      return retryAfterS === undefined
+        ? 'Too many attempts in a short time. Please wait a minute and try again.'
+        : `Too many attempts in a short time. Please try again in ${inWords(retryAfterS)}.`;
     case 'UNAVAILABLE':
       return `${who} is not reachable right now. Please try again in a moment.`;
     case 'DEADLINE_EXCEEDED':
@@ -62,6 +69,13 @@ function friendlyMessage(code: ErrorCode, service: string, detail: string): stri
     case 'INTERNAL':
       return `${who} ran into a problem. Please try again; if it keeps happening, it is on our side.`;
   }
+}
+
+/** "45 seconds", "5 minutes": a wait, rounded up to what a person would plan around. */
+function inWords(seconds: number): string {
+  if (seconds < 60) return seconds === 1 ? '1 second' : `${seconds} seconds`;
+  const minutes = Math.ceil(seconds / 60);
+  return minutes === 1 ? '1 minute' : `${minutes} minutes`;
 }
 
 /** The contract's schema check prefixes its messages with the method: `auth.signUp: username: …`. */

@@ -9,7 +9,8 @@
 import 'server-only';
 import { headers } from 'next/headers';
 import { webConfig } from './config';
-import { cookieSecure, hostnameOf } from './session';
+import { hostnameOf } from './cookie';
+import { cookieSecure } from './session';
 
 export interface LiveConnection {
   notifyUrl: string;

@@ -1,13 +1,9 @@
 /**
- * The session: auth's opaque token in an HttpOnly cookie, checked with auth.verify on every
- * request that needs to know who is there (a revoked or expired token stops working at once).
- *
- * Cookie `chirp_session`: HttpOnly (page scripts cannot read it), SameSite=Lax (not sent on
- * cross-site subrequests or POSTs, so another site cannot act as the user), Path=/, expiring
- * with the session. Secure (https only) in production — except for plain http to a loopback
- * host (`npm start`, the browser tests), where the browser would otherwise drop it; COOKIE_SECURE
- * overrides either way. notify reads the same cookie on the WebSocket handshake when it is on
- * the page's host (cookies ignore ports); otherwise the page hands the token over (live.ts).
+ * The session: auth's opaque token in an HttpOnly cookie (attributes in cookie.ts), checked
+ * with auth.verify on every request that needs to know who is there (a revoked or expired
+ * token stops working at once). notify reads the same cookie on the WebSocket handshake when
+ * it is on the page's host (cookies ignore ports); otherwise the page hands the token over
+ * (live.ts). The JSON API also takes the token from an `Authorization: Bearer` header (api.ts).
  */
 import 'server-only';
 import { cache } from 'react';
@@ -15,11 +11,10 @@ import { cookies, headers } from 'next/headers';
 import { redirect } from 'next/navigation';
 import type { User } from '@chirp/contracts';
 import { webConfig } from './config';
+import { SESSION_COOKIE, sessionCookieAttributes } from './cookie';
 import { ServiceError } from './errors';
 import { servicesFor, type Services } from './services';
 import { recordAction } from './traces';
-
-export const SESSION_COOKIE = 'chirp_session';
 
 export interface Viewer {
   user: User;
@@ -67,7 +62,11 @@ export function actionViewer(action: string): Promise<Viewer | null> {
 
 async function verifiedViewer(action: string): Promise<Viewer | null> {
   const token = await sessionToken();
-  if (token === undefined) return null;
+  return token === undefined ? null : viewerOfToken(token, action);
+}
+
+/** Who `token` belongs to, or null when auth knows no such session; auth down is a ServiceError. */
+export async function viewerOfToken(token: string, action: string): Promise<Viewer | null> {
   const call = servicesFor(action);
   recordAction(token, call.trace);
   try {
@@ -80,43 +79,22 @@ async function verifiedViewer(action: string): Promise<Viewer | null> {
 }
 
 export async function startSession(token: string, expiresAt: string): Promise<void> {
-  (await cookies()).set(SESSION_COOKIE, token, {
-    httpOnly: true,
-    sameSite: 'lax',
-    secure: await cookieSecure(),
-    path: '/',
-    expires: new Date(expiresAt),
-  });
+  (await cookies()).set(SESSION_COOKIE, token, { ...(await cookieAttributes()), expires: new Date(expiresAt) });
 }
 
 export async function endSession(): Promise<void> {
-  (await cookies()).set(SESSION_COOKIE, '', {
-    httpOnly: true,
-    sameSite: 'lax',
-    secure: await cookieSecure(),
-    path: '/',
-    maxAge: 0,
-  });
+  (await cookies()).set(SESSION_COOKIE, '', { ...(await cookieAttributes()), maxAge: 0 });
 }
 
+/** Whether the session cookie is Secure for this request (live.ts asks: can it reach notify?). */
 export async function cookieSecure(): Promise<boolean> {
-  const config = webConfig();
-  if (config.cookieSecure !== undefined) return config.cookieSecure;
-  if (!config.production) return false;
+  return (await cookieAttributes()).secure;
+}
+
+async function cookieAttributes() {
   const request = await headers();
-  const proto = request.get('x-forwarded-proto')?.split(',')[0]?.trim();
-  if (proto === 'https') return true;
-  return !isLoopback(hostnameOf(request.get('host') ?? ''));
-}
-
-export function hostnameOf(host: string): string {
-  try {
-    return new URL(`http://${host}`).hostname.replace(/^\[|\]$/g, '');
-  } catch {
-    return '';
-  }
-}
-
-function isLoopback(hostname: string): boolean {
-  return hostname === 'localhost' || hostname === '::1' || /^127\.\d+\.\d+\.\d+$/.test(hostname);
+  return sessionCookieAttributes(webConfig(), {
+    forwardedProto: request.get('x-forwarded-proto'),
+    host: request.get('host'),
+  });
 }

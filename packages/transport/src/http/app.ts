@@ -4,7 +4,7 @@
  * refuses, and a close that does not wait for keep-alive connections to time out.
  */
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { codeOfHttpStatus, type ErrorCode, type WireError } from '../errors.js';
+import { codeOfHttpStatus, wireErrorOf, type ErrorCode, type WireError } from '../errors.js';
 import type { Logger } from '../logger.js';
 
 export const TRACE_HEADER = 'x-trace-id';
@@ -67,7 +67,7 @@ export function sendError(reply: FastifyReply, status: number, error: WireError)
   return reply
     .code(status)
     .header('content-type', JSON_TYPE)
-    .send(JSON.stringify({ code: error.code, message: error.message }));
+    .send(JSON.stringify(wireErrorOf(error) ?? error));
 }
 
 /** A header's value if it was sent once and is not empty. */

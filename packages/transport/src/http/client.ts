@@ -7,7 +7,14 @@
 import { EventEmitter } from 'node:events';
 import { Pool } from 'undici';
 import { formatHostPort, parseHostPort } from '../endpoints.js';
-import { TransportError, codeOfHttpStatus, isErrorCode, unavailable, type WireError } from '../errors.js';
+import {
+  TransportError,
+  codeOfHttpStatus,
+  fromWireError,
+  unavailable,
+  wireErrorOf,
+  type WireError,
+} from '../errors.js';
 import { newRequestId } from '../ids.js';
 import { PendingRequests } from '../pending.js';
 import { JSON_TYPE } from './app.js';
@@ -138,7 +145,7 @@ export function decodeReply({ status, text }: RawResponse, from: string): unknow
     }
   }
   const wire = parseWireError(text);
-  if (wire !== undefined) throw new TransportError(wire.code, wire.message);
+  if (wire !== undefined) throw fromWireError(wire);
   const excerpt = text.length > 200 ? `${text.slice(0, 200)}…` : text;
   throw new TransportError(
     codeOfHttpStatus(status),
@@ -148,10 +155,7 @@ export function decodeReply({ status, text }: RawResponse, from: string): unknow
 
 function parseWireError(text: string): WireError | undefined {
   try {
-    const value = JSON.parse(text) as Partial<WireError> | null;
-    if (typeof value === 'object' && value !== null && isErrorCode(value.code) && typeof value.message === 'string') {
-      return { code: value.code, message: value.message };
-    }
+    return wireErrorOf(JSON.parse(text));
   } catch {
     // not JSON: a proxy's or Fastify's own page
   }

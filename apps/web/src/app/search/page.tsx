@@ -7,16 +7,15 @@ import Link from 'next/link';
 import { PostList } from '../../components/PostList';
 import { Problem } from '../../components/Problem';
 import { attempt } from '../../lib/attempt';
+import { peoplePrefixOf, searchQueryOf } from '../../lib/input';
 import { servicesFor } from '../../lib/services';
 import { pageViewer } from '../../lib/session';
 
 export const metadata: Metadata = { title: 'Search' };
 
-const PREFIX = /^@?([A-Za-z0-9_]{1,20})$/;
-
 export default async function SearchPage({ searchParams }: { searchParams: Promise<{ q?: string | string[] }> }) {
   const { q } = await searchParams;
-  const query = (typeof q === 'string' ? q : '').trim().slice(0, 200);
+  const query = searchQueryOf(q);
 
   return (
     <>
@@ -34,7 +33,7 @@ export default async function SearchPage({ searchParams }: { searchParams: Promi
 }
 
 async function Results({ query }: { query: string }) {
-  const prefix = PREFIX.exec(query)?.[1]?.toLowerCase();
+  const prefix = peoplePrefixOf(query);
   const found = await attempt(async () => {
     const viewer = await pageViewer(`search “${query.slice(0, 40)}”`);
     const call = viewer?.call ?? servicesFor('search');

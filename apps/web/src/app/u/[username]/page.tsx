@@ -9,15 +9,16 @@ import { FollowButton } from '../../../components/FollowButton';
 import { PostList } from '../../../components/PostList';
 import { Problem } from '../../../components/Problem';
 import { attempt } from '../../../lib/attempt';
+import { USERNAME, cursorOf } from '../../../lib/input';
 import { servicesFor } from '../../../lib/services';
 import { pageViewer } from '../../../lib/session';
+import { userNamed } from '../../../lib/users';
 
 interface Props {
   params: Promise<{ username: string }>;
   searchParams: Promise<{ cursor?: string | string[] }>;
 }
 
-const USERNAME = /^[A-Za-z0-9_]{3,20}$/;
 const JOINED = new Intl.DateTimeFormat('en-GB', { month: 'long', year: 'numeric', timeZone: 'UTC' });
 
 export async function generateMetadata({ params }: Props): Promise<Metadata> {
@@ -28,14 +29,13 @@ export async function generateMetadata({ params }: Props): Promise<Metadata> {
 export default async function UserPage({ params, searchParams }: Props) {
   const username = decodeURIComponent((await params).username).toLowerCase();
   const { cursor: rawCursor } = await searchParams;
-  const cursor = typeof rawCursor === 'string' && rawCursor.length <= 200 ? rawCursor : undefined;
+  const cursor = cursorOf(rawCursor) ?? undefined;
   if (!USERNAME.test(username)) notFound();
 
   const loaded = await attempt(async () => {
     const viewer = await pageViewer(`view @${username}`);
     const call = viewer?.call ?? servicesFor(`view @${username}`);
-    const { users } = await call.auth.findUsers({ prefix: username, limit: 5 });
-    const user = users.find((u) => u.username.toLowerCase() === username);
+    const user = await userNamed(call, username);
     if (user === undefined) return { viewer, user };
     const itsMe = viewer?.user.id === user.id;
     const [timeline, counts, following] = await Promise.all([

@@ -1,0 +1,32 @@
+/**
+ * The whole system as the web tests run it: the back end in this process (tests/src/stack.ts)
+ * on one transport and PostgreSQL, the production build of the web app served by `next start`
+ * against it, and notify checked to accept the app's pages. Started once per test file.
+ */
+import { startStack, type Stack, type StackOptions } from '../../../../tests/src/stack.js';
+import { assertNotifyAcceptsOrigin, ensureBuilt, startWebApp, type WebApp } from './web-app.js';
+
+export interface WebStack {
+  stack: Stack;
+  web: WebApp;
+  stop(): Promise<void>;
+}
+
+/** The build is made first if a source changed (see ensureBuilt); then the stack and the app. */
+export async function startWebStack(transport: StackOptions['transport'], env: Record<string, string> = {}) {
+  if (await ensureBuilt()) console.log('web: built the app (next build --webpack)');
+  const stack = await startStack({ transport, database: 'postgres' });
+  let web: WebApp | undefined;
+  const stop = async () => {
+    await web?.stop();
+    await stack.stop();
+  };
+  try {
+    web = await startWebApp({ ...stack.env(), ...env });
+    await assertNotifyAcceptsOrigin(stack.notifyUrl, web.url);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { stack, web, stop } satisfies WebStack;
+}
