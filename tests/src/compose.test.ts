@@ -5,7 +5,7 @@
  * against the real local PostgreSQL and RabbitMQ), and the scenario runs through them:
  * sign up → follow → post → timeline and live update. Needs the services built (`npm run build`).
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { auth, client, DEFAULT_PORTS, follows, posts } from '@chirp/contracts';
@@ -15,8 +15,8 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { parse } from 'yaml';
+import { ROOT, ServiceProcess } from './processes.js';
 
-const ROOT = new URL('../../', import.meta.url);
 const SERVICES = ['auth', 'follows', 'posts', 'notify'] as const;
 const HOSTS = ['postgres', 'rabbitmq', ...SERVICES];
 
@@ -72,47 +72,27 @@ it('starts every service from its built main.ts', () => {
 });
 
 describe.each(['amqp', 'tcp'])('the compose setup with TRANSPORT=%s', (transport) => {
-  const children = new Map<string, ChildProcess>();
-  const logs = new Map<string, string>();
+  const children = new Map<string, ServiceProcess>();
   let caller: RoutedTransport;
 
   beforeAll(async () => {
     for (const service of SERVICES) {
-      const { command } = compose.services[service]!;
-      if (!existsSync(new URL(command[1]!, ROOT)))
-        throw new Error(`${command[1]} is missing: run \`npm run build\` first`);
-      const env: Record<string, string> = {
-        PATH: process.env.PATH!,
-        ...containerEnv(service, { TRANSPORT: transport, LOG_LEVEL: 'warn' }),
-      };
-      const child = spawn(command[0]!, command.slice(1), { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-      logs.set(service, '');
-      const keep = (chunk: Buffer) => logs.set(service, (logs.get(service)! + String(chunk)).slice(-4000));
-      child.stdout!.on('data', keep);
-      child.stderr!.on('data', keep);
+      const env = containerEnv(service, { TRANSPORT: transport, LOG_LEVEL: 'warn' });
+      const child = new ServiceProcess({
+        name: service,
+        command: compose.services[service]!.command,
+        env,
+        ready: { adminPort: Number(env.ADMIN_PORT) },
+      });
       children.set(service, child);
-      await eventually(
-        async () => {
-          if (child.exitCode !== null) throw new Error(`${service} exited: ${logs.get(service)}`);
-          const res = await fetch(`http://127.0.0.1:${env.ADMIN_PORT}/readyz`);
-          expect(res.status, `${service} ready`).toBe(200);
-        },
-        60_000,
-        200,
-      );
+      await child.start();
     }
     caller = createTransport(transportConfigFromEnv(containerEnv('web', { TRANSPORT: transport }), DEFAULT_PORTS));
   }, 120_000);
 
   afterAll(async () => {
     await caller?.close();
-    for (const service of [...SERVICES].reverse()) {
-      const child = children.get(service);
-      if (!child || child.exitCode !== null) continue;
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      await exited;
-    }
+    for (const service of [...SERVICES].reverse()) await children.get(service)?.stop();
   }, 60_000);
 
   it('runs the scenario through the services as compose starts them, and they stop cleanly', async () => {
@@ -136,9 +116,7 @@ describe.each(['amqp', 'tcp'])('the compose setup with TRANSPORT=%s', (transport
 
     for (const service of [...SERVICES].reverse()) {
       const child = children.get(service)!;
-      const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-      child.kill('SIGTERM');
-      expect(await exited, `${service} exits 0 on SIGTERM: ${logs.get(service)}`).toBe(0);
+      expect(await child.stop(), `${service} exits 0 on SIGTERM: ${child.log}`).toBe(0);
     }
   });
 });

@@ -7,3 +7,4 @@ export { silentLogger } from './logger.js';
 export { newTraceId } from './ids.js';
 export { onward } from './options.js';
 export { expandReplicas, type Lookup } from './replicas.js';
+export { DELIVERY_LIMIT } from './amqp/topology.js';

@@ -4,18 +4,23 @@
  * in a queue for its server to come back, and a broker that is unreachable for a while
  * (played by a TCP proxy this test stops and starts, so other test files keep their broker).
  */
-import { execFile } from 'node:child_process';
 import net from 'node:net';
-import { promisify } from 'node:util';
 import { connect, type Channel, type ChannelModel, type ConsumeMessage } from 'amqplib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { TransportError } from '../errors.js';
 import type { RoutedTransport } from '../factory.js';
-import { AMQP_TEST_URL, TestWorld, eventually, freePort, sleep } from '../testing/index.js';
+import {
+  AMQP_TEST_URL,
+  TestWorld,
+  closeBrokerConnections,
+  deleteByPrefix,
+  eventually,
+  freePort,
+  sleep,
+} from '../testing/index.js';
 import type { Handlers } from '../transport.js';
 import { AmqpTransport } from './index.js';
 
-const run = promisify(execFile);
 const echo: Handlers = {
   echo: (payload) => payload,
   slow: async (payload) => {
@@ -171,6 +176,41 @@ describe('AMQP transport against RabbitMQ', () => {
     expect(await world.transport().request('echo', 'echo', 'still here')).toBe('still here');
   });
 
+  it('dead-letters oversized requests and malformed or oversized events at once, and keeps serving', async () => {
+    const listener = await world.serve('echo', echo);
+    const seen: unknown[] = [];
+    await world.transport().subscribe('feed', 'post', (e) => void seen.push(e), { group: 'workers' });
+    const { queue: replies } = await channel.assertQueue('', { exclusive: true });
+    const answers: unknown[] = [];
+    await channel.consume(replies, (m: ConsumeMessage | null) => m && answers.push(JSON.parse(m.content.toString())), {
+      noAck: true,
+    });
+    const oversized = Buffer.from(JSON.stringify('x'.repeat(2 ** 20))); // just over the default 1 MiB limit
+    const headers = { 'x-trace-id': 't', 'x-timeout-ms': 5_000 };
+    channel.sendToQueue(listener.address, oversized, { type: 'echo', headers, replyTo: replies, correlationId: 'big' });
+    const events = `${world.config.amqpPrefix}.events`;
+    channel.publish(events, 'feed.post', Buffer.from('{"oops'), { headers: { 'x-trace-id': 't' } });
+    channel.publish(events, 'feed.post', Buffer.from('"no trace id"'));
+    channel.publish(events, 'feed.post', oversized, { headers: { 'x-trace-id': 't' } });
+
+    const dead = `${world.config.amqpPrefix}.dead`;
+    await eventually(async () => expect((await channel.checkQueue(dead)).messageCount).toBe(4));
+    await eventually(() => expect(answers).toHaveLength(1));
+    expect(answers[0]).toEqual({
+      ok: false,
+      error: { code: 'RESOURCE_EXHAUSTED', message: expect.stringMatching(/over this transport's limit/) },
+    });
+    await sleep(200); // nothing comes back round: rejected, not requeued
+    const group = `${world.config.amqpPrefix}.events.feed.post.workers`;
+    expect(await channel.checkQueue(group)).toMatchObject({ messageCount: 0 });
+    expect((await channel.checkQueue(dead)).messageCount).toBe(4);
+    expect(seen).toEqual([]);
+
+    expect(await world.transport().request('echo', 'echo', 'still here')).toBe('still here');
+    await world.transport().publish('feed', 'post', 'still here');
+    await eventually(() => expect(seen).toEqual(['still here']));
+  });
+
   it('refuses what AMQP cannot carry without harming the calls sharing its channel', async () => {
     await world.serve('echo', echo);
     const client = world.transport();
@@ -272,27 +312,17 @@ function connectionOf(transport: RoutedTransport): string {
 
 /** Have the broker close exactly one connection, found by its connection_name. */
 async function closeConnection(name: string): Promise<void> {
-  const pidOf = async (): Promise<string> => {
-    const { stdout } = await run('rabbitmqctl', ['list_connections', '-q', 'pid', 'client_properties']);
-    const line = stdout.split('\n').find((l) => l.includes(`{"connection_name","${name}"}`));
-    if (line === undefined) throw new Error(`no connection named ${name}`);
-    return line.split('\t')[0]!;
-  };
-  const pid = await eventually(pidOf, 5_000, 100); // the broker lists a new connection after a moment
-  await run('rabbitmqctl', ['close_connection', pid, 'amqp.test.ts: simulated connection loss']);
-}
-
-/** Delete the queues and exchanges a test declared (everything under its prefix). */
-async function deleteByPrefix(prefix: string): Promise<void> {
-  const list = async (what: string): Promise<string[]> => {
-    const { stdout } = await run('rabbitmqctl', [what, '-q', '--no-table-headers', 'name']);
-    return stdout.split('\n').filter((name) => name.startsWith(`${prefix}.`));
-  };
-  const [queues, exchanges] = await Promise.all([list('list_queues'), list('list_exchanges')]);
-  const cleaner = await raw.createChannel();
-  for (const queue of queues) await cleaner.deleteQueue(queue);
-  for (const exchange of exchanges) await cleaner.deleteExchange(exchange);
-  await cleaner.close();
+  // The broker lists a new connection after a moment.
+  const closed = await eventually(
+    async () => {
+      const count = await closeBrokerConnections(name, 'amqp.test.ts: simulated connection loss');
+      if (count === 0) throw new Error(`no connection named ${name}`);
+      return count;
+    },
+    5_000,
+    100,
+  );
+  expect(closed).toBe(1);
 }
 
 /** A TCP proxy in front of the broker: stop() is a broker outage for whoever connects through it. */

@@ -103,7 +103,7 @@ export class EventSubscription extends QueueConsumer implements Subscription {
   protected async handle(_channel: Channel, message: ConsumeMessage): Promise<Verdict> {
     let event: { traceId: string; payload: unknown };
     try {
-      event = decodeEvent(message);
+      event = decodeEvent(message, this.maxMessageBytes);
     } catch (err) {
       this.logger.warn({ err, topic: this.#topic }, 'amqp: malformed event dead-lettered');
       return 'dead-letter';

@@ -43,7 +43,7 @@ export class ServedQueue extends QueueConsumer implements Listener {
     const receivedAt = Date.now();
     let request: IncomingRequest;
     try {
-      request = decodeRequest(message);
+      request = decodeRequest(message, this.#options.maxMessageBytes);
     } catch (err) {
       // A poison message: it would fail the same way on every replica, so it is answered
       // (if it says where) and dead-lettered for someone to look at, never redelivered.

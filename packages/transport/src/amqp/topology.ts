@@ -13,6 +13,25 @@
  * JSON payload (empty for `undefined`), and the headers below; it expires at the caller's
  * deadline. The reply is a `ReplyBody` as JSON, sent to `replyTo` with the same correlationId.
  * An event is a persistent message on the events exchange: JSON body, trace id header.
+ *
+ * Poison messages. A message a server cannot read (not JSON, headers missing or wrong, over
+ * maxMessageBytes) is rejected at once and dead-lettered. A message whose handling kills its
+ * consumer (the process crashes, the channel dies) never gets a verdict: the broker redelivers
+ * it, and on a classic queue it would do so forever (a request until its deadline), taking a
+ * replica down each time. So the two durable queue kinds, request queues and group queues, are
+ * quorum queues with `x-delivery-limit`: the broker counts deliveries a consumer did not settle
+ * and dead-letters a message after DELIVERY_LIMIT redeliveries. Counting ourselves was the
+ * alternative (classic queues only flag `redelivered`, no count), but a count that survives the
+ * consumer's death has to live in the message, and raising it means republishing a copy and
+ * acking the original — a second write per redelivery, with its own ways to lose or duplicate.
+ * The broker's count has none of that. Measured here (RabbitMQ 3.10.8, 2 cores, 64 in flight):
+ * a quorum queue moves ~10k msg/s against a classic one's 20–30k, and adds ~2 ms at the median,
+ * still above what the RPC path reaches end to end (~5.6k req/s). Quorum queues keep per-message
+ * TTL (3.10+: expired requests are dead-lettered as before). What the count cannot tell apart:
+ * the messages a consumer held unacked when it died (up to PREFETCH) all count one delivery,
+ * so a message that keeps arriving alongside a poison one can share its fate.
+ * Ungrouped subscribers' queues are exclusive to one connection, which quorum queues cannot be:
+ * they stay classic, and a crashing consumer takes its queue with it.
  */
 import type { Channel, ConsumeMessage, MessagePropertyHeaders } from 'amqplib';
 import { TransportError, wireErrorOf } from '../errors.js';
@@ -31,6 +50,14 @@ export const DIRECT_REPLY_TO = 'amq.rabbitmq.reply-to';
  * wrong, and an outage (every expired request lands here) must not fill the broker's disk.
  */
 const DEAD_LETTER_MAX_MESSAGES = 10_000;
+
+/**
+ * Redeliveries of one message after consumers died holding it, before the broker dead-letters
+ * it: enough that a message caught in a replica's restart or a dropped connection still goes
+ * through (each one costs a delivery), few enough that a message that kills its consumer
+ * stops after taking down DELIVERY_LIMIT + 1 of them.
+ */
+export const DELIVERY_LIMIT = 5;
 
 export class Topology {
   readonly prefix: string;
@@ -70,7 +97,7 @@ export class Topology {
   async declareRequestQueue(channel: Channel, service: string): Promise<string> {
     await this.declareDeadLetters(channel);
     const queue = this.requestQueue(service);
-    await channel.assertQueue(queue, { durable: true, deadLetterExchange: this.deadLetterExchange });
+    await this.#declareDurable(channel, queue);
     return queue;
   }
 
@@ -98,11 +125,28 @@ export class Topology {
             durable: false,
             deadLetterExchange: this.deadLetterExchange,
           })
-        : await channel.assertQueue(this.groupQueue(service, topic, group), {
-            durable: true,
-            deadLetterExchange: this.deadLetterExchange,
-          });
+        : { queue: await this.#declareDurable(channel, this.groupQueue(service, topic, group)) };
     await channel.bindQueue(queue, this.eventsExchange, this.routingKey(service, topic));
+    return queue;
+  }
+
+  /** A quorum queue with a delivery limit (see the header), dead-lettering to the prefix's DLX. */
+  async #declareDurable(channel: Channel, queue: string): Promise<string> {
+    try {
+      await channel.assertQueue(queue, {
+        durable: true,
+        deadLetterExchange: this.deadLetterExchange,
+        arguments: { 'x-queue-type': 'quorum', 'x-delivery-limit': DELIVERY_LIMIT },
+      });
+    } catch (err) {
+      if (!/inequivalent arg/.test(String((err as Error | undefined)?.message))) throw err;
+      throw new TransportError(
+        'UNAVAILABLE',
+        `amqp: queue ${queue} exists on the broker with other settings (a classic queue made by an older Chirp?): ` +
+          `delete it (rabbitmqctl delete_queue ${queue}) or use another AMQP_PREFIX`,
+        { cause: err },
+      );
+    }
     return queue;
   }
 
@@ -129,8 +173,12 @@ export interface IncomingRequest {
   sentAt: number | undefined;
 }
 
-/** Check a request message before any field is trusted; throws INVALID_ARGUMENT naming the problem. */
-export function decodeRequest(message: ConsumeMessage): IncomingRequest {
+/**
+ * Check a request message before any field is trusted; throws INVALID_ARGUMENT naming the
+ * problem, or RESOURCE_EXHAUSTED for a body over `maxBytes` (which is not even parsed).
+ */
+export function decodeRequest(message: ConsumeMessage, maxBytes: number): IncomingRequest {
+  checkReceivedSize(message, maxBytes);
   const { type, headers } = message.properties;
   if (typeof type !== 'string' || type.length === 0)
     throw malformed('the type property (the method) must be a non-empty string');
@@ -160,7 +208,8 @@ export function deadlineOf(request: IncomingRequest, receivedAt = Date.now()): n
   return receivedAt + request.timeoutMs - queued;
 }
 
-export function decodeEvent(message: ConsumeMessage): { traceId: string; payload: unknown } {
+export function decodeEvent(message: ConsumeMessage, maxBytes: number): { traceId: string; payload: unknown } {
+  checkReceivedSize(message, maxBytes);
   return { traceId: traceIdOf(message.properties.headers), payload: decodeBody(message.content) };
 }
 
@@ -206,6 +255,16 @@ function traceIdOf(headers: MessagePropertyHeaders | undefined): string {
   if (typeof traceId !== 'string' || traceId.length === 0)
     throw malformed(`header ${HEADER_TRACE_ID} must be a non-empty string`);
   return traceId;
+}
+
+/** The broker takes far bigger messages than ours (128 MiB): one published past our client's check is refused here. */
+function checkReceivedSize(message: ConsumeMessage, maxBytes: number): void {
+  if (message.content.length > maxBytes) {
+    throw new TransportError(
+      'RESOURCE_EXHAUSTED',
+      `malformed message: body is ${message.content.length} bytes, over this transport's limit of ${maxBytes} bytes`,
+    );
+  }
 }
 
 function malformed(message: string): TransportError {

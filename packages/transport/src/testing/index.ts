@@ -113,4 +113,11 @@ export async function failure(call: Promise<unknown>): Promise<TransportError> {
 }
 
 export { TcpProxy, type Blackout, type TcpFaults, type TcpProxyOptions, type TcpProxyStats } from './tcp-proxy.js';
+export {
+  brokerConnections,
+  closeBrokerConnections,
+  deleteByPrefix,
+  takeDeadLetters,
+  type DeadLetter,
+} from './broker.js';
 export { UdpProxy, type DirectionStats, type UdpFaults, type UdpProxyOptions } from './udp-proxy.js';
