@@ -3,6 +3,8 @@
  * callback server) share: the wire names, JSON error bodies for everything Fastify itself
  * refuses, and a close that does not wait for keep-alive connections to time out.
  */
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { codeOfHttpStatus, wireErrorOf, type ErrorCode, type WireError } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -33,11 +35,43 @@ export function createApp(maxMessageBytes: number, logger: Logger): FastifyInsta
     bodyLimit: maxMessageBytes,
     return503OnClosing: true,
     frameworkErrors: onError,
+    clientErrorHandler: answerClientError,
   });
   // Fastify would hand a text/plain body to a handler as a string payload: only JSON is a payload here.
   app.removeContentTypeParser('text/plain');
   app.setErrorHandler(onError);
   return app;
+}
+
+/**
+ * What Node's HTTP parser refuses before Fastify sees a request (bytes that are not HTTP,
+ * a body cut short of its Content-Length, headers over Node's 16 KiB): the same
+ * `{code, message}` as every other refusal, instead of Fastify's `"Client Error"`, then hang up.
+ */
+function answerClientError(error: Error & { code?: string; reason?: string }, socket: Socket): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, wire] = clientErrorReply(error);
+  const body = JSON.stringify(wire);
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Type: ${JSON_TYPE}\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy();
+}
+
+function clientErrorReply(error: Error & { code?: string; reason?: string }): [number, WireError] {
+  switch (error.code) {
+    case 'HPE_HEADER_OVERFLOW':
+      return [431, { code: 'RESOURCE_EXHAUSTED', message: 'request headers are over the size limit' }];
+    case 'ERR_HTTP_REQUEST_TIMEOUT':
+      return [408, { code: 'DEADLINE_EXCEEDED', message: 'request not received in time' }];
+    case 'HPE_INVALID_EOF_STATE':
+      return [400, { code: 'INVALID_ARGUMENT', message: 'the connection ended in the middle of a request' }];
+    default:
+      return [400, { code: 'INVALID_ARGUMENT', message: `malformed HTTP request: ${error.reason ?? error.message}` }];
+  }
 }
 
 function codeFor(error: FastifyError, status: number): ErrorCode {
