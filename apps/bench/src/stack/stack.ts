@@ -58,6 +58,8 @@ export interface StackOptions {
    * given instead (<SERVICE>_ADDR, in clientEnv too).
    */
   front?: Partial<Record<RpcService, (listen: string) => Promise<string>>>;
+  /** Start the web app too (default true); a workload that only calls the services saves its start and memory. */
+  web?: boolean;
 }
 
 type RpcService = 'auth' | 'posts' | 'follows';
@@ -66,7 +68,7 @@ export type StackProcessName = AppService | 'web';
 
 export interface Stack {
   transport: StackTransport;
-  /** http://127.0.0.1:<port> of the web app. */
+  /** http://127.0.0.1:<port> of the web app (nothing listens there when started with web: false). */
   webUrl: string;
   /** ws://127.0.0.1:<port>/ws of notify. */
   notifyUrl: string;
@@ -178,7 +180,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       const admin = await freePort();
       await run(service, `http://127.0.0.1:${admin}/readyz`, { ADMIN_PORT: String(admin) });
     }
-    await run('web', `${webUrl}/login`, {});
+    if (options.web !== false) await run('web', `${webUrl}/login`, {});
     running = true;
 
     return {
