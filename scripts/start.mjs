@@ -13,6 +13,7 @@
  * the end of its log printed here.
  */
 import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import {
@@ -56,9 +57,14 @@ try {
 }
 if (SERVICES.some((s) => transport.services[s]?.transport === 'amqp')) await checkBroker(transport.amqpUrl);
 
+// TCP/UDP calls between the processes are signed with TRANSPORT_SECRET; a run without one gets its own.
+const secret = process.env.TRANSPORT_SECRET || randomBytes(32).toString('hex');
+if (!process.env.TRANSPORT_SECRET) console.log('No TRANSPORT_SECRET set: generated a random one for this run.');
+
 mkdirSync(logs, { recursive: true });
 const env = {
   ...process.env,
+  TRANSPORT_SECRET: secret,
   NOTIFY_URL: process.env.NOTIFY_URL ?? `ws://localhost:${DEFAULT_PORTS.notify}/ws`,
   NOTIFY_ALLOWED_ORIGINS:
     process.env.NOTIFY_ALLOWED_ORIGINS ?? `http://localhost:${webPort},http://127.0.0.1:${webPort}`,

@@ -72,12 +72,13 @@ it('starts every service from its built main.ts', () => {
 });
 
 describe.each(['amqp', 'tcp'])('the compose setup with TRANSPORT=%s', (transport) => {
+  const vars = { TRANSPORT: transport, TRANSPORT_SECRET: randomBytes(32).toString('hex') };
   const children = new Map<string, ServiceProcess>();
   let caller: RoutedTransport;
 
   beforeAll(async () => {
     for (const service of SERVICES) {
-      const env = containerEnv(service, { TRANSPORT: transport, LOG_LEVEL: 'warn' });
+      const env = containerEnv(service, { ...vars, LOG_LEVEL: 'warn' });
       const child = new ServiceProcess({
         name: service,
         command: compose.services[service]!.command,
@@ -87,7 +88,7 @@ describe.each(['amqp', 'tcp'])('the compose setup with TRANSPORT=%s', (transport
       children.set(service, child);
       await child.start();
     }
-    caller = createTransport(transportConfigFromEnv(containerEnv('web', { TRANSPORT: transport }), DEFAULT_PORTS));
+    caller = createTransport(transportConfigFromEnv(containerEnv('web', vars), DEFAULT_PORTS));
   }, 120_000);
 
   afterAll(async () => {

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { transportConfigFromEnv } from './config.js';
-import { eventually, freePort, TestWorld } from './testing/index.js';
+import { createTransport } from './factory.js';
+import { eventually, freePort, TestWorld, testSecret } from './testing/index.js';
 import type { EventContext } from './transport.js';
 
 const PORTS = { auth: 4101, posts: 4102, follows: 4103 };
@@ -33,6 +34,33 @@ describe('transport config from env', () => {
       'TRANSPORT=tpc is not a transport: use one of http, amqp, tcp, udp, mixed',
     );
     expect(() => transportConfigFromEnv({ FOLLOWS_TRANSPORT: 'smoke' }, PORTS)).toThrow(/^FOLLOWS_TRANSPORT=smoke/);
+  });
+});
+
+describe('a transport without TRANSPORT_SECRET', () => {
+  it('warns once that TCP/UDP traffic is unauthenticated, when TCP or UDP is first used', async () => {
+    const warnings: string[] = [];
+    const logger = {
+      error: () => {},
+      info: () => {},
+      debug: () => {},
+      warn: (_: object, msg?: string) => void warnings.push(msg!),
+    };
+    const services = {
+      a: { transport: 'tcp' as const, addresses: ['127.0.0.1:1'] },
+      b: { transport: 'udp' as const, addresses: ['127.0.0.1:1'] },
+    };
+    const open = createTransport({ services }, logger);
+    open.for('a');
+    open.for('b');
+    expect(warnings).toEqual([expect.stringMatching(/^TCP\/UDP traffic is unauthenticated.*set TRANSPORT_SECRET/)]);
+    await open.close();
+    const signed = createTransport({ services, secret: testSecret() }, logger);
+    signed.for('a');
+    signed.for('b');
+    createTransport({ transport: 'http' }, logger).for('c');
+    expect(warnings).toHaveLength(1);
+    await signed.close();
   });
 });
 

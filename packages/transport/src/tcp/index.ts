@@ -163,7 +163,10 @@ export class TcpTransport implements Transport {
     });
     socket.on('data', (chunk) => this.#onClientData(connection, chunk));
     socket.on('error', (err) => {
-      connection.error = connection.opened || readyEvent === 'connect' ? err : new Error(`TLS: ${err.message}`);
+      connection.error =
+        connection.opened || readyEvent === 'connect'
+          ? err
+          : new Error(`TLS handshake failed: ${err.message} (is the server's CA in TCP_TLS_CA?)`);
     });
     socket.on('close', () => {
       if (this.#connections.get(address) === connection) this.#connections.delete(address);

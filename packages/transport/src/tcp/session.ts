@@ -40,11 +40,11 @@ const CLIENT_TO_SERVER = 'client→server';
 const SERVER_TO_CLIENT = 'server→client';
 
 /** A new connection's hello frame (ready to write) and the client end's frame signing. */
-export function openSession(sealer: Sealer): { hello: Buffer; auth: FrameAuth } {
+export function openSession(sealer: Sealer, now = Date.now()): { hello: Buffer; auth: FrameAuth } {
   const hello = Buffer.allocUnsafe(FRAME_HEADER_BYTES + SEALED_HEADER_BYTES);
   hello.writeUInt32BE(SEALED_HEADER_BYTES, 0);
   const signed = hello.subarray(FRAME_HEADER_BYTES);
-  sealer.seal(signed, SEALED.tcpHello);
+  sealer.seal(signed, SEALED.tcpHello, now);
   return {
     hello,
     auth: new SignedFrames(sealer.derive(CLIENT_TO_SERVER, signed), sealer.derive(SERVER_TO_CLIENT, signed)),

@@ -3,14 +3,13 @@
  * garbage from an unauthenticated sender (a raw dgram socket), a peer that vanishes and
  * comes back on the same port, and event registrations that must be renewed.
  */
-import dgram from 'node:dgram';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../config.js';
-import { parseHostPort } from '../endpoints.js';
 import { encodeEnvelope } from '../envelope.js';
 import { TransportError } from '../errors.js';
 import type { RoutedTransport } from '../factory.js';
 import { TestWorld, eventually, freePort, sleep } from '../testing/index.js';
+import { rawUdpPeer } from '../testing/raw-udp-peer.js';
 import { UdpProxy, type UdpProxyOptions } from '../testing/udp-proxy.js';
 import type { Handlers } from '../transport.js';
 import { UdpTransport, type UdpServer } from './index.js';
@@ -56,20 +55,6 @@ async function rejection(promise: Promise<unknown>): Promise<TransportError> {
   );
   expect(err).toBeInstanceOf(TransportError);
   return err as TransportError;
-}
-
-/** A raw socket connected to `address`, collecting whatever comes back. */
-async function rawPeer(
-  address: string,
-): Promise<{ socket: dgram.Socket; received: Buffer[]; send: (d: string | Buffer) => Promise<void> }> {
-  const { host, port } = parseHostPort(address);
-  const socket = dgram.createSocket('udp4');
-  const received: Buffer[] = [];
-  socket.on('message', (m) => received.push(m));
-  await new Promise<void>((resolve) => socket.connect(port, host, resolve));
-  const send = (d: string | Buffer): Promise<void> =>
-    new Promise((resolve, reject) => socket.send(d, (err) => (err ? reject(err) : resolve())));
-  return { socket, received, send };
 }
 
 function request(id: string, payload: unknown, method = 'echo', service = 'echo'): string {
@@ -138,7 +123,7 @@ describe('UDP through a lossy network', () => {
     const target = `127.0.0.1:${await freePort()}`;
     const runs = await Promise.all([1, 2].map(() => proxy({ target, loss: 0.3, duplicate: 0.2, seed: 7 })));
     for (const p of runs) {
-      const peer = await rawPeer(p.address);
+      const peer = await rawUdpPeer(p.address);
       for (let i = 0; i < 100; i++) await peer.send(`datagram ${i}`);
       peer.socket.close();
     }
@@ -152,7 +137,7 @@ describe('UDP server under bad input', () => {
   it('drops garbage without replying, counts it, and keeps serving', async () => {
     world = new TestWorld('udp', { maxMessageBytes: { ...DEFAULT_MAX_MESSAGE_BYTES, udp: 4_096 } });
     const server = (await world.serve('echo', echo)) as UdpServer;
-    const peer = await rawPeer(server.address);
+    const peer = await rawUdpPeer(server.address);
     const garbage: Array<string | Buffer> = [
       Buffer.from(Array.from({ length: 64 }, (_, i) => (i * 97 + 13) % 256)), // random bytes
       Buffer.alloc(0),
@@ -190,7 +175,7 @@ describe('UDP server under bad input', () => {
         return runs;
       },
     })) as UdpServer;
-    const peer = await rawPeer(server.address);
+    const peer = await rawUdpPeer(server.address);
     const datagram = request('same-id', null, 'slow');
     await peer.send(datagram);
     await peer.send(datagram); // while the handler runs: ignored
@@ -205,7 +190,7 @@ describe('UDP server under bad input', () => {
     expect(server.stats).toMatchObject({ requests: 1, duplicatesIgnored: 1, duplicatesAnswered: 2 });
 
     // The id is only unique per sender: another socket with the same id is another request.
-    const other = await rawPeer(server.address);
+    const other = await rawUdpPeer(server.address);
     await other.send(datagram);
     await eventually(() => expect(other.received).toHaveLength(1));
     expect(runs).toBe(2);
