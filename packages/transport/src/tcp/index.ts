@@ -1,5 +1,6 @@
 /**
  * TCP transport: `node:net`, length-prefixed frames (framing.ts) carrying JSON envelopes.
+ * This file is the client side and the Transport; the server side is server.ts.
  *
  * Delivery: a request is written once on one persistent connection per endpoint, where any
  * number of requests are in flight at once, matched to replies by id (multiplexing).
@@ -14,14 +15,14 @@
  */
 import type net from 'node:net';
 import { TransportError, fromWireError, unavailable } from '../errors.js';
-import { decodeEnvelope, encodeEnvelope, idOf, type Envelope, type ReplyBody } from '../envelope.js';
-import { dispatch, deliver, InFlight } from '../dispatch.js';
-import { EndpointSet, backoffMs, formatHostPort, parseHostPort, type EndpointState } from '../endpoints.js';
+import { decodeEnvelope, encodeEnvelope, type Envelope } from '../envelope.js';
+import { deliver } from '../dispatch.js';
+import { EndpointSet, backoffMs, parseHostPort, type EndpointState } from '../endpoints.js';
 import { newRequestId, newSubscriptionId, newTraceId } from '../ids.js';
 import { checkSize, outgoing, type TransportOptions } from '../options.js';
 import { PendingRequests } from '../pending.js';
-import { MAC_BYTES, Sealer, emptyAuthStats, secretBytes, type AuthStats, type Refusal } from '../signing.js';
-import { SubscriberRegistry, type LocalSubscription } from '../subscribers.js';
+import { MAC_BYTES, Sealer, emptyAuthStats, secretBytes, type AuthStats } from '../signing.js';
+import type { LocalSubscription } from '../subscribers.js';
 import type {
   EventHandler,
   Handlers,
@@ -32,12 +33,12 @@ import type {
   Subscription,
   Transport,
 } from '../transport.js';
-import { FRAME_HEADER_BYTES, FrameDecoder, FrameError, encodeFrame } from './framing.js';
-import { UNSIGNED_FRAMES, acceptSession, openSession, type FrameAuth } from './session.js';
-import { connectSocket, createSocketServer, loadTcpTls, type TcpTls } from './tls.js';
+import { FRAME_HEADER_BYTES, FrameDecoder, encodeFrame } from './framing.js';
+import { TcpServer } from './server.js';
+import { UNSIGNED_FRAMES, openSession, type FrameAuth } from './session.js';
+import { connectSocket, loadTcpTls, type TcpTls } from './tls.js';
 
-/** A subscriber this far behind (bytes queued in its socket) misses events, not memory. */
-const SLOW_SUBSCRIBER_BYTES = 8 * 1024 * 1024;
+export { wrongService } from './server.js';
 
 export class TcpTransport implements Transport {
   readonly kind = 'tcp' as const;
@@ -47,8 +48,8 @@ export class TcpTransport implements Transport {
   readonly #endpoints = new Map<string, EndpointSet>();
   readonly #connections = new Map<string, Connection>();
   readonly #subscriptions = new Map<string, LocalSubscription<{ addresses: string[] }>>();
-  readonly #registries = new Map<string, SubscriberRegistry<ServerPeer>>();
-  readonly #listeners = new Set<Listener>();
+  readonly #servers = new Map<string, TcpServer>();
+  readonly #listeners = new Set<TcpServer>();
   /** Signs hellos; undefined without TRANSPORT_SECRET. */
   readonly #sealer: Sealer | undefined;
   /** Room for a MAC in each frame's body. */
@@ -242,189 +243,35 @@ export class TcpTransport implements Transport {
 
   async serve(service: string, handlers: Handlers): Promise<Listener> {
     this.#assertOpen();
-    const { host, port } = parseHostPort(this.#options.route(service).listen);
-    const sockets = new Set<net.Socket>();
-    const inFlight = new InFlight();
-    const registry = new SubscriberRegistry<ServerPeer>();
-    this.#registries.set(service, registry);
-    const onConnection = (socket: net.Socket): void => {
-      sockets.add(socket);
-      const decoder = new FrameDecoder(this.maxMessageBytes + this.#macBytes);
-      // With a secret, nothing is trusted (nor answered) before the hello.
-      const peer: ServerPeer = { socket, auth: this.#sealer === undefined ? UNSIGNED_FRAMES : undefined };
-      socket.on('data', (chunk) => {
-        let frames: Buffer[];
-        try {
-          frames = decoder.push(chunk);
-        } catch (err) {
-          // The stream can no longer be split into frames: say why, then hang up.
-          const code = /exceeds/.test((err as FrameError).message) ? 'RESOURCE_EXHAUSTED' : 'INVALID_ARGUMENT';
-          this.#send(peer, { type: 'error', error: { code, message: `tcp: ${(err as Error).message}` } });
-          socket.end();
-          setTimeout(() => socket.destroy(), 1_000).unref();
-          return;
-        }
-        for (const frame of frames) {
-          if (peer.auth === undefined) {
-            const accepted = acceptSession(this.#sealer!, frame);
-            if (typeof accepted === 'string') return this.#refuse(service, peer, accepted);
-            peer.auth = accepted;
-            continue;
-          }
-          const payload = peer.auth.open(frame);
-          if (payload === undefined) return this.#refuse(service, peer, 'unauthenticated');
-          void inFlight.run(() => this.#onServerFrame(service, handlers, registry, peer, payload));
-        }
-      });
-      socket.on('error', () => {}); // 'close' follows; a peer's reset is not our failure
-      socket.on('close', () => {
-        sockets.delete(socket);
-        registry.removeWhere((entry) => entry.sink === peer);
-      });
-    };
-    const server = createSocketServer(this.#tls, onConnection, (err, socket) => {
-      this.#options.logger.warn(
-        { service, from: socket.remoteAddress, err: err.message },
-        'tcp: TLS handshake with a client failed',
-      );
-    });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, host, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-    const bound = server.address() as net.AddressInfo;
-    const listener: Listener = {
-      address: formatHostPort({ host: bound.address, port: bound.port }),
-      close: async () => {
-        if (!this.#listeners.delete(listener)) return;
-        server.close();
-        await inFlight.drained(this.#options.shutdownGraceMs);
-        // end(), not destroy(): replies just written still reach their callers.
-        await Promise.all([...sockets].map((socket) => endSocket(socket)));
-        if (this.#registries.get(service) === registry) this.#registries.delete(service);
+    const server = await TcpServer.start({
+      service,
+      handlers,
+      listen: this.#options.route(service).listen,
+      maxMessageBytes: this.maxMessageBytes,
+      shutdownGraceMs: this.#options.shutdownGraceMs,
+      logger: this.#options.logger,
+      sealer: this.#sealer,
+      tls: this.#tls,
+      stats: this.stats,
+      onClosed: (closed) => {
+        this.#listeners.delete(closed);
+        if (this.#servers.get(service) === closed) this.#servers.delete(service);
       },
-    };
-    this.#listeners.add(listener);
-    return listener;
-  }
-
-  /** Hang up on a client that failed authentication: counted, logged once (per connection), never answered. */
-  #refuse(service: string, peer: ServerPeer, reason: Refusal): void {
-    this.stats[reason]++;
-    this.#options.logger.warn(
-      { service, from: `${peer.socket.remoteAddress}:${peer.socket.remotePort}`, reason },
-      'tcp: closed a connection that failed authentication',
-    );
-    peer.socket.destroy();
-  }
-
-  async #onServerFrame(
-    service: string,
-    handlers: Handlers,
-    registry: SubscriberRegistry<ServerPeer>,
-    peer: ServerPeer,
-    frame: Buffer,
-  ): Promise<void> {
-    const text = frame.toString('utf8');
-    let envelope: Envelope;
-    try {
-      envelope = decodeEnvelope(text);
-    } catch (err) {
-      const error = (err as TransportError).toJSON();
-      const id = idOf(text);
-      this.#send(peer, id === undefined ? { type: 'error', error } : { type: 'reply', id, ok: false, error });
-      return;
-    }
-    switch (envelope.type) {
-      case 'request': {
-        const context = {
-          service,
-          method: envelope.method,
-          traceId: envelope.traceId,
-          deadline: Date.now() + envelope.timeoutMs,
-          transport: 'tcp' as const,
-        };
-        const body =
-          envelope.service === service
-            ? await dispatch(handlers, context, envelope.payload, this.#options.logger)
-            : wrongService(service, envelope.service);
-        this.#reply(peer, envelope.id, body);
-        return;
-      }
-      case 'subscribe':
-        registry.upsert({
-          subscriptionId: envelope.subscriptionId,
-          topic: envelope.topic,
-          group: envelope.group,
-          sink: peer,
-          expiresAt: Infinity,
-        });
-        this.#reply(peer, envelope.id, { ok: true });
-        return;
-      case 'unsubscribe':
-        registry.remove(envelope.subscriptionId);
-        this.#reply(peer, envelope.id, { ok: true });
-        return;
-      default:
-        this.#send(peer, {
-          type: 'error',
-          error: { code: 'INVALID_ARGUMENT', message: `tcp: a server does not accept ${envelope.type} messages` },
-        });
-    }
-  }
-
-  #reply(peer: ServerPeer, id: string, body: ReplyBody): void {
-    const text = encodeEnvelope({ type: 'reply', id, ...body });
-    if (Buffer.byteLength(text) > this.maxMessageBytes) {
-      const message = `reply is over this transport's limit of ${this.maxMessageBytes} bytes`;
-      this.#send(peer, { type: 'reply', id, ok: false, error: { code: 'RESOURCE_EXHAUSTED', message } });
-      return;
-    }
-    this.#write(peer, text);
-  }
-
-  #send(peer: ServerPeer, envelope: Envelope): void {
-    this.#write(peer, encodeEnvelope(envelope));
-  }
-
-  /** One frame to a client, signed for its session; nothing to one that has not said hello. */
-  #write(peer: ServerPeer, text: string): void {
-    if (peer.socket.destroyed || peer.auth === undefined) return;
-    const frame = encodeFrame(text, peer.auth.macBytes);
-    peer.auth.seal(frame);
-    peer.socket.write(frame);
+    });
+    this.#servers.set(service, server);
+    this.#listeners.add(server);
+    return server;
   }
 
   async publish(service: string, topic: string, event: unknown, options?: PublishOptions): Promise<void> {
-    const registry = this.#registries.get(service);
-    if (registry === undefined) {
+    const server = this.#servers.get(service);
+    if (server === undefined) {
       throw new TransportError(
         'INTERNAL',
         `tcp: publish on ${service} needs serve(${service}) first: subscribers register with its listener`,
       );
     }
-    const traceId = options?.traceId ?? newTraceId();
-    for (const target of registry.targets(topic)) {
-      const text = encodeEnvelope({
-        type: 'event',
-        subscriptionId: target.subscriptionId,
-        topic,
-        payload: event,
-        traceId,
-      });
-      checkSize(Buffer.byteLength(text), this.maxMessageBytes, `event ${topic}`);
-      if (target.sink.socket.writableLength > SLOW_SUBSCRIBER_BYTES) {
-        this.#options.logger.warn(
-          { topic, subscriptionId: target.subscriptionId },
-          'tcp: subscriber too slow, event dropped',
-        );
-        continue;
-      }
-      this.#write(target.sink, text);
-    }
+    server.publish(topic, event, options?.traceId ?? newTraceId());
   }
 
   // ---- lifecycle ---------------------------------------------------------------------
@@ -450,28 +297,4 @@ interface Connection {
   auth: FrameAuth;
   opened?: boolean;
   error?: Error;
-}
-
-/** A client as a server sees it; `auth` is undefined until its hello checks out. */
-interface ServerPeer {
-  socket: net.Socket;
-  auth: FrameAuth | undefined;
-}
-
-/** Half-close and wait for the peer to hang up too, destroying the socket if it lingers. */
-function endSocket(socket: net.Socket, graceMs = 500): Promise<void> {
-  if (socket.destroyed) return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => socket.destroy(), graceMs);
-    socket.once('close', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    socket.end();
-  });
-}
-
-/** A request that reached a port serving another service: a misconfigured address. */
-export function wrongService(served: string, asked: string): ReplyBody {
-  return { ok: false, error: { code: 'UNIMPLEMENTED', message: `this endpoint serves ${served}, not ${asked}` } };
 }

@@ -1,0 +1,268 @@
+/**
+ * One served service on TCP: a listening socket (node:net, or node:tls with TCP_TLS_*)
+ * whose connections carry frames (framing.ts) of JSON envelopes, each request run through
+ * the shared dispatch(); it also keeps the service's event subscribers, one per connection.
+ *
+ * With TRANSPORT_SECRET, a connection's first frame must be a valid hello and every frame
+ * after it must carry a valid MAC (session.ts). A connection that fails is closed at once,
+ * answered with nothing, counted by reason and logged once; the others carry on.
+ */
+import net from 'node:net';
+import { TransportError } from '../errors.js';
+import { decodeEnvelope, encodeEnvelope, idOf, type Envelope, type ReplyBody } from '../envelope.js';
+import { dispatch, InFlight } from '../dispatch.js';
+import { formatHostPort, parseHostPort } from '../endpoints.js';
+import type { Logger } from '../logger.js';
+import { checkSize } from '../options.js';
+import { MAC_BYTES, type AuthStats, type Refusal, type Sealer } from '../signing.js';
+import { SubscriberRegistry } from '../subscribers.js';
+import type { Handlers, Listener } from '../transport.js';
+import { FrameDecoder, FrameError, encodeFrame } from './framing.js';
+import { UNSIGNED_FRAMES, acceptSession, type FrameAuth } from './session.js';
+import { createSocketServer, type TcpTls } from './tls.js';
+
+/** A subscriber this far behind (bytes queued in its socket) misses events, not memory. */
+const SLOW_SUBSCRIBER_BYTES = 8 * 1024 * 1024;
+
+export interface TcpServerOptions {
+  service: string;
+  handlers: Handlers;
+  listen: string;
+  maxMessageBytes: number;
+  shutdownGraceMs: number;
+  logger: Logger;
+  /** Checks hellos; undefined without TRANSPORT_SECRET. */
+  sealer: Sealer | undefined;
+  tls: TcpTls;
+  /** Where refused connections are counted (shared by the transport's servers). */
+  stats: AuthStats;
+  /** Called once the listener has closed. */
+  onClosed: (server: TcpServer) => void;
+}
+
+/** A client as the server sees it; `auth` is undefined until its hello checks out. */
+interface Peer {
+  socket: net.Socket;
+  auth: FrameAuth | undefined;
+}
+
+export class TcpServer implements Listener {
+  readonly service: string;
+  readonly #options: TcpServerOptions;
+  readonly #server: net.Server;
+  readonly #sockets = new Set<net.Socket>();
+  readonly #inFlight = new InFlight();
+  readonly #registry = new SubscriberRegistry<Peer>();
+  #address = '';
+  #closing: Promise<void> | undefined;
+
+  static async start(options: TcpServerOptions): Promise<TcpServer> {
+    const server = new TcpServer(options);
+    await server.#listen();
+    return server;
+  }
+
+  private constructor(options: TcpServerOptions) {
+    this.#options = options;
+    this.service = options.service;
+    this.#server = createSocketServer(
+      options.tls,
+      (socket) => this.#onConnection(socket),
+      (err, socket) => {
+        const from = `${socket.remoteAddress}:${socket.remotePort}`;
+        options.logger.warn(
+          { service: this.service, from, err: err.message },
+          'tcp: TLS handshake with a client failed',
+        );
+      },
+    );
+  }
+
+  get address(): string {
+    return this.#address;
+  }
+
+  async #listen(): Promise<void> {
+    const { host, port } = parseHostPort(this.#options.listen);
+    await new Promise<void>((resolve, reject) => {
+      this.#server.once('error', reject);
+      this.#server.listen(port, host, () => {
+        this.#server.off('error', reject);
+        resolve();
+      });
+    });
+    const bound = this.#server.address() as net.AddressInfo;
+    this.#address = formatHostPort({ host: bound.address, port: bound.port });
+  }
+
+  #onConnection(socket: net.Socket): void {
+    this.#sockets.add(socket);
+    const { sealer, maxMessageBytes } = this.#options;
+    const decoder = new FrameDecoder(maxMessageBytes + (sealer === undefined ? 0 : MAC_BYTES));
+    // With a secret, nothing is trusted (nor answered) before the hello.
+    const peer: Peer = { socket, auth: sealer === undefined ? UNSIGNED_FRAMES : undefined };
+    socket.on('data', (chunk) => {
+      let frames: Buffer[];
+      try {
+        frames = decoder.push(chunk);
+      } catch (err) {
+        // The stream can no longer be split into frames: say why, then hang up.
+        const code = /exceeds/.test((err as FrameError).message) ? 'RESOURCE_EXHAUSTED' : 'INVALID_ARGUMENT';
+        this.#send(peer, { type: 'error', error: { code, message: `tcp: ${(err as Error).message}` } });
+        socket.end();
+        setTimeout(() => socket.destroy(), 1_000).unref();
+        return;
+      }
+      for (const frame of frames) {
+        if (peer.auth === undefined) {
+          const accepted = acceptSession(sealer!, frame);
+          if (typeof accepted === 'string') return this.#refuse(peer, accepted);
+          peer.auth = accepted;
+          continue;
+        }
+        const payload = peer.auth.open(frame);
+        if (payload === undefined) return this.#refuse(peer, 'unauthenticated');
+        void this.#inFlight.run(() => this.#onFrame(peer, payload));
+      }
+    });
+    socket.on('error', () => {}); // 'close' follows; a peer's reset is not our failure
+    socket.on('close', () => {
+      this.#sockets.delete(socket);
+      this.#registry.removeWhere((entry) => entry.sink === peer);
+    });
+  }
+
+  /** Hang up on a client that failed authentication: counted, logged once (per connection), never answered. */
+  #refuse(peer: Peer, reason: Refusal): void {
+    this.#options.stats[reason]++;
+    this.#options.logger.warn(
+      { service: this.service, from: `${peer.socket.remoteAddress}:${peer.socket.remotePort}`, reason },
+      'tcp: closed a connection that failed authentication',
+    );
+    peer.socket.destroy();
+  }
+
+  async #onFrame(peer: Peer, frame: Buffer): Promise<void> {
+    const text = frame.toString('utf8');
+    let envelope: Envelope;
+    try {
+      envelope = decodeEnvelope(text);
+    } catch (err) {
+      const error = (err as TransportError).toJSON();
+      const id = idOf(text);
+      this.#send(peer, id === undefined ? { type: 'error', error } : { type: 'reply', id, ok: false, error });
+      return;
+    }
+    switch (envelope.type) {
+      case 'request': {
+        const context = {
+          service: this.service,
+          method: envelope.method,
+          traceId: envelope.traceId,
+          deadline: Date.now() + envelope.timeoutMs,
+          transport: 'tcp' as const,
+        };
+        const body =
+          envelope.service === this.service
+            ? await dispatch(this.#options.handlers, context, envelope.payload, this.#options.logger)
+            : wrongService(this.service, envelope.service);
+        this.#reply(peer, envelope.id, body);
+        return;
+      }
+      case 'subscribe':
+        this.#registry.upsert({
+          subscriptionId: envelope.subscriptionId,
+          topic: envelope.topic,
+          group: envelope.group,
+          sink: peer,
+          expiresAt: Infinity,
+        });
+        this.#reply(peer, envelope.id, { ok: true });
+        return;
+      case 'unsubscribe':
+        this.#registry.remove(envelope.subscriptionId);
+        this.#reply(peer, envelope.id, { ok: true });
+        return;
+      default:
+        this.#send(peer, {
+          type: 'error',
+          error: { code: 'INVALID_ARGUMENT', message: `tcp: a server does not accept ${envelope.type} messages` },
+        });
+    }
+  }
+
+  #reply(peer: Peer, id: string, body: ReplyBody): void {
+    const text = encodeEnvelope({ type: 'reply', id, ...body });
+    const limit = this.#options.maxMessageBytes;
+    if (Buffer.byteLength(text) > limit) {
+      const message = `reply is over this transport's limit of ${limit} bytes`;
+      this.#send(peer, { type: 'reply', id, ok: false, error: { code: 'RESOURCE_EXHAUSTED', message } });
+      return;
+    }
+    this.#write(peer, text);
+  }
+
+  #send(peer: Peer, envelope: Envelope): void {
+    this.#write(peer, encodeEnvelope(envelope));
+  }
+
+  /** One frame to a client, signed for its session; nothing to one that has not said hello. */
+  #write(peer: Peer, text: string): void {
+    if (peer.socket.destroyed || peer.auth === undefined) return;
+    const frame = encodeFrame(text, peer.auth.macBytes);
+    peer.auth.seal(frame);
+    peer.socket.write(frame);
+  }
+
+  /** One event frame down each registered subscriber's connection; refused whole if over the limit. */
+  publish(topic: string, event: unknown, traceId: string): void {
+    for (const target of this.#registry.targets(topic)) {
+      const text = encodeEnvelope({
+        type: 'event',
+        subscriptionId: target.subscriptionId,
+        topic,
+        payload: event,
+        traceId,
+      });
+      checkSize(Buffer.byteLength(text), this.#options.maxMessageBytes, `event ${topic}`);
+      if (target.sink.socket.writableLength > SLOW_SUBSCRIBER_BYTES) {
+        this.#options.logger.warn(
+          { topic, subscriptionId: target.subscriptionId },
+          'tcp: subscriber too slow, event dropped',
+        );
+        continue;
+      }
+      this.#write(target.sink, text);
+    }
+  }
+
+  /** Stop accepting, let running requests finish (up to the grace period), then hang up. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      this.#server.close();
+      await this.#inFlight.drained(this.#options.shutdownGraceMs);
+      // end(), not destroy(): replies just written still reach their callers.
+      await Promise.all([...this.#sockets].map((socket) => endSocket(socket)));
+      this.#options.onClosed(this);
+    })();
+    return this.#closing;
+  }
+}
+
+/** Half-close and wait for the peer to hang up too, destroying the socket if it lingers. */
+function endSocket(socket: net.Socket, graceMs = 500): Promise<void> {
+  if (socket.destroyed) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => socket.destroy(), graceMs);
+    socket.once('close', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    socket.end();
+  });
+}
+
+/** A request that reached a port serving another service: a misconfigured address. */
+export function wrongService(served: string, asked: string): ReplyBody {
+  return { ok: false, error: { code: 'UNIMPLEMENTED', message: `this endpoint serves ${served}, not ${asked}` } };
+}
