@@ -22,6 +22,13 @@ export const PLAIN_SEGMENT = /^(?!\.\.?$)[A-Za-z0-9_.~-]+$/;
 /** Longest wait for replies already written to flush once in-flight work is done. */
 const FLUSH_MS = 500;
 
+/**
+ * A request must arrive whole within this (Fastify's default is no limit): a client that sends
+ * headers and part of a body, then holds the connection, is answered 408 and cut off instead
+ * of holding a socket forever. Node checks it every 30 s, so the cut comes 30–60 s in.
+ */
+const RECEIVE_REQUEST_MS = 30_000;
+
 export function createApp(maxMessageBytes: number, logger: Logger): FastifyInstance {
   const onError = (error: FastifyError, request: FastifyRequest, reply: FastifyReply): void => {
     const status = error.statusCode !== undefined && error.statusCode >= 400 ? error.statusCode : 500;
@@ -33,6 +40,7 @@ export function createApp(maxMessageBytes: number, logger: Logger): FastifyInsta
   const app = Fastify({
     logger: false,
     bodyLimit: maxMessageBytes,
+    requestTimeout: RECEIVE_REQUEST_MS,
     return503OnClosing: true,
     frameworkErrors: onError,
     clientErrorHandler: answerClientError,
