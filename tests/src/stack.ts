@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startAuth, authConfigFromEnv } from '@chirp/auth';
 import { auth, client, follows, posts, type Client } from '@chirp/contracts';
-import type { DatabaseKind } from '@chirp/db';
+import type { DatabaseConfig, DatabaseKind } from '@chirp/db';
 import { testDatabase, type TestDatabase } from '@chirp/db/testing';
 import { startFollows, followsConfigFromEnv } from '@chirp/follows';
 import { startNotify, notifyConfigFromEnv } from '@chirp/notify';
@@ -26,6 +26,8 @@ export interface StackOptions {
   /** One transport for everything, or a preset of TRANSPORT_PRESETS ('mixed'). */
   transport: TransportKind | 'mixed';
   database: DatabaseKind;
+  /** Settings over the test defaults below, e.g. a real bcrypt cost for a timing test. */
+  env?: Record<string, string>;
 }
 
 export interface Stack {
@@ -37,6 +39,8 @@ export interface Stack {
   notifyUrl: string;
   /** The environment another process needs to call these services (TRANSPORT, <SERVICE>_ADDR, AMQP_*). */
   env(): Record<string, string>;
+  /** Where a service keeps its data, for tests that look at what is stored. */
+  databaseOf(service: ServiceName): DatabaseConfig | undefined;
   restart(service: ServiceName): Promise<void>;
   stop(): Promise<void>;
 }
@@ -46,21 +50,25 @@ const TEST_ENV = { AUTH_BCRYPT_COST: '4', NOTIFY_HEARTBEAT_MS: '2000', NOTIFY_AL
 
 export async function startStack(options: StackOptions): Promise<Stack> {
   const world = options.transport === 'mixed' ? await presetWorld('mixed') : new TestWorld(options.transport);
+  const settings = { ...TEST_ENV, ...options.env };
   const databases: TestDatabase[] = [];
+  const databaseConfigs = new Map<string, DatabaseConfig>();
   // PGlite in a folder rather than in memory, so a restarted service finds its data again.
   const dataDir = await mkdtemp(path.join(tmpdir(), 'chirp-stack-'));
   const database = (service: string) => {
     const db = testDatabase(options.database, service);
     databases.push(db);
-    return options.database === 'pglite' ? { ...db.config, dataDir: path.join(dataDir, service) } : db.config;
+    const config = options.database === 'pglite' ? { ...db.config, dataDir: path.join(dataDir, service) } : db.config;
+    databaseConfigs.set(service, config);
+    return config;
   };
   // One notify address for the stack's life, so restart('notify') comes back where browsers look.
-  const notifyEnv = { ...TEST_ENV, NOTIFY_LISTEN: `127.0.0.1:${await freePort()}` };
+  const notifyEnv = { ...settings, NOTIFY_LISTEN: `127.0.0.1:${await freePort()}` };
   let notifyUrl = '';
   const starts: Record<ServiceName, (runtime: Runtime) => Promise<Started>> = {
-    auth: startAuth({ ...authConfigFromEnv(TEST_ENV), database: database('auth') }),
-    follows: startFollows({ ...followsConfigFromEnv(TEST_ENV), database: database('follows') }),
-    posts: startPosts({ ...postsConfigFromEnv(TEST_ENV), database: database('posts') }),
+    auth: startAuth({ ...authConfigFromEnv(settings), database: database('auth') }),
+    follows: startFollows({ ...followsConfigFromEnv(settings), database: database('follows') }),
+    posts: startPosts({ ...postsConfigFromEnv(settings), database: database('posts') }),
     notify: startNotify(notifyConfigFromEnv(notifyEnv), (address) => {
       notifyUrl = `ws://${address}/ws`;
     }),
@@ -101,6 +109,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       }
       return env;
     },
+    databaseOf: (service) => databaseConfigs.get(service),
     restart: async (name) => {
       await running.get(name)?.stop();
       running.set(name, await startTestService(world, name, starts[name]));

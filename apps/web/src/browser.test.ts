@@ -15,8 +15,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_PORTS } from '@chirp/contracts';
 import { TRANSPORT_KINDS, TRANSPORT_PRESETS, transportConfigFromEnv } from '@chirp/transport';
 import { freePort } from '@chirp/transport/testing';
-import { startStack, type Stack, type StackOptions } from '../../../tests/src/stack.js';
-import { WEB_DIR, assertNotifyAcceptsOrigin, ensureBuilt, startWebApp, type WebApp } from './testing/web-app.js';
+import type { Stack, StackOptions } from '../../../tests/src/stack.js';
+import { WEB_DIR, ensureBuilt, startWebApp, type WebApp } from './testing/web-app.js';
+import { startWebStack, type WebStack } from './testing/web-stack.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SCREENSHOTS = path.join(WEB_DIR, 'test-results');
@@ -58,6 +59,7 @@ afterAll(async () => {
 });
 
 describe.each(TRANSPORTS)('the web app with services on %s', (kind) => {
+  let system: WebStack;
   let stack: Stack;
   let web: WebApp;
   const contexts: BrowserContext[] = [];
@@ -101,17 +103,15 @@ describe.each(TRANSPORTS)('the web app with services on %s', (kind) => {
   }
 
   beforeAll(async () => {
-    stack = await startStack({ transport: kind, database: 'postgres' });
-    web = await startWebApp(stack.env());
-    await assertNotifyAcceptsOrigin(stack.notifyUrl, web.url);
+    system = await startWebStack(kind);
+    ({ stack, web } = system);
     alice = await newPage();
     bob = await newPage();
   }, 90_000);
 
   afterAll(async () => {
     await Promise.all(contexts.map((c) => c.close()));
-    await web?.stop();
-    await stack?.stop();
+    await system?.stop();
   }, 60_000);
 
   it('signs two people up, each in their own browser', async () => {

@@ -38,7 +38,7 @@ export const auth = defineService({
       reply: Type.Object({ user: User }),
     },
     logOut: {
-      summary: 'Revoke a session token at once. Idempotent.',
+      summary: 'Revoke a session token at once. Idempotent. Publishes session.revoked.',
       request: Type.Object({ token: Type.String({ minLength: 1, maxLength: 256 }) }, { additionalProperties: false }),
       reply: Type.Object({}),
     },
@@ -59,5 +59,12 @@ export const auth = defineService({
       reply: Type.Object({ users: Type.Array(User) }),
     },
   },
-  events: {},
+  events: {
+    /**
+     * A session ended by log-out, so notify can close its live sockets at once rather than at its
+     * next re-check. The session is named by the SHA-256 (hex) of its token, which is what auth
+     * stores: it identifies the session without being usable as one.
+     */
+    'session.revoked': Type.Object({ userId: UserId, tokenHash: Type.String({ pattern: '^[0-9a-f]{64}$' }) }),
+  },
 });

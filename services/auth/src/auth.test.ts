@@ -5,12 +5,12 @@
  * call stored nothing. bcrypt runs at cost 4 so the suite stays fast.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { auth, client } from '@chirp/contracts';
+import { auth, client, subscribe } from '@chirp/contracts';
 import type { DatabaseKind } from '@chirp/db';
 import { DATABASE_KINDS, testDatabase } from '@chirp/db/testing';
 import { startTestService } from '@chirp/service-runtime/testing';
 import { TRANSPORT_KINDS, type TransportKind } from '@chirp/transport';
-import { TestWorld, failure } from '@chirp/transport/testing';
+import { TestWorld, eventually, failure, sleep } from '@chirp/transport/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuthConfig } from './config.js';
 import { startAuth, type AuthStarted } from './start.js';
@@ -44,6 +44,7 @@ async function startAuthWorld(kind: TransportKind, dbKind: DatabaseKind, session
   return {
     api: client(world.transport(), auth),
     prisma: started!.prisma,
+    world,
     stop: async () => {
       await service.stop();
       await world.close();
@@ -55,10 +56,11 @@ async function startAuthWorld(kind: TransportKind, dbKind: DatabaseKind, session
 describe.each(cases)('auth over %s on %s', (kind, dbKind) => {
   let api: AuthClient;
   let prisma: AuthStarted['prisma'];
+  let world: TestWorld;
   let stop: () => Promise<void>;
 
   beforeAll(async () => {
-    ({ api, prisma, stop } = await startAuthWorld(kind, dbKind, settings.sessionTtlMs));
+    ({ api, prisma, world, stop } = await startAuthWorld(kind, dbKind, settings.sessionTtlMs));
   });
   afterAll(() => stop?.());
 
@@ -93,6 +95,36 @@ describe.each(cases)('auth over %s on %s', (kind, dbKind) => {
     expect((await api.verify({ token: second.token })).user.username).toBe('twice');
     // a replayed token after log-out stays dead
     expect((await failure(api.verify({ token: first.token }))).code).toBe('UNAUTHENTICATED');
+  });
+
+  it('publishes session.revoked with the user and the token hash on log-out, once per session', async () => {
+    const { user } = await api.signUp({ username: 'leaving', password: PASSWORD });
+    const revoked: Array<{ userId: string; tokenHash: string }> = [];
+    const hashOf = (token: string) => createHash('sha256').update(token).digest('hex');
+    const subscription = await subscribe(world.transport(), auth, 'session.revoked', (event) => {
+      revoked.push(event);
+    });
+    try {
+      // HTTP and UDP register the subscription asynchronously: log out until an event arrives.
+      await eventually(
+        async () => {
+          const { token } = await api.logIn({ username: 'leaving', password: PASSWORD });
+          await api.logOut({ token });
+          await eventually(() => expect(revoked.map((e) => e.tokenHash)).toContain(hashOf(token)), 300);
+        },
+        10_000,
+        0,
+      );
+      const { token } = await api.logIn({ username: 'leaving', password: PASSWORD });
+      await api.logOut({ token });
+      await api.logOut({ token }); // nothing left to revoke: no second event
+      const mine = () => revoked.filter((e) => e.tokenHash === hashOf(token));
+      await eventually(() => expect(mine()).toEqual([{ userId: user.id, tokenHash: hashOf(token) }]));
+      await sleep(100);
+      expect(mine()).toHaveLength(1);
+    } finally {
+      await subscription.close();
+    }
   });
 
   it('refuses a session once its expiry time has passed', async () => {

@@ -11,11 +11,13 @@
  *   the sessions table logs nobody in. verify is one primary-key lookup joined to the user.
  *   There is deliberately no cache of valid sessions: with several replicas a log-out on
  *   one could not evict the others' copies, and log-out must take effect at once.
+ * - A log-out publishes session.revoked (the user and the token's hash), so notify closes
+ *   that session's live sockets at once. Best effort, like every event on HTTP and UDP: if it
+ *   is lost, notify's periodic re-verification closes them a little later.
  */
 import { randomUUID } from 'node:crypto';
-import type { Implementation } from '@chirp/contracts';
-import type { auth, User } from '@chirp/contracts';
-import { TransportError } from '@chirp/transport';
+import { auth, publish, type Implementation, type User } from '@chirp/contracts';
+import { TransportError, type Logger, type Transport } from '@chirp/transport';
 import { isUniqueViolation } from '@chirp/db';
 import type { PrismaClient } from './generated/prisma/client.js';
 import { checkPasswordRules, dummyPasswordHash, hashPassword, verifyPassword } from './passwords.js';
@@ -27,6 +29,9 @@ export interface AuthServiceDeps {
   bcryptCost: number;
   sessionTtlMs: number;
   throttle: LoginThrottle;
+  /** session.revoked events: the runtime's transport. */
+  transport: Pick<Transport, 'publish'>;
+  logger: Logger;
 }
 
 export const FIND_USERS_DEFAULT_LIMIT = 20;
@@ -41,6 +46,8 @@ export function createAuthService({
   bcryptCost,
   sessionTtlMs,
   throttle,
+  transport,
+  logger,
 }: AuthServiceDeps): Implementation<typeof auth> {
   const dummyHash = dummyPasswordHash(bcryptCost);
 
@@ -109,8 +116,19 @@ export function createAuthService({
       return { user: { id: row.id, username: row.username, createdAt: new Date(row.createdMs).toISOString() } };
     },
 
-    async logOut({ token }) {
-      await prisma.session.deleteMany({ where: { tokenHash: hashToken(token) } });
+    async logOut({ token }, context) {
+      const tokenHash = hashToken(token);
+      const ended = await prisma.$queryRaw<{ userId: string }[]>`
+        DELETE FROM sessions WHERE token_hash = ${tokenHash} RETURNING user_id AS "userId"`;
+      for (const { userId } of ended) {
+        await publish(transport, auth, 'session.revoked', { userId, tokenHash }, { traceId: context.traceId }).catch(
+          (err: unknown) =>
+            logger.warn(
+              { err, userId, traceId: context.traceId },
+              'session.revoked was not published; notify re-checks',
+            ),
+        );
+      }
       return {};
     },
 

@@ -32,6 +32,8 @@ export function startAuth(config: AuthConfig): (runtime: Runtime) => Promise<Aut
         bcryptCost: config.bcryptCost,
         sessionTtlMs: config.sessionTtlMs,
         throttle,
+        transport: runtime.transport,
+        logger: runtime.logger,
       });
       await runtime.serve(handlersFor(auth, implementation));
     } catch (err) {

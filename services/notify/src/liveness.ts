@@ -6,9 +6,10 @@
  * minutes — then every socket is pinged again. So a dead peer is dropped within two
  * heartbeats, and the pings keep idle connections open through proxies.
  *
- * Re-verification (every reverifyMs): a session can end while its socket is open (log-out,
- * expiry), so each distinct token is verified again and the sockets of those auth no longer
- * knows are closed with 4001 "session ended" (the browser should not reconnect with it).
+ * Re-verification (every reverifyMs): a session can end while its socket is open (expiry, or a
+ * log-out whose session.revoked event was lost — the event closes them at once otherwise), so
+ * each distinct token is verified again and the sockets of those auth no longer knows are
+ * closed with 4001 "session ended" (the browser should not reconnect with it).
  * An auth outage is not a verdict: on any other error the sockets stay open until the next
  * round. Tokens are checked a few at a time so thousands of sockets are not one burst on auth.
  */
@@ -17,7 +18,6 @@ import type { Logger } from '@chirp/transport';
 import { isBadSession } from './handshake.js';
 import type { Session, Sessions } from './sessions.js';
 
-export const SESSION_ENDED_CODE = 4001;
 const REVERIFY_CONCURRENCY = 16;
 
 export interface LivenessDeps {
@@ -80,11 +80,7 @@ async function reverifyAll({ sessions, verify, logger }: LivenessDeps): Promise<
           logger.warn({ err }, 'notify: cannot re-verify a session; keeping its sockets until the next round');
           continue;
         }
-        for (const session of own) {
-          sessions.stats.revoked++;
-          sessions.remove(session);
-          session.socket.close(SESSION_ENDED_CODE, 'session ended');
-        }
+        for (const session of own) sessions.end(session);
         logger.info({ userId: own[0]?.user.id, sockets: own.length }, 'notify: closed the sockets of an ended session');
       }
     }

@@ -4,7 +4,7 @@
  * in-test stand-ins served on the same transport (the follows stand-in pages two followers
  * at a time, so the paging is exercised too).
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { WebSocket, type ClientOptions } from 'ws';
 import { auth, follows, handlersFor, posts, publish, type Implementation, type User } from '@chirp/contracts';
@@ -64,6 +64,8 @@ interface Tab {
 describe.each(TRANSPORT_KINDS)('notify over %s', (kind) => {
   let world: TestWorld;
   let publisher: RoutedTransport;
+  /** The stand-in auth's transport, which publishes session.revoked. */
+  let authPublisher: RoutedTransport;
   let notify: RunningService;
   let address = '';
   const followerCalls: Array<{ userId: string; limit?: number; traceId: string }> = [];
@@ -109,6 +111,7 @@ describe.each(TRANSPORT_KINDS)('notify over %s', (kind) => {
 
   beforeAll(async () => {
     world = new TestWorld(kind);
+    authPublisher = world.transport();
     await world.serve(
       'auth',
       handlersFor(auth, {
@@ -118,6 +121,7 @@ describe.each(TRANSPORT_KINDS)('notify over %s', (kind) => {
           return { user };
         },
       } as Partial<Implementation<typeof auth>> as Implementation<typeof auth>),
+      authPublisher,
     );
     await world.serve(
       'follows',
@@ -241,6 +245,26 @@ describe.each(TRANSPORT_KINDS)('notify over %s', (kind) => {
     sessions.delete('tok-a-revocable');
     expect(await tab.closed).toEqual({ code: 4001, reason: 'session ended' });
     expect(Date.now() - revokedAt).toBeLessThan(REVERIFY_MS + 1_000);
+    await sleep(REVERIFY_MS * 2);
+    expect(other.ws.readyState).toBe(WebSocket.OPEN);
+  });
+
+  it("closes a logged-out session's tabs with 4001 when auth publishes session.revoked", async () => {
+    // Still valid at the stand-in auth, so re-verification keeps it open: only the event can close it.
+    sessions.set('tok-a-logged-out', users.a!);
+    const tab = await open('?token=tok-a-logged-out');
+    const other = await open('?token=tok-a');
+    const event = { userId: 'a', tokenHash: createHash('sha256').update('tok-a-logged-out').digest('hex') };
+    // HTTP and UDP register the subscription asynchronously: publish until one arrives.
+    await eventually(
+      async () => {
+        await publish(authPublisher, auth, 'session.revoked', event);
+        await eventually(() => expect(tab.ws.readyState).not.toBe(WebSocket.OPEN), 300);
+      },
+      10_000,
+      0,
+    );
+    expect(await tab.closed).toEqual({ code: 4001, reason: 'session ended' });
     await sleep(REVERIFY_MS * 2);
     expect(other.ws.readyState).toBe(WebSocket.OPEN);
   });

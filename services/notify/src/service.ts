@@ -1,5 +1,10 @@
 /**
- * What notify does with a `post.created` event: push the post to every open socket of
+ * What notify does with its two events.
+ *
+ * auth's `session.revoked` (a log-out): close that session's sockets at once with 4001, so a
+ * logged-out browser stops receiving posts within moments, not at the next re-verification.
+ *
+ * posts' `post.created`: push the post to every open socket of
  * the author's followers, and of the author (their other tabs show it too), as one text
  * frame `{"type":"post","post":{…},"traceId":"…"}`.
  *
@@ -13,7 +18,7 @@
  * fan-out is skipped and logged, not retried (a retry would push the post twice to the
  * followers already served); the post is in everyone's timeline on their next load.
  */
-import type { Client, EventOf, follows, posts } from '@chirp/contracts';
+import type { Client, EventOf, auth, follows, posts } from '@chirp/contracts';
 import type { Logger } from '@chirp/transport';
 import type { Sessions } from './sessions.js';
 
@@ -28,10 +33,16 @@ export interface NotifyDeps {
 
 export interface NotifyService {
   onPostCreated(event: EventOf<typeof posts, 'post.created'>): Promise<void>;
+  onSessionRevoked(event: EventOf<typeof auth, 'session.revoked'>): void;
 }
 
 export function createNotifyService({ follows, sessions, logger }: NotifyDeps): NotifyService {
   return {
+    onSessionRevoked({ userId, tokenHash }) {
+      const closed = sessions.endSession(userId, tokenHash);
+      if (closed > 0) logger.info({ userId, sockets: closed }, 'notify: closed the sockets of a logged-out session');
+    },
+
     async onPostCreated({ post, traceId }) {
       const started = performance.now();
       const log = { traceId, postId: post.id, authorId: post.authorId };

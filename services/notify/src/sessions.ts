@@ -10,6 +10,7 @@
  * would only queue behind everything the client is not reading. The browser sees an
  * abnormal close (1006) and reconnects; the posts it missed are in its timeline.
  */
+import { createHash } from 'node:crypto';
 import { WebSocket } from 'ws';
 import type { User } from '@chirp/contracts';
 import type { Logger } from '@chirp/transport';
@@ -19,6 +20,8 @@ export interface Session {
   readonly user: User;
   /** The session token it connected with, re-verified periodically. */
   readonly token: string;
+  /** SHA-256 (hex) of the token: how auth's session.revoked names the session (see sessionTokenHash). */
+  readonly tokenHash: string;
   /** Whether it answered the last heartbeat ping (true on connect). */
   alive: boolean;
 }
@@ -30,6 +33,14 @@ export interface SessionStats {
   droppedSlow: number;
   droppedDead: number;
   revoked: number;
+}
+
+/** A socket closed because its session ended (log-out, expiry): the browser should not reconnect with it. */
+export const SESSION_ENDED_CODE = 4001;
+
+/** The hash auth stores and names sessions by in session.revoked (the contract's rule). */
+export function sessionTokenHash(token: string): string {
+  return createHash('sha256').update(token).digest('hex');
 }
 
 export class Sessions {
@@ -64,6 +75,20 @@ export class Sessions {
     if (own?.delete(session) !== true) return;
     this.#count--;
     if (own.size === 0) this.#byUser.delete(session.user.id);
+  }
+
+  /** Close every socket of `userId` opened with the session `tokenHash`; returns how many. */
+  endSession(userId: string, tokenHash: string): number {
+    const ended = [...(this.#byUser.get(userId) ?? [])].filter((session) => session.tokenHash === tokenHash);
+    for (const session of ended) this.end(session);
+    return ended.length;
+  }
+
+  /** Close one socket whose session has ended, with 4001. */
+  end(session: Session): void {
+    this.stats.revoked++;
+    this.remove(session);
+    session.socket.close(SESSION_ENDED_CODE, 'session ended');
   }
 
   /** Every open session (a snapshot: safe while sessions close). */

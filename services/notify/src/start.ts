@@ -1,6 +1,6 @@
 /**
- * notify's start: open the WebSocket server, subscribe to posts' `post.created`, and on
- * stop unsubscribe and close every socket with 1001 ("going away"). notify serves no
+ * notify's start: open the WebSocket server, subscribe to posts' `post.created` and auth's
+ * `session.revoked`, and on stop unsubscribe and close every socket with 1001 ("going away"). notify serves no
  * transport methods, so it never calls runtime.serve; its admin port (/healthz, /readyz)
  * comes from the runtime as for every service.
  *
@@ -10,16 +10,16 @@
  * only, and the followers connected to the others would miss it). The cost is that each
  * replica asks follows for the author's followers; the one without open sockets skips that.
  *
- * Start order: if posts is not reachable yet (HTTP, TCP and UDP subscribe by registering
- * with the publisher), notify still starts and keeps trying to subscribe in the background,
- * so services can start in any order.
+ * Start order: if posts or auth is not reachable yet (HTTP, TCP and UDP subscribe by
+ * registering with the publisher), notify still starts and keeps trying to subscribe in the
+ * background, so services can start in any order.
  *
  * The WebSocket server's bound address (useful with NOTIFY_LISTEN=…:0) is logged and
  * handed to `onListening`, which is how tests find it.
  */
 import { auth, client, follows, posts, subscribe } from '@chirp/contracts';
 import type { Runtime, Started } from '@chirp/service-runtime';
-import type { Subscription } from '@chirp/transport';
+import type { Logger, RoutedTransport, Subscription } from '@chirp/transport';
 import type { NotifyConfig } from './config.js';
 import { openGateway } from './gateway.js';
 import { createNotifyService } from './service.js';
@@ -44,22 +44,14 @@ export function startNotify(
     });
     const service = createNotifyService({ follows: client(transport, follows), sessions, logger });
 
-    let subscription: Subscription | undefined;
-    let stopped = false;
-    let retry: NodeJS.Timeout | undefined;
-    const trySubscribe = async (delayMs: number): Promise<void> => {
-      try {
-        const sub = await subscribe(transport, posts, 'post.created', (event) => service.onPostCreated(event));
-        if (stopped) await sub.close();
-        else subscription = sub;
-        logger.info({ transport: transport.eventsKindOf('posts') }, 'notify: subscribed to post.created');
-      } catch (err) {
-        if (stopped) return;
-        logger.warn({ err, retryInMs: delayMs }, 'notify: cannot subscribe to post.created yet; retrying');
-        retry = setTimeout(() => void trySubscribe(Math.min(delayMs * 2, RESUBSCRIBE_MAX_MS)), delayMs);
-      }
-    };
-    await trySubscribe(RESUBSCRIBE_FIRST_MS);
+    const subscriptions = [
+      await keepSubscribing(runtime, 'posts', 'post.created', () =>
+        subscribe(transport, posts, 'post.created', (event) => service.onPostCreated(event)),
+      ),
+      await keepSubscribing(runtime, 'auth', 'session.revoked', () =>
+        subscribe(transport, auth, 'session.revoked', (event) => service.onSessionRevoked(event)),
+      ),
+    ];
 
     const websocket = `ws://${gateway.address}/ws`;
     logger.info({ websocket }, `notify: WebSocket server listening on ${websocket}`);
@@ -75,12 +67,42 @@ export function startNotify(
         notify_revoked_total: sessions.stats.revoked,
       }),
       async close() {
-        stopped = true;
-        clearTimeout(retry);
-        // The runtime may have closed the transport already; the subscription goes with it.
-        await subscription?.close().catch(() => undefined);
+        await Promise.all(subscriptions.map((subscription) => subscription.close()));
         await gateway.close();
       },
     };
+  };
+}
+
+/** Subscribe now, or keep trying in the background with backoff until it works or close() is called. */
+async function keepSubscribing(
+  { logger, transport }: { logger: Logger; transport: Pick<RoutedTransport, 'eventsKindOf'> },
+  service: string,
+  topic: string,
+  trySubscribe: () => Promise<Subscription>,
+): Promise<{ close(): Promise<void> }> {
+  let subscription: Subscription | undefined;
+  let stopped = false;
+  let retry: NodeJS.Timeout | undefined;
+  const attempt = async (delayMs: number): Promise<void> => {
+    try {
+      const sub = await trySubscribe();
+      if (stopped) await sub.close();
+      else subscription = sub;
+      logger.info({ transport: transport.eventsKindOf(service) }, `notify: subscribed to ${topic}`);
+    } catch (err) {
+      if (stopped) return;
+      logger.warn({ err, retryInMs: delayMs }, `notify: cannot subscribe to ${topic} yet; retrying`);
+      retry = setTimeout(() => void attempt(Math.min(delayMs * 2, RESUBSCRIBE_MAX_MS)), delayMs);
+    }
+  };
+  await attempt(RESUBSCRIBE_FIRST_MS);
+  return {
+    async close() {
+      stopped = true;
+      clearTimeout(retry);
+      // The runtime may have closed the transport already; the subscription goes with it.
+      await subscription?.close().catch(() => undefined);
+    },
   };
 }

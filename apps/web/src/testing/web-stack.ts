@@ -13,16 +13,16 @@ export interface WebStack {
 }
 
 /** The build is made first if a source changed (see ensureBuilt); then the stack and the app. */
-export async function startWebStack(transport: StackOptions['transport'], env: Record<string, string> = {}) {
+export async function startWebStack(transport: StackOptions['transport'], stackEnv: Record<string, string> = {}) {
   if (await ensureBuilt()) console.log('web: built the app (next build --webpack)');
-  const stack = await startStack({ transport, database: 'postgres' });
+  const stack = await startStack({ transport, database: 'postgres', env: stackEnv });
   let web: WebApp | undefined;
   const stop = async () => {
     await web?.stop();
     await stack.stop();
   };
   try {
-    web = await startWebApp({ ...stack.env(), ...env });
+    web = await startWebApp(stack.env());
     await assertNotifyAcceptsOrigin(stack.notifyUrl, web.url);
   } catch (err) {
     await stop();
