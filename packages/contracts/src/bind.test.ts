@@ -1,13 +1,15 @@
 /**
  * The contract binding on every transport: typed calls reach the implementation, and
  * input that breaks the contract is refused at the server boundary with INVALID_ARGUMENT
- * naming the field — the same way whatever carried it.
+ * naming the field — the same way whatever carried it. Idempotent methods ride out a
+ * service that is briefly unavailable; the others fail at once.
  */
 import { TRANSPORT_KINDS, TransportError } from '@chirp/transport';
-import { TestWorld, eventually } from '@chirp/transport/testing';
+import { TestWorld, eventually, failure, sleep } from '@chirp/transport/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { auth } from './auth.js';
 import { client, handlersFor, publish, subscribe, type Implementation } from './bind.js';
+import { follows } from './follows.js';
 import { posts } from './posts.js';
 
 const user = { id: 'u1', username: 'alice', createdAt: '2026-11-22T10:00:00.000Z' };
@@ -62,5 +64,34 @@ describe.each(TRANSPORT_KINDS)('contracts over %s', (kind) => {
       publish(publisher, posts, 'post.created', { post: { ...post, text: 7 } } as never),
     ).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
     await eventually(() => expect(received).toEqual(['hello']));
+  });
+
+  it('retries an idempotent method while its service is unavailable, within the deadline; not the others', async () => {
+    const caller = world.transport();
+    await world.unreachable('follows');
+    const address = world.config.services.follows!.addresses![0]!;
+    const counts = client(caller, follows).counts({ userId: 'u1' }, { timeoutMs: 10_000 });
+    await sleep(300); // a few failed attempts
+    const implementation = { counts: () => ({ followers: 1, following: 2 }) };
+    await world.serve(
+      'follows',
+      handlersFor(follows, implementation as Partial<Implementation<typeof follows>> as Implementation<typeof follows>),
+      world.transport(),
+      address,
+    );
+    expect(await counts).toEqual({ followers: 1, following: 2 });
+
+    await world.unreachable('posts');
+    let started = Date.now();
+    const read = await failure(client(caller, posts).get({ id: 'p1' }, { timeoutMs: 600 }));
+    expect(read.code).toBe('UNAVAILABLE');
+    expect(Date.now() - started).toBeLessThan(2_000); // retries stop at the deadline (600 ms, + a loaded machine)
+    started = Date.now();
+    const write = client(caller, posts).create(
+      { authorId: 'u1', authorUsername: 'alice', text: 'hi' },
+      { timeoutMs: 5_000 },
+    );
+    expect((await failure(write)).code).toBe('UNAVAILABLE');
+    expect(Date.now() - started).toBeLessThan(1_000); // not retried: the caller decides, with an idempotency key
   });
 });

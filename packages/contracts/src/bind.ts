@@ -5,6 +5,7 @@
  * Subscribers validate events the same way.
  */
 import type { Static } from '@sinclair/typebox';
+import { DEFAULT_TRANSPORT_CONFIG, newTraceId, TransportError } from '@chirp/transport';
 import type {
   CallContext,
   EventContext,
@@ -33,18 +34,54 @@ export type Implementation<C extends ServiceContract> = {
   ) => Static<C['methods'][M]['reply']> | Promise<Static<C['methods'][M]['reply']>>;
 };
 
-/** `client(transport, posts).create({...})`: a typed call of posts.create. */
+/**
+ * `client(transport, posts).create({...})`: a typed call of posts.create.
+ *
+ * A method the contract marks idempotent is retried when it fails with UNAVAILABLE (nobody
+ * answered: a server restarting, a connection lost), after a backoff with full jitter, for as
+ * long as the call's deadline allows; every attempt carries the same trace id and only the time
+ * that is left. Other failures, and other methods, reach the caller at once: for a write that
+ * is not idempotent by nature, retrying is the caller's decision (with an idempotency key).
+ */
 export function client<C extends ServiceContract>(
-  transport: Pick<Transport, 'request'>,
+  transport: Pick<Transport, 'request'> & { readonly config?: { defaultTimeoutMs: number } },
   contract: C,
   defaults: RequestOptions = {},
 ): Client<C> {
   const methods = {} as Record<string, (request: unknown, options?: RequestOptions) => Promise<unknown>>;
-  for (const method of Object.keys(contract.methods)) {
-    methods[method] = (request, options) =>
-      transport.request(contract.name, method, request, { ...defaults, ...options });
+  for (const [method, spec] of Object.entries(contract.methods)) {
+    const call = (request: unknown, options: RequestOptions) =>
+      transport.request(contract.name, method, request, options);
+    methods[method] = (request, options) => {
+      const merged = { ...defaults, ...options };
+      if (spec.idempotent !== true) return call(request, merged);
+      const timeoutMs =
+        merged.timeoutMs ?? transport.config?.defaultTimeoutMs ?? DEFAULT_TRANSPORT_CONFIG.defaultTimeoutMs;
+      const everyAttempt = { ...merged, traceId: merged.traceId ?? newTraceId() };
+      return retried(
+        (remainingMs) => call(request, { ...everyAttempt, timeoutMs: remainingMs }),
+        Date.now() + timeoutMs,
+      );
+    };
   }
   return methods as Client<C>;
+}
+
+const RETRY_FIRST_MS = 25;
+const RETRY_MAX_MS = 1_000;
+
+/** Attempts until one succeeds, fails other than UNAVAILABLE, or the next would start past `deadline`. */
+async function retried(attempt: (remainingMs: number) => Promise<unknown>, deadline: number): Promise<unknown> {
+  for (let failures = 0; ; failures++) {
+    try {
+      return await attempt(Math.max(1, deadline - Date.now()));
+    } catch (err) {
+      const pauseMs = Math.random() * Math.min(RETRY_MAX_MS, RETRY_FIRST_MS * 2 ** failures);
+      const unavailable = err instanceof TransportError && err.code === 'UNAVAILABLE';
+      if (!unavailable || Date.now() + pauseMs >= deadline) throw err;
+      await new Promise((resolve) => setTimeout(resolve, pauseMs));
+    }
+  }
 }
 
 /** The transport handlers for an implementation: input checked against the contract first. */

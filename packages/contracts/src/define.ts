@@ -11,6 +11,11 @@ export interface MethodSpec<Request extends TSchema = TSchema, Reply extends TSc
   reply: Reply;
   /** What the method does, for the README and for people reading the contract. */
   summary: string;
+  /**
+   * Calling it twice with the same request does what calling it once does (reads; writes that
+   * set a state), so the typed client retries it when the service was unavailable (bind.ts).
+   */
+  idempotent?: boolean;
 }
 
 export interface ServiceContract<

@@ -15,31 +15,37 @@ export const follows = defineService({
   defaultPort: 4103,
   methods: {
     follow: {
+      idempotent: true,
       summary: 'Follow someone. Idempotent. INVALID_ARGUMENT for yourself, NOT_FOUND for an unknown user.',
       request: Type.Object(Pair, { additionalProperties: false }),
       reply: Type.Object({ following: Type.Boolean() }),
     },
     unfollow: {
+      idempotent: true,
       summary: 'Stop following someone. Idempotent.',
       request: Type.Object(Pair, { additionalProperties: false }),
       reply: Type.Object({ following: Type.Boolean() }),
     },
     isFollowing: {
+      idempotent: true,
       summary: 'Whether one user follows another.',
       request: Type.Object({ followerId: UserId, followeeId: UserId }, { additionalProperties: false }),
       reply: Type.Object({ following: Type.Boolean() }),
     },
     followers: {
+      idempotent: true,
       summary: "Who follows a user, most recent first. Limit up to 1000 for services' own use.",
       request: UserListRequest,
       reply: UserIdPage,
     },
     following: {
+      idempotent: true,
       summary: 'Whom a user follows, most recent first.',
       request: UserListRequest,
       reply: UserIdPage,
     },
     counts: {
+      idempotent: true,
       summary: 'How many followers a user has and how many they follow.',
       request: Type.Object({ userId: UserId }, { additionalProperties: false }),
       reply: Type.Object({ followers: Type.Integer(), following: Type.Integer() }),

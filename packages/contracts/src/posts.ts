@@ -21,21 +21,25 @@ export const posts = defineService({
       reply: Type.Object({ post: Post }),
     },
     get: {
+      idempotent: true,
       summary: 'One post by id. NOT_FOUND if there is none.',
       request: Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) }, { additionalProperties: false }),
       reply: Type.Object({ post: Post }),
     },
     userTimeline: {
+      idempotent: true,
       summary: "A user's posts, newest first.",
       request: Type.Object({ userId: UserId, ...PageRequest }, { additionalProperties: false }),
       reply: PostPage,
     },
     homeTimeline: {
+      idempotent: true,
       summary: 'A user’s own posts and those of everyone they follow, newest first.',
       request: Type.Object({ userId: UserId, ...PageRequest }, { additionalProperties: false }),
       reply: PostPage,
     },
     search: {
+      idempotent: true,
       summary: 'Posts matching every word of a query (full-text, ranked, newest first on ties).',
       request: Type.Object(
         { query: Type.String({ minLength: 1, maxLength: 200 }), ...PageRequest },
