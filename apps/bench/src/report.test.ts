@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentProgress } from './progress.js';
-import { UsageError, parseArgs } from './settings.js';
+import { UsageError, WORKLOAD_NAMES, parseArgs } from './settings.js';
 import { runSuite, type SuiteOutcome } from './suite.js';
 
 const PERCENTILE_KEYS = ['p50', 'p90', 'p99', 'p999'];
@@ -27,7 +27,15 @@ describe('bench report', () => {
   beforeAll(async () => {
     out = await mkdtemp(path.join(os.tmpdir(), 'chirp-bench-'));
     const settings = parseArgs(
-      ['--quick', '--transports=tcp,http', '--duration=200ms', '--warmup=50ms', '--rate=500,1000', `--out=${out}`],
+      [
+        '--quick',
+        '--only=rpc,baselines,openloop',
+        '--transports=tcp,http',
+        '--duration=200ms',
+        '--warmup=50ms',
+        '--rate=500,1000',
+        `--out=${out}`,
+      ],
       process.env,
     );
     if (settings === 'help') throw new Error('unexpected --help');
@@ -125,11 +133,93 @@ describe('bench report', () => {
 
   it('refuses bad flags with a sentence naming them', () => {
     expect(() => parseArgs(['--only=rpc,nope'], {})).toThrow(
-      new UsageError('--only=rpc,nope: nope is not one of rpc, baselines, openloop'),
+      new UsageError(`--only=rpc,nope: nope is not one of ${WORKLOAD_NAMES.join(', ')}`),
     );
     expect(() => parseArgs(['--duration=soon'], {})).toThrow(/--duration=soon: "soon" is not a duration/);
     expect(() => parseArgs(['--reps=0'], {})).toThrow(/--reps=0: "0" is not a positive integer/);
     expect(() => parseArgs(['--fast'], {})).toThrow(/unknown argument "--fast"/);
     expect(() => parseArgs(['--transports=smoke'], {})).toThrow(/smoke is not one of http, amqp, tcp, udp/);
+  });
+});
+
+/**
+ * The workloads on the whole application (social mix, notification latency): a tiny run on tcp
+ * — the real services and `next start` from their builds (run `npm run build` first), a
+ * 30-user graph, two open-loop rates, fan-out to 1 and 3 sockets — must leave their sections
+ * in results.json and report.md, charts included.
+ */
+describe('bench report of the application workloads', () => {
+  let out: string;
+  let outcome: SuiteOutcome;
+  let results: Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  let report: string;
+
+  beforeAll(async () => {
+    out = await mkdtemp(path.join(os.tmpdir(), 'chirp-bench-app-'));
+    const settings = parseArgs(
+      ['--quick', '--only=social,notify', '--transports=tcp', '--duration=300ms', '--warmup=100ms', `--out=${out}`],
+      process.env,
+    );
+    if (settings === 'help') throw new Error('unexpected --help');
+    Object.assign(settings.social, { users: 30, followsPerUser: 3, seedPosts: 10, concurrency: [2] });
+    settings.social.openLoop.rates = [5, 10];
+    Object.assign(settings.notify, { fanouts: [1, 3], posts: 2 });
+    outcome = await runSuite(settings, silentProgress);
+    results = JSON.parse(await readFile(path.join(outcome.dir, 'results.json'), 'utf8'));
+    report = await readFile(path.join(outcome.dir, 'report.md'), 'utf8');
+  }, 180_000);
+
+  afterAll(async () => {
+    if (out) await rm(out, { recursive: true, force: true });
+  });
+
+  it('has the social mix: seeding, closed loop and open-loop steps by request kind, stack CPU, max rate', () => {
+    for (const section of ['social', 'notify']) expect(results.sections[section].targets[0].error).toBeUndefined();
+    expect(outcome.incomplete).toBe(false);
+    const social = results.sections.social;
+    expect(social).toEqual(
+      expect.objectContaining({ users: 30, seededThrough: expect.any(String), shares: expect.any(Object) }),
+    );
+    expect(social.targets.map((t: { transport: string }) => t.transport)).toEqual(['tcp']);
+    const [tcp] = social.targets;
+    expect(tcp.seed).toEqual(expect.objectContaining({ users: 30, posts: 10, follows: expect.any(Number) }));
+    expect(tcp.closedLoop.map((c: { concurrency: number }) => c.concurrency)).toEqual([2]);
+    for (const key of FIGURE_KEYS) expect(typeof tcp.closedLoop[0].median[key], key).toBe('number');
+    expect(Object.keys(tcp.closedLoop[0].runs[0].byKind)).toContain('home timeline');
+    expect(tcp.steps.map((s: { rate: number }) => s.rate)).toEqual(expect.arrayContaining([5]));
+    for (const step of tcp.steps) {
+      expect(Object.keys(step.stackCpu)).toEqual(expect.arrayContaining(['auth', 'posts', 'follows', 'notify', 'web']));
+      for (const figures of Object.values(step.byKind) as Record<string, unknown>[]) {
+        for (const key of [...PERCENTILE_KEYS, 'errors', 'errorCodes']) expect(figures).toHaveProperty(key);
+      }
+    }
+    expect(tcp).toHaveProperty('maxSustainableRate');
+  });
+
+  it('has the notification latency of every fan-out, with missed deliveries', () => {
+    const [tcp] = results.sections.notify.targets;
+    expect(tcp.transport).toBe('tcp');
+    expect(tcp.cases.map((c: { fanout: number }) => c.fanout)).toEqual([1, 3]);
+    for (const c of tcp.cases) {
+      for (const key of ['p50', 'p99', 'missed']) expect(Object.keys(c[key]).sort()).toEqual(['max', 'median', 'min']);
+      expect(c.runs[0]).toEqual(
+        expect.objectContaining({ expected: 2 * c.fanout, received: expect.any(Number), missed: expect.any(Number) }),
+      );
+    }
+  });
+
+  it('reports both sections with charts, and the social max rate in the headline', async () => {
+    for (const heading of ['## Headline', '## Social mix', '## Notification latency', '### Latency by request kind']) {
+      expect(report).toContain(heading);
+    }
+    expect(report).toMatch(/\| social mix max rate\/s \|/);
+    expect(report).toMatch(/\| \*\*tcp\*\* \|/);
+    const charts = [...report.matchAll(/!\[[^\]]*\]\(([^)]+\.svg)\)/g)].map((m) => m[1]!);
+    expect(charts).toEqual(
+      expect.arrayContaining(['social-max-rate.svg', 'social-p99.svg', 'social-throughput.svg', 'notify-p99.svg']),
+    );
+    for (const chart of charts) {
+      expect(await readFile(path.join(outcome.dir, chart), 'utf8')).toMatch(/^<svg /);
+    }
   });
 });

@@ -8,10 +8,15 @@
  *                       doubling until p99 passes 10 ms, then 3 bisections (±9%).
  * --quick:              duration 1s, warm-up 0.3s, 1 repetition, concurrency 1,64; open loop
  *                       from 2,000 calls/s, doubling only — a complete report in 2–3 minutes.
+ * Social mix:           1,000 users (quick 200), 10 follows each (quick 5), 400 seed posts
+ *                       (quick 100); closed loop at 8 and 32 (quick 16); open loop from 50/s
+ *                       (quick 100/s) while p99 ≤ 250 ms and errors < 1%.
+ * Notify:               fan-out to 1, 10, 100 followers, 30 posts each (quick 10), 3 s grace.
  */
 import { TRANSPORT_KINDS, type TransportKind } from '@chirp/transport';
+import { DEFAULT_POSTGRES_URL } from './stack/databases.js';
 
-export const WORKLOAD_NAMES = ['rpc', 'baselines', 'openloop'] as const;
+export const WORKLOAD_NAMES = ['rpc', 'baselines', 'openloop', 'social', 'notify'] as const;
 export type WorkloadName = (typeof WORKLOAD_NAMES)[number];
 
 export interface OpenLoopSettings {
@@ -32,10 +37,35 @@ export interface OpenLoopSettings {
   maxOutstanding: number;
 }
 
+export interface SocialSettings {
+  /** Users in the generated graph. */
+  users: number;
+  /** Follows each user makes as it joins (preferential attachment: follower counts follow a power law). */
+  followsPerUser: number;
+  /** Posts written while seeding, so timelines are not empty. */
+  seedPosts: number;
+  /** Closed-loop concurrency levels. */
+  concurrency: number[];
+  /** The open-loop rate search; a rate holds while p99 ≤ its p99LimitMs and errors < maxErrorShare. */
+  openLoop: OpenLoopSettings;
+  maxErrorShare: number;
+}
+
+export interface NotifySettings {
+  /** Followers connected by WebSocket in each case. */
+  fanouts: number[];
+  /** Posts per case and repetition. */
+  posts: number;
+  /** How long after its create call a delivery may still arrive before it counts as missed. */
+  graceMs: number;
+}
+
 export interface Settings {
   quick: boolean;
   workloads: WorkloadName[];
   transports: TransportKind[];
+  /** Also measure TRANSPORT=mixed (the social and notify workloads; the others measure one transport at a time). */
+  mixed: boolean;
   durationMs: number;
   warmupMs: number;
   repetitions: number;
@@ -43,7 +73,11 @@ export interface Settings {
   payloadBytes: number[];
   timeoutMs: number;
   openLoop: OpenLoopSettings;
+  social: SocialSettings;
+  notify: NotifySettings;
   amqpUrl: string;
+  /** PostgreSQL's maintenance database, where the stack's databases are created and dropped. */
+  postgresUrl: string;
   /** Where the timestamped result folder is made (default: bench/results at the repo root). */
   outDir: string | null;
   /** Run every server process under `node --cpu-prof`, profiles into the result folder. */
@@ -54,20 +88,22 @@ export const USAGE = `Usage: npm run bench -- [options]
 
   --quick                 a second per case, 1 repetition, concurrency 1 and 64 (CI)
   --only=LIST             workloads to run, of: ${WORKLOAD_NAMES.join(', ')} (default: all)
-  --transports=LIST       transports to measure, of: ${TRANSPORT_KINDS.join(', ')} (default: all);
-                          their baselines come with them
+  --transports=LIST       transports to measure, of: ${[...TRANSPORT_KINDS, 'mixed'].join(', ')} (default: all);
+                          their baselines come with them; mixed is measured by social and notify only
   --duration=TIME         measured time per case, e.g. 2s, 500ms (a bare number is seconds)
   --warmup=TIME           unmeasured time before each case
   --reps=N                repetitions of each case (median and min–max are reported)
   --concurrency=LIST      closed-loop concurrency levels, e.g. 1,16,64,256
   --rate=N | --rate=LIST  open loop: first arrival rate (calls/s), or exactly these rates
   --p99=TIME              open loop: the p99 a sustainable rate stays under (default 10ms)
+  --users=N               social mix: users in the generated graph (default 1000, quick 200)
   --out=DIR               write the result folder under DIR instead of bench/results
   --profile               run each server process under node --cpu-prof (profiles/ in the result folder)
   --rerender=DIR          only rewrite report.md and charts of the run in DIR from its results.json
   --help                  this text
 
-Environment: AMQP_URL (default amqp://guest:guest@127.0.0.1:5672).`;
+Environment: AMQP_URL (default amqp://guest:guest@127.0.0.1:5672), BENCH_POSTGRES_URL (default
+postgres://postgres@127.0.0.1:5432/postgres: social and notify create their databases there).`;
 
 export class UsageError extends Error {
   override readonly name = 'UsageError';
@@ -78,6 +114,7 @@ export function defaultSettings(quick: boolean, env: Record<string, string | und
     quick,
     workloads: [...WORKLOAD_NAMES],
     transports: [...TRANSPORT_KINDS],
+    mixed: true,
     durationMs: quick ? 1_000 : 2_000,
     warmupMs: quick ? 300 : 500,
     repetitions: quick ? 1 : 3,
@@ -94,7 +131,26 @@ export function defaultSettings(quick: boolean, env: Record<string, string | und
       p99LimitMs: 10,
       maxOutstanding: 5_000,
     },
+    social: {
+      users: quick ? 200 : 1_000,
+      followsPerUser: quick ? 5 : 10,
+      seedPosts: quick ? 100 : 400,
+      concurrency: quick ? [16] : [8, 32],
+      openLoop: {
+        startRate: quick ? 100 : 50,
+        rates: null,
+        stepFactor: 2,
+        refinements: quick ? 0 : 2,
+        maxRate: 20_000,
+        minRate: 10,
+        p99LimitMs: 250,
+        maxOutstanding: 2_000,
+      },
+      maxErrorShare: 0.01,
+    },
+    notify: { fanouts: [1, 10, 100], posts: quick ? 10 : 30, graceMs: 3_000 },
     amqpUrl: env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672',
+    postgresUrl: env.BENCH_POSTGRES_URL ?? DEFAULT_POSTGRES_URL,
     outDir: null,
     profile: false,
   };
@@ -118,9 +174,12 @@ export function parseArgs(argv: string[], env: Record<string, string | undefined
       case 'only':
         settings.workloads = list(value, WORKLOAD_NAMES, where);
         break;
-      case 'transports':
-        settings.transports = list(value, TRANSPORT_KINDS, where);
+      case 'transports': {
+        const chosen = list(value, [...TRANSPORT_KINDS, 'mixed'] as const, where);
+        settings.transports = chosen.filter((t): t is TransportKind => t !== 'mixed');
+        settings.mixed = chosen.includes('mixed');
         break;
+      }
       case 'duration':
         settings.durationMs = duration(value, where);
         break;
@@ -141,6 +200,9 @@ export function parseArgs(argv: string[], env: Record<string, string | undefined
       }
       case 'p99':
         settings.openLoop.p99LimitMs = duration(value, where, false, 'ms');
+        break;
+      case 'users':
+        settings.social.users = positiveInt(value, where);
         break;
       case 'out':
         if (value === '') throw new UsageError(`${where}: give a folder`);

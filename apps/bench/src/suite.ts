@@ -16,8 +16,10 @@ import { writeResults } from './report/write.js';
 import type { Settings, WorkloadName } from './settings.js';
 import { TARGETS, type TargetContext, type TargetName } from './targets/index.js';
 import { baselinesWorkload } from './workloads/baselines.js';
+import { notifyWorkload } from './workloads/notify.js';
 import { openLoopWorkload } from './workloads/open-loop-workload.js';
 import { rpcWorkload } from './workloads/rpc.js';
+import { socialWorkload } from './workloads/social.js';
 import type { RunningTarget, Sections, SuiteContext, SuiteResults, Workload } from './workloads/workload.js';
 
 /** Every workload, in the order a run takes them. */
@@ -25,6 +27,8 @@ export const WORKLOADS: { [N in WorkloadName]: Workload<N> } = {
   rpc: rpcWorkload,
   baselines: baselinesWorkload,
   openloop: openLoopWorkload,
+  social: socialWorkload,
+  notify: notifyWorkload,
 };
 
 /** bench/results at the repository root (this file is apps/bench/{src,dist}/suite.*). */
@@ -152,5 +156,6 @@ function isIncomplete(sections: Partial<Sections>): boolean {
     ...(sections.baselines?.targets ?? []),
     ...(sections.openloop?.targets ?? []),
   ];
-  return targets.some((t) => t.error !== undefined);
+  const stacks = [...(sections.social?.targets ?? []), ...(sections.notify?.targets ?? [])];
+  return [...targets, ...stacks].some((t) => t.error !== undefined);
 }

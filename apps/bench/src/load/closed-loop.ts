@@ -10,21 +10,26 @@
  * the load generator and of the server is read at both edges of the window.
  */
 import { cpuPerCall, cpuPercent } from '../process/messages.js';
-import type { Caller, CallName } from '../targets/target.js';
+import { ByKind } from './by-kind.js';
 import { LatencyRecorder } from './latency.js';
-import { errorCode, readBoth, type CpuSource, type RunFigures } from './run.js';
+import { errorCode, readBoth, type CpuSource, type RequestSource, type RunFigures } from './run.js';
 
 export interface ClosedLoopOptions {
-  method: CallName;
-  payload: unknown;
   concurrency: number;
   warmupMs: number;
   durationMs: number;
+  /** Also break the figures down by kind of call (a request mix). */
+  byKind?: boolean;
 }
 
-export async function closedLoop(caller: Caller, server: CpuSource, options: ClosedLoopOptions): Promise<RunFigures> {
-  const { method, payload, concurrency, warmupMs, durationMs } = options;
+export async function closedLoop(
+  next: RequestSource,
+  server: CpuSource,
+  options: ClosedLoopOptions,
+): Promise<RunFigures> {
+  const { concurrency, warmupMs, durationMs } = options;
   const recorder = new LatencyRecorder();
+  const kinds = options.byKind ? new ByKind() : undefined;
   const errorCodes: Record<string, number> = {};
   let errors = 0;
   let answeredInWindow = 0;
@@ -34,21 +39,26 @@ export async function closedLoop(caller: Caller, server: CpuSource, options: Clo
 
   const worker = async (): Promise<void> => {
     for (;;) {
+      const request = next();
       const sent = performance.now();
       if (sent >= windowEnd) return;
       let ok = true;
       try {
-        await caller.call(method, payload);
+        await request.send();
       } catch (err) {
         ok = false;
         if (sent >= windowStart) {
           errors++;
           const code = errorCode(err);
           errorCodes[code] = (errorCodes[code] ?? 0) + 1;
+          kinds?.fail(request.kind, code);
         }
       }
       const answered = performance.now();
-      if (ok && sent >= windowStart) recorder.record(answered - sent);
+      if (ok && sent >= windowStart) {
+        recorder.record(answered - sent);
+        kinds?.record(request.kind, answered - sent);
+      }
       if (ok && answered >= windowStart && answered < windowEnd) answeredInWindow++;
     }
   };
@@ -70,5 +80,6 @@ export async function closedLoop(caller: Caller, server: CpuSource, options: Clo
     serverCpu: cpuPercent(serverFrom, serverTo),
     clientCpuPerCall: cpuPerCall(from.client, to.client, answeredInWindow),
     serverCpuPerCall: cpuPerCall(serverFrom, serverTo, answeredInWindow),
+    ...(kinds === undefined ? {} : { byKind: kinds.summary(durationMs) }),
   };
 }

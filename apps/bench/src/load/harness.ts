@@ -7,6 +7,7 @@
 import { readCpu } from '../process/messages.js';
 import type { Caller } from '../targets/target.js';
 import { closedLoop } from './closed-loop.js';
+import { fixedRequest } from './run.js';
 
 export interface HarnessCost {
   /** CPU µs the harness spends per call (issue, time, record, loop). */
@@ -21,9 +22,9 @@ export async function measureHarness(): Promise<HarnessCost> {
     close: async () => {},
   };
   const figures = await closedLoop(
-    instant,
+    fixedRequest(instant, 'echo', null),
     { cpu: async () => readCpu() },
-    { method: 'echo', payload: null, concurrency: 64, warmupMs: 200, durationMs: 500 },
+    { concurrency: 64, warmupMs: 200, durationMs: 500 },
   );
   return { cpuPerCallUs: figures.clientCpuPerCall, callsPerSecond: figures.throughput };
 }

@@ -12,18 +12,18 @@
  * calls in flight, further arrivals are counted as dropped errors.
  */
 import { cpuPerCall, cpuPercent } from '../process/messages.js';
-import type { Caller, CallName } from '../targets/target.js';
+import { ByKind } from './by-kind.js';
 import { LatencyRecorder } from './latency.js';
-import { errorCode, readBoth, type CpuSource, type RunFigures } from './run.js';
+import { errorCode, readBoth, type CpuSource, type RequestSource, type RunFigures } from './run.js';
 
 export interface OpenLoopOptions {
-  method: CallName;
-  payload: unknown;
   /** Average arrivals per second. */
   rate: number;
   warmupMs: number;
   durationMs: number;
   maxOutstanding: number;
+  /** Also break the figures down by kind of call (a request mix). */
+  byKind?: boolean;
 }
 
 export interface OpenLoopFigures extends RunFigures {
@@ -36,9 +36,14 @@ export interface OpenLoopFigures extends RunFigures {
   sendLagP99: number;
 }
 
-export async function openLoop(caller: Caller, server: CpuSource, options: OpenLoopOptions): Promise<OpenLoopFigures> {
-  const { method, payload, rate, warmupMs, durationMs, maxOutstanding } = options;
+export async function openLoop(
+  next: RequestSource,
+  server: CpuSource,
+  options: OpenLoopOptions,
+): Promise<OpenLoopFigures> {
+  const { rate, warmupMs, durationMs, maxOutstanding } = options;
   const recorder = new LatencyRecorder();
+  const kinds = options.byKind ? new ByKind() : undefined;
   const lag = new LatencyRecorder();
   const errorCodes: Record<string, number> = {};
   let errors = 0;
@@ -50,24 +55,29 @@ export async function openLoop(caller: Caller, server: CpuSource, options: OpenL
   const windowEnd = windowStart + durationMs;
   let cpuFrom: ReturnType<typeof readBoth> | undefined;
 
-  const fail = (code: string, intended: number): void => {
+  const fail = (kind: string, code: string, intended: number): void => {
     if (intended < windowStart) return;
     errors++;
     errorCodes[code] = (errorCodes[code] ?? 0) + 1;
+    kinds?.fail(kind, code);
   };
 
   const send = (intended: number): void => {
+    const request = next();
     if (outstanding >= maxOutstanding) {
       dropped += intended >= windowStart ? 1 : 0;
-      return fail('DROPPED', intended);
+      return fail(request.kind, 'DROPPED', intended);
     }
     outstanding++;
     if (intended >= windowStart) lag.record(performance.now() - intended);
-    const call = caller.call(method, payload).then(
+    const call = request.send().then(
       () => {
-        if (intended >= windowStart) recorder.record(performance.now() - intended);
+        if (intended < windowStart) return;
+        const ms = performance.now() - intended;
+        recorder.record(ms);
+        kinds?.record(request.kind, ms);
       },
-      (err: unknown) => fail(errorCode(err), intended),
+      (err: unknown) => fail(request.kind, errorCode(err), intended),
     );
     const tracked = call.finally(() => {
       outstanding--;
@@ -76,6 +86,8 @@ export async function openLoop(caller: Caller, server: CpuSource, options: OpenL
     inFlight.add(tracked);
   };
 
+  // At low rates no arrival may fall near the window's start: read the CPU then regardless.
+  const windowOpens = setTimeout(() => (cpuFrom ??= readBoth(server)), warmupMs);
   const gapMs = (): number => (-Math.log(1 - Math.random()) / rate) * 1000;
   await new Promise<void>((resolve) => {
     let next = start + gapMs();
@@ -91,6 +103,7 @@ export async function openLoop(caller: Caller, server: CpuSource, options: OpenL
     };
     tick();
   });
+  clearTimeout(windowOpens);
   const cpuTo = readBoth(server);
   await Promise.all(inFlight);
   const latency = recorder.summary();
@@ -112,5 +125,6 @@ export async function openLoop(caller: Caller, server: CpuSource, options: OpenL
     serverCpu: cpuPercent(serverFrom, serverTo),
     clientCpuPerCall: cpuPerCall(from.client, cpuTo.client, latency.count),
     serverCpuPerCall: cpuPerCall(serverFrom, serverTo, latency.count),
+    ...(kinds === undefined ? {} : { byKind: kinds.summary(durationMs) }),
   };
 }

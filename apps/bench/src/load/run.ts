@@ -3,7 +3,24 @@
  * summarised: the median of each figure, with its minimum and maximum as the spread.
  */
 import { readCpu, type CpuReading } from '../process/messages.js';
+import type { Caller, CallName } from '../targets/target.js';
+import type { KindFigures } from './by-kind.js';
 import type { LatencySummary } from './latency.js';
+
+/** One call a loop makes: its kind (for the per-kind breakdown of a request mix) and how to send it. */
+export interface Request {
+  kind: string;
+  send(): Promise<unknown>;
+}
+
+/** Draws the next call: always the same one, or one of a mix. */
+export type RequestSource = () => Request;
+
+/** Every call the same `method` with the same payload (the RPC cases). */
+export function fixedRequest(caller: Caller, method: CallName, payload: unknown): RequestSource {
+  const request: Request = { kind: method, send: () => caller.call(method, payload) };
+  return () => request;
+}
 
 /** Anything whose CPU time can be read: a server process. */
 export interface CpuSource {
@@ -30,6 +47,8 @@ export interface RunFigures extends LatencySummary {
   /** CPU time per successful call in the window, µs: load generator (incl. the client library) and server. */
   clientCpuPerCall: number;
   serverCpuPerCall: number;
+  /** Per kind of call, when the loop was asked to break its figures down (a request mix). */
+  byKind?: Record<string, KindFigures>;
 }
 
 /** The numeric figures that are summarised across repetitions. */
@@ -60,14 +79,25 @@ export interface Repeated {
 
 export function summarise(runs: RunFigures[]): Repeated {
   if (runs.length === 0) throw new Error('no runs to summarise');
-  const pick = (f: (values: number[]) => number): Figures =>
-    Object.fromEntries(SUMMARISED.map((key) => [key, f(runs.map((r) => r[key]).sort((a, b) => a - b))])) as Figures;
-  return { runs, median: pick(median), min: pick((v) => v[0]!), max: pick((v) => v[v.length - 1]!) };
+  const spreads = SUMMARISED.map((key) => [key, spreadOf(runs.map((r) => r[key]))] as const);
+  const pick = (which: keyof Spread): Figures =>
+    Object.fromEntries(spreads.map(([key, spread]) => [key, spread[which]])) as Figures;
+  return { runs, median: pick('median'), min: pick('min'), max: pick('max') };
 }
 
-function median(sorted: number[]): number {
+export interface Spread {
+  median: number;
+  min: number;
+  max: number;
+}
+
+/** The median of repetitions' values, with their minimum and maximum. */
+export function spreadOf(values: number[]): Spread {
+  if (values.length === 0) throw new Error('no values to summarise');
+  const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+  const median = sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+  return { median, min: sorted[0]!, max: sorted[sorted.length - 1]! };
 }
 
 export function errorCode(err: unknown): string {

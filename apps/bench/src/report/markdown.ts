@@ -43,21 +43,24 @@ function headline(results: SuiteResults): string[] {
   const rpc = results.sections.rpc?.targets ?? [];
   const baselines = results.sections.baselines?.targets ?? [];
   const open = results.sections.openloop?.targets ?? [];
-  if (rpc.length === 0 && baselines.length === 0 && open.length === 0) return [];
+  const social = results.sections.social?.targets ?? [];
+  if (rpc.length === 0 && baselines.length === 0 && open.length === 0 && social.length === 0) return [];
   const lines = [
     '## Headline',
     '',
     `Small RPC = echo 64 B. Latency at concurrency ${levels.latency}, throughput at ${levels.throughput}, medians. ` +
       `Bar for each transport: throughput ≥ ${THROUGHPUT_TARGET}× its baseline's, p99 ≤ ${P99_TARGET}× its baseline's. ` +
-      `CPU/call ÷ baseline (at c=${levels.throughput}, load generator + server) is the overhead that a busy machine does not distort.`,
+      `CPU/call ÷ baseline (at c=${levels.throughput}, load generator + server) is the overhead that a busy machine does not distort. ` +
+      'Social mix: the whole application through the web API, the highest request rate whose p99 stays in bounds (see its section).',
     '',
-    `| target | p50 ms (c=${levels.latency}) | p99 ms (c=${levels.latency}) | req/s (c=${levels.throughput}) | req/s ÷ baseline | p99 ÷ baseline | CPU/call ÷ baseline | max sustainable rate/s |`,
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    `| target | p50 ms (c=${levels.latency}) | p99 ms (c=${levels.latency}) | req/s (c=${levels.throughput}) | req/s ÷ baseline | p99 ÷ baseline | CPU/call ÷ baseline | max sustainable rate/s | social mix max rate/s |`,
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
   const row = (t: TargetResult | undefined, name: string, label: string, extra: string[]): string => {
     const lat = findCase(t, 'echo', 64, levels.latency);
     const thr = findCase(t, 'echo', 64, levels.throughput);
     const max = open.find((o) => o.target === name)?.maxSustainableRate;
+    const socialMax = social.find((s) => s.transport === name)?.maxSustainableRate;
     const cells = [
       label,
       lat ? ms(lat.median.p50) : '–',
@@ -65,10 +68,14 @@ function headline(results: SuiteResults): string[] {
       thr ? `${rate(thr.median.throughput)}${busy(thr) ? ' †' : ''}` : '–',
       ...extra,
       max === undefined ? '–' : max === null ? 'none' : rate(max),
+      socialMax === undefined ? '–' : socialMax === null ? 'none' : rate(socialMax),
     ];
     return `| ${cells.join(' | ')} |`;
   };
-  const measured = new Set<string>([...rpc, ...baselines, ...open].map((t) => t.target));
+  const measured = new Set<string>([
+    ...[...rpc, ...baselines, ...open].map((t) => t.target),
+    ...social.map((s) => s.transport),
+  ]);
   const mark = (ok: boolean | undefined): string => (ok === undefined ? '' : ok ? ' ✓' : ' ✗');
   for (const transport of results.settings.transports) {
     if (!measured.has(transport)) continue;
@@ -88,6 +95,7 @@ function headline(results: SuiteResults): string[] {
       ),
     );
   }
+  if (measured.has('mixed')) lines.push(row(undefined, 'mixed', '**mixed**', ['', '', '']));
   for (const name of results.settings.transports.map((t) => BASELINE_OF[t])) {
     if (!measured.has(name)) continue;
     lines.push(

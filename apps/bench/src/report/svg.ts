@@ -10,6 +10,7 @@ export const TARGET_COLORS: Record<string, string> = {
   amqp: '#e6730b',
   tcp: '#2ca02c',
   udp: '#d62728',
+  mixed: '#9467bd',
   fastify: '#9ec5e8',
   amqplib: '#f7c08a',
   net: '#98df8a',

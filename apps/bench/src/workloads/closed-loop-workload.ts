@@ -5,7 +5,7 @@
  * spread between them includes drift over minutes, not just noise over seconds.
  */
 import { closedLoop } from '../load/closed-loop.js';
-import { summarise, type Repeated, type RunFigures } from '../load/run.js';
+import { fixedRequest, summarise, type Repeated, type RunFigures } from '../load/run.js';
 import { bytes, ms, percent, rate } from '../report/format.js';
 import type { Settings } from '../settings.js';
 import { TARGETS, VERIFY_REQUEST, echoPayload, type CallName, type TargetName } from '../targets/index.js';
@@ -81,9 +81,7 @@ export async function measureClosedLoop(
       for (let rep = 1; rep <= settings.repetitions; rep++) {
         for (const c of cases) {
           for (const concurrency of settings.concurrency) {
-            const figures = await closedLoop(caller, server, {
-              method: c.call,
-              payload: payloadOf(c),
+            const figures = await closedLoop(fixedRequest(caller, c.call, payloadOf(c)), server, {
               concurrency,
               warmupMs: settings.warmupMs,
               durationMs: settings.durationMs,

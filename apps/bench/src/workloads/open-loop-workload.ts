@@ -9,6 +9,7 @@
  * fails is run again, and fails only if it fails twice.
  */
 import { openLoop, type OpenLoopFigures } from '../load/open-loop.js';
+import { fixedRequest } from '../load/run.js';
 import { rate } from '../report/format.js';
 import { renderOpenLoop } from '../report/open-loop-report.js';
 import type { OpenLoopSettings } from '../settings.js';
@@ -90,6 +91,29 @@ export async function searchMaxRate(
   return held;
 }
 
+/**
+ * searchMaxRate's `holds` from a step that says why a rate failed: a rate fails only if it
+ * fails twice in a row — one hiccup of a shared machine (a GC pause, another process) must
+ * not decide the answer. The second failure's reason is kept in `failures`, by rate.
+ */
+export function failsOnlyTwice(
+  step: (rate: number) => Promise<string | undefined>,
+  failures: Map<number, string>,
+): (rate: number) => Promise<boolean> {
+  return async (offered) => {
+    if ((await step(offered)) === undefined) return true;
+    const again = await step(offered);
+    if (again !== undefined) failures.set(offered, again);
+    return again === undefined;
+  };
+}
+
+/** Why a search stopped: how the lowest failing rate failed. */
+export function stoppedBecause(failures: Map<number, string>): string {
+  const lowest = [...failures.keys()].sort((a, b) => a - b)[0];
+  return lowest === undefined ? 'held at every rate tried' : (failures.get(lowest) ?? '');
+}
+
 export const openLoopWorkload: Workload<'openloop'> = {
   name: 'openloop',
   title: 'Open loop (max sustainable rate)',
@@ -106,9 +130,7 @@ export const openLoopWorkload: Workload<'openloop'> = {
         const { server, caller } = await context.target(name);
         /** One step at `offered`: why it failed, or undefined if it held. */
         const step = async (offered: number): Promise<string | undefined> => {
-          const figures = await openLoop(caller, server, {
-            method: 'echo',
-            payload: echoPayload(OPEN_LOOP_PAYLOAD_BYTES),
+          const figures = await openLoop(fixedRequest(caller, 'echo', echoPayload(OPEN_LOOP_PAYLOAD_BYTES)), server, {
             rate: offered,
             warmupMs: settings.warmupMs,
             durationMs: settings.durationMs,
@@ -118,17 +140,8 @@ export const openLoopWorkload: Workload<'openloop'> = {
           progress.line(`open ${name.padEnd(7)} ${rate(offered).padStart(7)}/s offered  ${describeRun(figures)}`);
           return failure(figures, limit);
         };
-        // A rate fails only if it fails twice in a row: one hiccup of a shared machine
-        // (a GC pause, another process) must not decide the answer.
-        result.maxSustainableRate = await searchMaxRate(settings.openLoop, async (offered) => {
-          if ((await step(offered)) === undefined) return true;
-          const again = await step(offered);
-          if (again !== undefined) failures.set(offered, again);
-          return again === undefined;
-        });
-        const lowestFailure = [...failures.keys()].sort((a, b) => a - b)[0];
-        result.stoppedBecause =
-          lowestFailure === undefined ? 'held at every rate tried' : (failures.get(lowestFailure) ?? '');
+        result.maxSustainableRate = await searchMaxRate(settings.openLoop, failsOnlyTwice(step, failures));
+        result.stoppedBecause = stoppedBecause(failures);
       } catch (err) {
         result.error = err instanceof Error ? err.message : String(err);
         result.stoppedBecause = 'failed';

@@ -12,13 +12,17 @@ import type { Progress } from '../progress.js';
 import type { Settings, WorkloadName } from '../settings.js';
 import type { Caller, TargetContext, TargetName } from '../targets/target.js';
 import type { ClosedLoopSection } from './closed-loop-workload.js';
+import type { NotifySection } from './notify.js';
 import type { OpenLoopSection } from './open-loop-workload.js';
+import type { SocialSection } from './social.js';
 
 /** Every workload's section, by workload name. */
 export interface Sections {
   rpc: ClosedLoopSection;
   baselines: ClosedLoopSection;
   openloop: OpenLoopSection;
+  social: SocialSection;
+  notify: NotifySection;
 }
 
 export interface SuiteResults {

@@ -1,0 +1,46 @@
+/**
+ * What the workloads that run on the whole application (social, notify) share: the transports
+ * they cover (every one, and mixed), and a stack started for one of them with the run's
+ * settings, handed to `work`, and stopped afterwards whatever happened. Logs go to a fresh
+ * folder under the OS's temp folder, named in any error.
+ */
+import { mkdtemp } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { Settings } from '../settings.js';
+import { startStack, type Stack, type StackTransport } from '../stack/stack.js';
+import type { SuiteContext } from './workload.js';
+
+/** Sign-up and log-in only seed these workloads; bcrypt's default cost would make seeding take minutes. */
+export const BENCH_BCRYPT_COST = 4;
+
+export function stackTransports(settings: Settings): StackTransport[] {
+  return [...settings.transports, ...(settings.mixed ? (['mixed'] as const) : [])];
+}
+
+export async function withStack<T>(
+  context: SuiteContext,
+  workload: string,
+  transport: StackTransport,
+  work: (stack: Stack) => Promise<T>,
+): Promise<T> {
+  const { settings, progress } = context;
+  const logDir = await mkdtemp(path.join(os.tmpdir(), `chirp-bench-${workload}-${transport}-`));
+  const started = performance.now();
+  const stack = await startStack({
+    transport,
+    amqpUrl: settings.amqpUrl,
+    postgresUrl: settings.postgresUrl,
+    logDir,
+    env: { AUTH_BCRYPT_COST: String(BENCH_BCRYPT_COST) },
+    onDeath: (message) => progress.line(`${workload} ${transport}: ${message}`),
+  });
+  progress.line(
+    `${workload} ${transport.padEnd(7)} stack up in ${((performance.now() - started) / 1000).toFixed(1)} s (logs in ${logDir})`,
+  );
+  try {
+    return await work(stack);
+  } finally {
+    await stack.stop();
+  }
+}
