@@ -123,8 +123,8 @@ const BUCKET_MS = 1_000;
  * The nonces seen inside the window, in one set per second of the messages' own
  * timestamps: a replay carries the same timestamp (it is signed), so it is looked up in
  * one set, and a whole second is forgotten at once when every timestamp in it has left
- * the window. Memory is the signed message rate × the window (about 60 bytes a nonce),
- * and never more than MAX_REMEMBERED_NONCES: past that the oldest second is forgotten
+ * the window. Memory is the signed message rate × the window (about 70 bytes a nonce),
+ * and never more than MAX_REMEMBERED_NONCES (~70 MB): past that the oldest second is forgotten
  * early and timestamps in it are refused as stale from then on, so the window shrinks
  * from its old end instead of a forgotten nonce becoming replayable.
  */

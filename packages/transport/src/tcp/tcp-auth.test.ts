@@ -177,6 +177,22 @@ describe('TCP with TRANSPORT_SECRET', () => {
     await stillServes(world.transport());
   });
 
+  it('makes a client hang up on a server whose frames fail the check: UNAVAILABLE, saying why', async () => {
+    const impostor = net.createServer((socket) => {
+      socket.once('data', () =>
+        socket.write(encodeFrame(encodeEnvelope({ type: 'reply', id: 'x', ok: true }), MAC_BYTES)),
+      );
+    });
+    await new Promise<void>((resolve) => impostor.listen(0, '127.0.0.1', resolve));
+    const at = `127.0.0.1:${(impostor.address() as net.AddressInfo).port}`;
+    const client = createTransport({ ...world.config, services: { echo: { addresses: [at] } } });
+    const err = await failure(client.request('echo', 'echo', 'hello', { timeoutMs: 4_000 }));
+    expect(err.code).toBe('UNAVAILABLE');
+    expect(err.message).toMatch(/failed authentication \(is TRANSPORT_SECRET the same\?\)/);
+    await client.close();
+    impostor.close();
+  });
+
   it('refuses, at start, a secret shorter than 32 bytes', () => {
     expect(() => createTransport({ ...world.config, secret: 'too short' })).toThrow(
       /^TRANSPORT_SECRET is 9 bytes; it must be at least 32/,
