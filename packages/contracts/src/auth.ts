@@ -32,22 +32,26 @@ export const auth = defineService({
       reply: Type.Object({ token: Token, user: User, expiresAt: Type.String({ format: 'date-time' }) }),
     },
     verify: {
+      idempotent: true,
       summary:
         "Who a session token belongs to. UNAUTHENTICATED if unknown, expired or logged out. On every request's path: fast.",
       request: Type.Object({ token: Type.String({ minLength: 1, maxLength: 256 }) }, { additionalProperties: false }),
       reply: Type.Object({ user: User }),
     },
     logOut: {
+      idempotent: true,
       summary: 'Revoke a session token at once. Idempotent. Publishes session.revoked.',
       request: Type.Object({ token: Type.String({ minLength: 1, maxLength: 256 }) }, { additionalProperties: false }),
       reply: Type.Object({}),
     },
     getUsers: {
+      idempotent: true,
       summary: 'Users by id (unknown ids are left out).',
       request: Type.Object({ ids: Type.Array(UserId, { maxItems: 1000 }) }, { additionalProperties: false }),
       reply: Type.Object({ users: Type.Array(User) }),
     },
     findUsers: {
+      idempotent: true,
       summary: 'Users whose name starts with a prefix, alphabetically.',
       request: Type.Object(
         {
