@@ -16,6 +16,7 @@ import { writeResults } from './report/write.js';
 import type { Settings, WorkloadName } from './settings.js';
 import { TARGETS, type TargetContext, type TargetName } from './targets/index.js';
 import { baselinesWorkload } from './workloads/baselines.js';
+import { faultsWorkload } from './workloads/faults.js';
 import { notifyWorkload } from './workloads/notify.js';
 import { openLoopWorkload } from './workloads/open-loop-workload.js';
 import { rpcWorkload } from './workloads/rpc.js';
@@ -29,6 +30,7 @@ export const WORKLOADS: { [N in WorkloadName]: Workload<N> } = {
   openloop: openLoopWorkload,
   social: socialWorkload,
   notify: notifyWorkload,
+  faults: faultsWorkload,
 };
 
 /** bench/results at the repository root (this file is apps/bench/{src,dist}/suite.*). */

@@ -8,7 +8,7 @@ import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Settings } from '../settings.js';
-import { startStack, type Stack, type StackTransport } from '../stack/stack.js';
+import { startStack, type Stack, type StackOptions, type StackTransport } from '../stack/stack.js';
 import type { SuiteContext } from './workload.js';
 
 /** Sign-up and log-in only seed these workloads; bcrypt's default cost would make seeding take minutes. */
@@ -23,6 +23,8 @@ export async function withStack<T>(
   workload: string,
   transport: StackTransport,
   work: (stack: Stack) => Promise<T>,
+  /** A workload's own needs: a proxy in front of a service, no web app. */
+  more: Pick<StackOptions, 'front' | 'web'> = {},
 ): Promise<T> {
   const { settings, progress } = context;
   const logDir = await mkdtemp(path.join(os.tmpdir(), `chirp-bench-${workload}-${transport}-`));
@@ -34,6 +36,7 @@ export async function withStack<T>(
     logDir,
     env: { AUTH_BCRYPT_COST: String(BENCH_BCRYPT_COST) },
     onDeath: (message) => progress.line(`${workload} ${transport}: ${message}`),
+    ...more,
   });
   progress.line(
     `${workload} ${transport.padEnd(7)} stack up in ${((performance.now() - started) / 1000).toFixed(1)} s (logs in ${logDir})`,

@@ -12,6 +12,7 @@ import type { Progress } from '../progress.js';
 import type { Settings, WorkloadName } from '../settings.js';
 import type { Caller, TargetContext, TargetName } from '../targets/target.js';
 import type { ClosedLoopSection } from './closed-loop-workload.js';
+import type { FaultsSection } from './faults.js';
 import type { NotifySection } from './notify.js';
 import type { OpenLoopSection } from './open-loop-workload.js';
 import type { SocialSection } from './social.js';
@@ -23,6 +24,7 @@ export interface Sections {
   openloop: OpenLoopSection;
   social: SocialSection;
   notify: NotifySection;
+  faults: FaultsSection;
 }
 
 export interface SuiteResults {
