@@ -223,3 +223,76 @@ describe('bench report of the application workloads', () => {
     }
   });
 });
+
+/**
+ * The faults workload: a tiny run on amqp, tcp and udp (--quick: one fault on each — the broker
+ * cut, a restart, datagram loss), on the real services from their builds, must leave every
+ * episode's figures in results.json and a table and chart per fault in report.md.
+ */
+describe('bench report of the faults workload', () => {
+  let out: string;
+  let outcome: SuiteOutcome;
+  let results: Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  let report: string;
+
+  beforeAll(async () => {
+    out = await mkdtemp(path.join(os.tmpdir(), 'chirp-bench-faults-'));
+    const settings = parseArgs(['--quick', '--only=faults', '--transports=amqp,tcp,udp', `--out=${out}`], process.env);
+    if (settings === 'help') throw new Error('unexpected --help');
+    outcome = await runSuite(settings, silentProgress);
+    results = JSON.parse(await readFile(path.join(outcome.dir, 'results.json'), 'utf8'));
+    report = await readFile(path.join(outcome.dir, 'report.md'), 'utf8');
+  }, 180_000);
+
+  afterAll(async () => {
+    if (out) await rm(out, { recursive: true, force: true });
+  });
+
+  it('has one episode per transport with every figure', () => {
+    const faults = results.sections.faults;
+    expect(faults.plan).toEqual(expect.objectContaining({ rate: expect.any(Number), followers: expect.any(Number) }));
+    expect(faults.transports.map((t: { transport: string }) => t.transport)).toEqual(['amqp', 'tcp', 'udp']);
+    const episodes = faults.transports.map((t: { error?: string; episodes: { fault: string }[] }) => {
+      expect(t.error).toBeUndefined();
+      return t.episodes.map((e) => e.fault);
+    });
+    expect(episodes).toEqual([['broker-cut'], ['restart-posts'], ['udp-loss-20']]);
+    for (const t of faults.transports) {
+      const [e] = t.episodes;
+      for (const key of [
+        'calls',
+        'errors',
+        'writes',
+        'acknowledged',
+        'gaveUp',
+        'lost',
+        'duplicates',
+        'storedWithoutAck',
+      ]) {
+        expect(typeof e[key], `${t.transport} ${key}`).toBe('number');
+      }
+      expect(e.errorCodes).toBeTypeOf('object');
+      expect(Object.keys(e.notifications).sort()).toEqual(['duplicates', 'expected', 'lost', 'received']);
+      expect(e).toHaveProperty('firstSuccessAfterMs');
+      expect(e).toHaveProperty('rateBackAfterMs');
+      expect(e.timeline.acks.length).toBeGreaterThan(0);
+      expect(e.timeline.errors).toHaveLength(e.timeline.acks.length);
+      expect(e.details.length).toBeGreaterThan(0);
+    }
+  });
+
+  it('reports a table and a chart per fault', async () => {
+    expect(report).toContain('## Faults');
+    for (const [file, rows] of [
+      ['faults-broker-cut.svg', ['amqp']],
+      ['faults-restart-posts.svg', ['tcp']],
+      ['faults-udp-loss-20.svg', ['udp']],
+    ] as const) {
+      const section = report.split(`(${file})`)[1]!.split('\n\n')[1]!.trim().split('\n');
+      expect(section[0]).toMatch(/^\| transport \| calls \| errors by code \|/);
+      expect(section.slice(2).map((row) => row.split(' | ')[0])).toEqual(rows.map((t) => `| ${t}`));
+      for (const row of section) expect(row.split(' | ').length, row).toBe(section[0]!.split(' | ').length);
+      expect(await readFile(path.join(outcome.dir, file), 'utf8')).toMatch(/^<svg /);
+    }
+  });
+});
