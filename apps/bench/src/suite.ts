@@ -158,6 +158,10 @@ function isIncomplete(sections: Partial<Sections>): boolean {
     ...(sections.baselines?.targets ?? []),
     ...(sections.openloop?.targets ?? []),
   ];
-  const stacks = [...(sections.social?.targets ?? []), ...(sections.notify?.targets ?? [])];
+  const stacks = [
+    ...(sections.social?.targets ?? []),
+    ...(sections.notify?.targets ?? []),
+    ...(sections.faults?.transports ?? []),
+  ];
   return [...targets, ...stacks].some((t) => t.error !== undefined);
 }
