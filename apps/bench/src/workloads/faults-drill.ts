@@ -13,10 +13,11 @@
  * what was lost or duplicated, and the notifications of the posts written in it.
  */
 import { auth, client, DEFAULT_PORTS, follows, posts, type Client } from '@chirp/contracts';
-import { createTransport, transportConfigFromEnv } from '@chirp/transport';
+import { createTransport, transportConfigFromEnv, type RoutedTransport } from '@chirp/transport';
 import { sleep, UdpProxy } from '@chirp/transport/testing';
 import { LiveFollowers } from '../load/live-followers.js';
 import type { Progress } from '../progress.js';
+import { rate } from '../report/format.js';
 import type { Stack, StackTransport } from '../stack/stack.js';
 import { FAULTS, type FaultName, type FaultSubject } from './faults-injectors.js';
 import { CreateLoad, type Author } from './faults-load.js';
@@ -126,7 +127,12 @@ async function drillOn(
     await untilRateIsBack(load, performance.now(), 0, plan.warmupMs, plan.rate);
     const clocks: [FaultName, EpisodeClock, string[]][] = [];
     for (const fault of faults) {
-      clocks.push([fault, ...(await episode(fault, subject, load, plan))]);
+      const resentBefore = udpRetransmissions(caller);
+      const [clock, details] = await episode(fault, subject, load, plan);
+      const resent = udpRetransmissions(caller) - resentBefore;
+      if (caller.kindOf('posts') === 'udp')
+        details.push(`${rate(resent)} request datagrams resent by the load generator's UDP client`);
+      clocks.push([fault, clock, details]);
       stack.assertAlive();
     }
     await load.stop();
@@ -176,6 +182,15 @@ function episodeFigures(
     storedWithoutAck: inEpisode.filter((w) => verdict.storedWithoutAck.has(w.key)).length,
     notifications,
   };
+}
+
+/**
+ * The load generator's UDP retransmissions so far (a call that is answered after lost datagrams
+ * is one call to the caller, however many times the transport resent it); 0 on other transports.
+ */
+function udpRetransmissions(caller: RoutedTransport): number {
+  const stats = (caller.for('posts') as { stats?: { retransmissions?: unknown } }).stats;
+  return typeof stats?.retransmissions === 'number' ? stats.retransmissions : 0;
 }
 
 async function episode(

@@ -15,6 +15,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { brokerConnections, type UdpProxy } from '@chirp/transport/testing';
+import { rate } from '../report/format.js';
 import type { Stack, StackTransport } from '../stack/stack.js';
 
 const run = promisify(execFile);
@@ -95,7 +96,7 @@ function lossFault(percent: 5 | 20): Fault {
         heal: () => {
           proxy.faults.lossToServer = proxy.faults.lossToClient = 0;
           const after = datagrams();
-          return `${after.dropped - before.dropped} of ${after.received - before.received} datagrams dropped`;
+          return `${rate(after.dropped - before.dropped)} of ${rate(after.received - before.received)} datagrams dropped`;
         },
       };
     },
