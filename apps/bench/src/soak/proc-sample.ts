@@ -56,7 +56,7 @@ function tree(pid: number): number[] {
   return found;
 }
 
-/** Least-squares slope of y over x, in y-units per x-unit; 0 with fewer than two points. */
+/** Least-squares slope of y over x, in y-units per x-unit (0 for fewer than two points). */
 export function slope(points: [number, number][]): number {
   const n = points.length;
   if (n < 2) return 0;

@@ -87,7 +87,7 @@ function markdown(results: SoakResults, charts: { file: string; transport: strin
     );
     for (const p of t.processes) {
       lines.push(
-        `| ${p.process} | ${p.rssStartMiB.toFixed(1)} | ${p.rssEndMiB.toFixed(1)} | ${p.rssSlopeMiBPerMin.toFixed(2)} | ${p.fdsStart} | ${p.fdsEnd} |`,
+        `| ${p.process} | ${p.rssStartMiB.toFixed(1)} | ${p.rssEndMiB.toFixed(1)} | ${p.rssSlopeMiBPerMin?.toFixed(2) ?? '– (too short)'} | ${p.fdsStart} | ${p.fdsEnd} |`,
       );
     }
     const chart = charts.find((c) => c.transport === t.transport);

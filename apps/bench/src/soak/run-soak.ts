@@ -41,8 +41,8 @@ export interface ProcessFigures {
   process: StackProcessName;
   rssStartMiB: number;
   rssEndMiB: number;
-  /** Least-squares slope of RSS after warm-up. */
-  rssSlopeMiBPerMin: number;
+  /** Least-squares slope of RSS after warm-up; null with fewer than 3 samples after it (a run too short). */
+  rssSlopeMiBPerMin: number | null;
   fdsStart: number;
   fdsEnd: number;
   /** [minutes since the load started, RSS MiB], every sample. */
@@ -188,11 +188,12 @@ function processFigures(
   const first = series[0]!;
   const last = series[series.length - 1]!;
   const rss = series.map((s): [number, number] => [s.at / 60_000, s.rssBytes / MIB]);
+  const afterWarmup = rss.filter(([minutes]) => minutes * 60_000 >= warmupMs);
   return {
     process,
     rssStartMiB: first.rssBytes / MIB,
     rssEndMiB: last.rssBytes / MIB,
-    rssSlopeMiBPerMin: slope(rss.filter(([minutes]) => minutes * 60_000 >= warmupMs)),
+    rssSlopeMiBPerMin: afterWarmup.length >= 3 ? slope(afterWarmup) : null,
     fdsStart: first.fds,
     fdsEnd: last.fds,
     rss,
