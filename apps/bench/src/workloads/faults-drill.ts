@@ -7,10 +7,10 @@
  *   |— before —|fault|— (loss lasts lossMs) —|— after: until the rate is back, within bounds —|— tail —|
  *
  * The first episode starts once the load runs at its rate; each later one's "before" is also
- * the settling time of the previous one. When the load has
- * stopped and the last notifications had time to arrive, every acknowledged post is read
- * back (faults-verify.ts) and each episode gets its figures: the load's (faults-measure.ts),
- * what was lost or duplicated, and the notifications of the posts written in it.
+ * the settling time of the previous one. When the load has stopped and the last notifications
+ * had time to arrive, every acknowledged post is read back (faults-verify.ts) and each episode
+ * gets its figures: the load's (faults-measure.ts), what was lost or duplicated, and the
+ * notifications of the posts written in it.
  */
 import { auth, client, DEFAULT_PORTS, follows, posts, type Client } from '@chirp/contracts';
 import { createTransport, transportConfigFromEnv, type RoutedTransport } from '@chirp/transport';
