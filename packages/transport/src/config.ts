@@ -13,7 +13,7 @@
  *   AMQP_PREFIX                         queue and exchange name prefix, default chirp
  *   REQUEST_TIMEOUT_MS                  default deadline of a call, default 5000
  *   MAX_MESSAGE_BYTES                   override every transport's limit (defaults below)
- *   SUBSCRIPTION_TTL_MS                 HTTP/UDP event registrations expire unless renewed, default 30000
+ *   SUBSCRIPTION_TTL_MS                 HTTP/UDP event registrations expire unless renewed (every third of it), default 6000
  *   TRANSPORT_SECRET                    shared secret, at least 32 bytes: every TCP frame and UDP datagram is
  *                                       signed (HMAC-SHA256) and checked, with a ±30 s replay window (signing.ts);
  *                                       unset or empty: TCP and UDP are unauthenticated, and a warning says so
@@ -74,7 +74,9 @@ export const DEFAULT_TRANSPORT_CONFIG: TransportConfig = {
   amqpPrefix: 'chirp',
   defaultTimeoutMs: 5_000,
   maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES,
-  subscriptionTtlMs: 30_000,
+  // Renewed every 2 s: a publisher that restarted (and forgot its registrations) is sending
+  // events to its subscribers again within 2 s; a subscriber that vanished is forgotten in 6 s.
+  subscriptionTtlMs: 6_000,
   shutdownGraceMs: 10_000,
 };
 
