@@ -29,7 +29,7 @@ describe('bench report', () => {
     const settings = parseArgs(
       [
         '--quick',
-        '--only=rpc,baselines,openloop',
+        '--only=rpc,baselines,signing,openloop',
         '--transports=tcp,http',
         '--duration=200ms',
         '--warmup=50ms',
@@ -102,6 +102,17 @@ describe('bench report', () => {
     }
   });
 
+  it('prices signing: TCP signed on the small calls at both concurrencies, beside the unsigned figures', () => {
+    const signing = results.sections.signing;
+    expect(signing.targets.map((t: { target: string }) => t.target)).toEqual(['tcp+secret']);
+    const cases = signing.targets[0].cases.map(
+      (c: { label: string; concurrency: number }) => `${c.label} c=${c.concurrency}`,
+    );
+    expect(cases.sort()).toEqual(['echo 64 B c=1', 'echo 64 B c=64', 'verify c=1', 'verify c=64']);
+    expect(report).toContain('## Signing (TRANSPORT_SECRET on TCP and UDP)');
+    expect(report).toMatch(/\| tcp \| echo 64 B \| 64 \| [\d,]+ \| [\d,]+ \|.*\| [+-]\d+ \|/);
+  });
+
   it('has the open-loop steps and max sustainable rate of every transport and baseline', () => {
     const open = results.sections.openloop;
     expect(open.targets.map((t: { target: string }) => t.target)).toEqual(['http', 'fastify', 'tcp', 'net']);
@@ -121,7 +132,9 @@ describe('bench report', () => {
     const headline = report.split('## Headline')[1]!.split('\n\n')[2]!.split('\n');
     expect(headline.length).toBe(2 + 4); // header, rule, 2 transports, 2 baselines
     for (const row of headline) expect(row.split('|').length, row).toBe(headline[0]!.split('|').length);
-    for (const heading of ['## RPC (closed loop)', '## Baselines', '## Open loop']) expect(report).toContain(heading);
+    for (const heading of ['## RPC (closed loop)', '## Baselines', '## Signing', '## Open loop']) {
+      expect(report).toContain(heading);
+    }
     const charts = [...report.matchAll(/!\[[^\]]*\]\(([^)]+\.svg)\)/g)].map((m) => m[1]!);
     expect(charts.length).toBeGreaterThanOrEqual(3);
     for (const chart of charts) {

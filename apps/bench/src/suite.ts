@@ -20,6 +20,7 @@ import { faultsWorkload } from './workloads/faults.js';
 import { notifyWorkload } from './workloads/notify.js';
 import { openLoopWorkload } from './workloads/open-loop-workload.js';
 import { rpcWorkload } from './workloads/rpc.js';
+import { signingWorkload } from './workloads/signing.js';
 import { socialWorkload } from './workloads/social.js';
 import type { RunningTarget, Sections, SuiteContext, SuiteResults, Workload } from './workloads/workload.js';
 
@@ -27,6 +28,7 @@ import type { RunningTarget, Sections, SuiteContext, SuiteResults, Workload } fr
 export const WORKLOADS: { [N in WorkloadName]: Workload<N> } = {
   rpc: rpcWorkload,
   baselines: baselinesWorkload,
+  signing: signingWorkload,
   openloop: openLoopWorkload,
   social: socialWorkload,
   notify: notifyWorkload,

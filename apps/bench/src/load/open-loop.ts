@@ -98,7 +98,8 @@ export async function openLoop(
         send(next);
         next += gapMs();
       }
-      if (next >= windowEnd) return resolve();
+      // The window lasts its full length even when no arrival falls late in it (low rates).
+      if (next >= windowEnd) return void setTimeout(resolve, Math.max(0, windowEnd - performance.now()));
       setTimeout(tick, Math.max(0, next - performance.now()));
     };
     tick();

@@ -4,19 +4,17 @@
  * service call pays for is on the path: envelopes, the pending map and its deadline
  * timers, trace ids, dispatch, error mapping. (Contract validation is not: these calls go
  * through the bare Transport, so the ratio to the baseline is the transport layer's own.)
- * TCP and UDP run with TRANSPORT_SECRET set, as a deployment should: every frame and
- * datagram is signed and checked, and the target's description in the report says so.
+ * The plain targets run without TRANSPORT_SECRET, like HTTP and AMQP (which sign nothing
+ * either), so the four compare on equal terms; `signed` runs TCP or UDP with it set, every
+ * frame and datagram signed and checked, to show what that costs.
  */
 import { createHash } from 'node:crypto';
 import { connect as amqpConnect } from 'amqplib';
 import { createTransport, DEFAULT_TRANSPORT_CONFIG, type TransportKind, type TransportConfig } from '@chirp/transport';
-import { answer, type Target, type TargetContext } from './target.js';
+import { answer, type Target, type TargetContext, type TargetName } from './target.js';
 
 const SERVICE = 'bench';
-/** The transports a TRANSPORT_SECRET applies to. */
-const SIGNED: readonly TransportKind[] = ['tcp', 'udp'];
-
-function configFor(kind: TransportKind, context: TargetContext, addresses: string[]): TransportConfig {
+function configFor(kind: TransportKind, context: TargetContext, addresses: string[], signed: boolean): TransportConfig {
   return {
     ...DEFAULT_TRANSPORT_CONFIG,
     transport: kind,
@@ -26,18 +24,29 @@ function configFor(kind: TransportKind, context: TargetContext, addresses: strin
     shutdownGraceMs: 1_000,
     services: { [SERVICE]: { addresses, listen: '127.0.0.1:0' } },
     // Both halves (separate processes) derive the same secret from the run's unique prefix.
-    secret: createHash('sha256').update(`chirp bench ${context.amqpPrefix}`).digest('hex'),
+    ...(signed && { secret: createHash('sha256').update(`chirp bench ${context.amqpPrefix}`).digest('hex') }),
   };
 }
 
 export function chirpTarget(kind: TransportKind, description: string): Target {
+  return chirpTargetNamed(kind, kind, description, false);
+}
+
+export function signedTarget(kind: 'tcp' | 'udp', description: string): Target {
+  return chirpTargetNamed(
+    `${kind}+secret`,
+    kind,
+    `${description}; every message HMAC-signed and replay-checked (TRANSPORT_SECRET set)`,
+    true,
+  );
+}
+
+function chirpTargetNamed(name: TargetName, kind: TransportKind, description: string, signed: boolean): Target {
   return {
-    name: kind,
-    description: SIGNED.includes(kind)
-      ? `${description}; every message HMAC-signed and replay-checked (TRANSPORT_SECRET set)`
-      : description,
+    name,
+    description,
     async serve(context) {
-      const transport = createTransport(configFor(kind, context, []));
+      const transport = createTransport(configFor(kind, context, [], signed));
       const listener = await transport.serve(SERVICE, {
         echo: (payload) => answer('echo', payload),
         verify: (payload) => answer('verify', payload),
@@ -52,7 +61,7 @@ export function chirpTarget(kind: TransportKind, description: string): Target {
       };
     },
     async connect(address, context) {
-      const transport = createTransport(configFor(kind, context, [address]));
+      const transport = createTransport(configFor(kind, context, [address], signed));
       return {
         call: (method, payload) => transport.request(SERVICE, method, payload),
         close: () => transport.close(),

@@ -1,7 +1,7 @@
 /**
- * A target is one thing the benchmark measures: a Chirp transport (http, amqp, tcp, udp)
- * or the bare baseline it is compared with (Fastify + undici, amqplib, node:net,
- * node:dgram). Each has two halves that never share a process: `serve` runs in the
+ * A target is one thing the benchmark measures: a Chirp transport (http, amqp, tcp, udp),
+ * the bare baseline it is compared with (Fastify + undici, amqplib, node:net, node:dgram),
+ * or TCP and UDP with every message signed (tcp+secret, udp+secret). Each has two halves that never share a process: `serve` runs in the
  * server process (server-child.ts) and `connect` in the load generator. Both halves serve
  * and call the same two methods with the same payloads, so the figures compare.
  */
@@ -9,7 +9,10 @@ import type { TransportKind } from '@chirp/transport';
 
 export const BASELINE_NAMES = ['fastify', 'amqplib', 'net', 'dgram'] as const;
 export type BaselineName = (typeof BASELINE_NAMES)[number];
-export type TargetName = TransportKind | BaselineName;
+/** TCP and UDP again with TRANSPORT_SECRET set: what signing every message costs. */
+export const SIGNED_NAMES = ['tcp+secret', 'udp+secret'] as const;
+export type SignedName = (typeof SIGNED_NAMES)[number];
+export type TargetName = TransportKind | BaselineName | SignedName;
 
 /** Each transport against the bare library it is built on. */
 export const BASELINE_OF: Record<TransportKind, BaselineName> = {

@@ -21,6 +21,7 @@ import type { SocialSection } from './social.js';
 export interface Sections {
   rpc: ClosedLoopSection;
   baselines: ClosedLoopSection;
+  signing: ClosedLoopSection;
   openloop: OpenLoopSection;
   social: SocialSection;
   notify: NotifySection;
