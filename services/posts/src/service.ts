@@ -7,14 +7,20 @@
  *   2. idempotency: a create carrying the (authorId, idempotencyKey) of an earlier one
  *      returns that post and publishes nothing; two racing creates with the same key meet
  *      at the unique index, and the loser returns the winner's post;
- *   3. the row is committed, then post.created is published with the caller's trace id.
- *      If publishing fails the post stays created and the error is logged: the timeline
- *      is the truth, the event only a prompt for live updates (followers see the post on
- *      their next timeline read). A transactional outbox would make the event as durable
- *      as the row; for notifications that are best effort on UDP and HTTP anyway, it is
- *      not worth a second table yet.
+ *   3. the row is committed, post.created (with the caller's trace id) is handed to the
+ *      event relay (event-relay.ts), and create returns: the publish is not on its latency.
+ *      The relay publishes in hand-over order and retries a failed publish with backoff
+ *      (100 ms doubling to 2 s, jittered). What is promised: an event survives a broker
+ *      outage or publish failure of up to 60 s after its hand-over, while the process
+ *      lives; past that, beyond 10,000 pending events (the oldest go), or still pending
+ *      5 s into a shutdown, it is dropped with an error log line counting the drops. A
+ *      publish whose confirm was lost with the connection is sent again (at least once).
+ *      A crash of posts between the commit and the publish still loses the event: only a
+ *      transactional outbox (the event written in the row's transaction, relayed from
+ *      that table) would make it as durable as the post. The timeline stays the truth,
+ *      the event a prompt for live updates: followers see the post on their next read.
  */
-import { posts, publish, type Implementation } from '@chirp/contracts';
+import { posts, type EventOf, type Implementation } from '@chirp/contracts';
 import { TransportError, type Logger, type Transport } from '@chirp/transport';
 import { isUniqueViolation } from '@chirp/db';
 import type { PrismaClient } from './generated/prisma/client.js';
@@ -24,10 +30,14 @@ import { postText } from './text.js';
 import { homeAuthors, timelineOf } from './timeline.js';
 import { toWire } from './wire.js';
 
+export type PostCreated = EventOf<typeof posts, 'post.created'>;
+
 export interface PostsDeps {
   prisma: PrismaClient;
-  /** Calls to follows and post.created events: the runtime's transport. */
-  transport: Pick<Transport, 'request' | 'publish'>;
+  /** Calls to follows: the runtime's transport. */
+  transport: Pick<Transport, 'request'>;
+  /** Takes post.created events and publishes them (start.ts: an EventRelay). */
+  events: { hand(event: PostCreated): void };
   logger: Logger;
   /** A home timeline reads the posts of at most this many followees. */
   homeMaxFollowees: number;
@@ -69,20 +79,7 @@ export function createPostsService(deps: PostsDeps): Implementation<typeof posts
         throw err;
       }
       const post = toWire(stored);
-      try {
-        await publish(
-          transport,
-          posts,
-          'post.created',
-          { post, traceId: context.traceId },
-          { traceId: context.traceId },
-        );
-      } catch (err) {
-        logger.error(
-          { err, postId: post.id, traceId: context.traceId },
-          'post.created was not published; the post is stored and on timelines',
-        );
-      }
+      deps.events.hand({ post, traceId: context.traceId });
       return { post };
     },
 
