@@ -70,4 +70,32 @@ describe('service runtime', () => {
     running = undefined;
     await caller.close();
   });
+
+  it('on stop, drains after the last call has finished and before it closes', async () => {
+    const cfg = config();
+    const steps: string[] = [];
+    running = await runService(
+      cfg,
+      async (rt) => {
+        const listener = await rt.serve({
+          slow: () => new Promise((r) => setTimeout(() => r(steps.push('last call finished')), 300)),
+        });
+        cfg.transport.services.follows = { listen: listener.address, addresses: [listener.address] };
+        return {
+          drain: async () => void steps.push('drain'),
+          close: async () => void steps.push('close'),
+        };
+      },
+      { logger: quiet },
+    );
+    const { createTransport } = await import('@chirp/transport');
+    const caller = createTransport(cfg.transport);
+    const inFlight = caller.request('follows', 'slow', {});
+    await new Promise((r) => setTimeout(r, 50));
+    await running.stop();
+    running = undefined;
+    await inFlight;
+    await caller.close();
+    expect(steps).toEqual(['last call finished', 'drain', 'close']);
+  });
 });

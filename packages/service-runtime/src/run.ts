@@ -4,8 +4,9 @@
  *   start   read config → JSON logger → transport → admin port (/healthz, /readyz, /metrics)
  *           → the service's own start (open its database, serve its handlers) → ready
  *   stop    on SIGTERM/SIGINT: not ready any more (load balancers stop sending), listeners
- *           stop taking work and finish what is in flight, the service closes its
- *           resources (database last, so nothing is half-written), the process exits 0.
+ *           stop taking work and finish what is in flight, the service drains what it still
+ *           has to send (while the transport is open), the transport closes, the service
+ *           closes its resources (database last, so nothing is half-written), the process exits 0.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -24,6 +25,12 @@ export interface Runtime {
 
 /** What a service's start returns: how to release what it opened, and its own counters. */
 export interface Started {
+  /**
+   * Called on stop once the listeners have finished their last call, while the transport is
+   * still open: send what must still go out (posts' pending events).
+   */
+  drain?(): Promise<void>;
+  /** Release what start opened (the database last); the transport is closed by now. */
   close(): Promise<void>;
   /** Read on every /metrics scrape, each as `chirp_<name>` (e.g. notify's open sockets). */
   counters?(): Record<string, number>;
@@ -108,6 +115,7 @@ export async function runService(
       ready = false;
       logger.info({}, `${config.service} stopping`);
       await Promise.all(listeners.map((l) => l.close()));
+      await service.drain?.();
       await transport.close();
       await service.close();
       await new Promise((resolve) => admin.close(resolve));

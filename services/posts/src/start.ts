@@ -4,10 +4,9 @@
  * contract's handlers. close() releases the database last, after the runtime has stopped
  * taking work.
  *
- * The relay must flush while the transport is still open, but the runtime closes the
- * transport before calling close() (listeners → transport → close()). So the flush hangs
- * off the listener's close: once the listener has finished its last create, the relay has
- * RELAY_CLOSE_GRACE_MS to publish what is pending; close() only repeats it (a no-op then).
+ * On stop the runtime calls drain() once the listener has finished its last create, while
+ * the transport is still open: the relay has RELAY_CLOSE_GRACE_MS to publish what is
+ * pending. close() only repeats it (a no-op then) for a start that failed half-way.
  */
 import { fileURLToPath } from 'node:url';
 import { handlersFor, posts, publish } from '@chirp/contracts';
@@ -55,17 +54,13 @@ export function startPosts(
         logger,
         homeMaxFollowees: config.homeMaxFollowees,
       });
-      const listener = await runtime.serve(handlersFor(posts, service));
-      const closeListener = listener.close.bind(listener);
-      listener.close = async () => {
-        await closeListener();
-        await relay.close(RELAY_CLOSE_GRACE_MS);
-      };
+      await runtime.serve(handlersFor(posts, service));
     } catch (err) {
       await close();
       throw err;
     }
     return {
+      drain: () => relay.close(RELAY_CLOSE_GRACE_MS),
       close,
       counters: () => {
         const stats = relay.stats;
