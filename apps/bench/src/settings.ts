@@ -3,7 +3,7 @@
  * environment). The whole object is written into results.json, so a report always says
  * exactly how its figures were made.
  *
- * Defaults (full run):  duration 2s, warm-up 0.5s, 3 repetitions, concurrency 1,16,64,256,
+ * Defaults (full run):  duration 1.5s, warm-up 0.4s, 3 repetitions, concurrency 1,16,64,256,
  *                       echo payloads 64 B, 1 KiB, 16 KiB; open loop from 1,000 calls/s,
  *                       doubling until p99 passes 10 ms, then 3 bisections (±9%).
  * --quick:              duration 1s, warm-up 0.3s, 1 repetition, concurrency 1,64; open loop
@@ -115,8 +115,8 @@ export function defaultSettings(quick: boolean, env: Record<string, string | und
     workloads: [...WORKLOAD_NAMES],
     transports: [...TRANSPORT_KINDS],
     mixed: true,
-    durationMs: quick ? 1_000 : 2_000,
-    warmupMs: quick ? 300 : 500,
+    durationMs: quick ? 1_000 : 1_500,
+    warmupMs: quick ? 300 : 400,
     repetitions: quick ? 1 : 3,
     concurrency: quick ? [1, 64] : [1, 16, 64, 256],
     payloadBytes: [64, 1024, 16 * 1024],
