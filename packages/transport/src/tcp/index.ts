@@ -33,6 +33,7 @@ import type {
   Subscription,
   Transport,
 } from '../transport.js';
+import { writeFrame } from './coalesce.js';
 import { FRAME_HEADER_BYTES, FrameDecoder, encodeFrame } from './framing.js';
 import { TcpServer } from './server.js';
 import { UNSIGNED_FRAMES, openSession, type FrameAuth } from './session.js';
@@ -69,24 +70,33 @@ export class TcpTransport implements Transport {
 
   // ---- client side -------------------------------------------------------------------
 
-  async request(service: string, method: string, payload: unknown, options?: RequestOptions): Promise<unknown> {
-    const out = outgoing(options, this.#options.defaultTimeoutMs);
-    const envelope: Envelope = {
-      type: 'request',
-      id: out.id,
-      service,
-      method,
-      payload,
-      traceId: out.traceId,
-      timeoutMs: out.timeoutMs,
-    };
-    const frame = encodeFrame(encodeEnvelope(envelope), this.#macBytes);
-    checkSize(frame.length - FRAME_HEADER_BYTES - this.#macBytes, this.maxMessageBytes, `request ${service}.${method}`);
-    const connection = this.#connectionFor(service);
-    const reply = this.#pending.wait(out.id, out.timeoutMs, `tcp ${service}.${method}`, connection);
-    connection.auth.seal(frame);
-    connection.socket.write(frame);
-    return reply;
+  /** Not `async`: returning the pending promise itself saves a promise and its ticks per call. */
+  request(service: string, method: string, payload: unknown, options?: RequestOptions): Promise<unknown> {
+    try {
+      const out = outgoing(options, this.#options.defaultTimeoutMs);
+      const envelope: Envelope = {
+        type: 'request',
+        id: out.id,
+        service,
+        method,
+        payload,
+        traceId: out.traceId,
+        timeoutMs: out.timeoutMs,
+      };
+      const frame = encodeFrame(encodeEnvelope(envelope), this.#macBytes);
+      checkSize(
+        frame.length - FRAME_HEADER_BYTES - this.#macBytes,
+        this.maxMessageBytes,
+        `request ${service}.${method}`,
+      );
+      const connection = this.#connectionFor(service);
+      const reply = this.#pending.wait(out.id, out.timeoutMs, `tcp ${service}.${method}`, connection);
+      connection.auth.seal(frame);
+      writeFrame(connection.socket, frame);
+      return reply;
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
   }
 
   async subscribe(
@@ -125,7 +135,7 @@ export class TcpTransport implements Transport {
     const reply = this.#pending.wait(envelope.id, this.#options.defaultTimeoutMs, `tcp ${envelope.type}`, connection);
     const frame = encodeFrame(encodeEnvelope(envelope), this.#macBytes);
     connection.auth.seal(frame);
-    connection.socket.write(frame);
+    writeFrame(connection.socket, frame);
     return reply;
   }
 

@@ -17,6 +17,7 @@ import { checkSize } from '../options.js';
 import { MAC_BYTES, type AuthStats, type Refusal, type Sealer } from '../signing.js';
 import { SubscriberRegistry } from '../subscribers.js';
 import type { Handlers, Listener } from '../transport.js';
+import { writeFrame } from './coalesce.js';
 import { FrameDecoder, FrameError, encodeFrame } from './framing.js';
 import { UNSIGNED_FRAMES, acceptSession, type FrameAuth } from './session.js';
 import { createSocketServer, type TcpTls } from './tls.js';
@@ -211,7 +212,7 @@ export class TcpServer implements Listener {
     if (peer.socket.destroyed || peer.auth === undefined) return;
     const frame = encodeFrame(text, peer.auth.macBytes);
     peer.auth.seal(frame);
-    peer.socket.write(frame);
+    writeFrame(peer.socket, frame);
   }
 
   /** One event frame down each registered subscriber's connection; refused whole if over the limit. */
