@@ -1,12 +1,23 @@
+import { performance } from 'node:perf_hooks';
 import { TransportError } from './errors.js';
 
 /**
- * Requests sent and not yet answered, keyed by request id. Each entry owns its deadline
- * timer and removes itself when settled, so a late reply for a timed-out request is simply
- * not found. Shared by every transport that matches replies to requests itself.
+ * Requests sent and not yet answered, keyed by request id. Each entry carries its deadline
+ * and removes itself when settled, so a late reply for a timed-out request is simply not
+ * found. Shared by every transport that matches replies to requests itself.
+ *
+ * Why one timer for the whole map rather than one per request: arming and clearing a
+ * timer per call was a tenth of a busy TCP client's CPU (and garbage) in the benchmark
+ * profiles. The one timer is armed for the earliest deadline; when it fires it rejects
+ * every entry past its deadline and re-arms for the next, so no request waits longer than
+ * its own timeout (nor is failed sooner). It is cleared whenever nothing is pending, so an
+ * idle process is not kept alive by it.
  */
 export class PendingRequests<Tag = unknown> {
   readonly #entries = new Map<string, Entry<Tag>>();
+  #timer: NodeJS.Timeout | undefined;
+  /** When #timer fires (performance.now() ms); Infinity when unarmed. */
+  #timerAt = Infinity;
 
   get size(): number {
     return this.#entries.size;
@@ -14,11 +25,10 @@ export class PendingRequests<Tag = unknown> {
 
   /** Wait for the reply to `id`; rejects with DEADLINE_EXCEEDED after `timeoutMs`. */
   wait(id: string, timeoutMs: number, describe: string, tag: Tag, onSettle?: () => void): Promise<unknown> {
+    const deadline = performance.now() + timeoutMs;
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.reject(id, new TransportError('DEADLINE_EXCEEDED', `${describe}: no reply within ${timeoutMs} ms`));
-      }, timeoutMs);
-      this.#entries.set(id, { resolve, reject, timer, tag, onSettle });
+      this.#entries.set(id, { resolve, reject, deadline, timeoutMs, describe, tag, onSettle });
+      if (deadline < this.#timerAt) this.#arm(deadline);
     });
   }
 
@@ -53,16 +63,51 @@ export class PendingRequests<Tag = unknown> {
     const entry = this.#entries.get(id);
     if (entry === undefined) return undefined;
     this.#entries.delete(id);
-    clearTimeout(entry.timer);
+    if (this.#entries.size === 0) this.#disarm();
     entry.onSettle?.();
     return entry;
   }
+
+  #arm(at: number): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timerAt = at;
+    this.#timer = setTimeout(this.#expire, Math.max(1, Math.ceil(at - performance.now())));
+  }
+
+  #disarm(): void {
+    if (this.#timer === undefined) return;
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#timerAt = Infinity;
+  }
+
+  /** Reject what is past its deadline, then re-arm for the earliest that is not. */
+  readonly #expire = (): void => {
+    this.#timer = undefined;
+    this.#timerAt = Infinity;
+    const now = performance.now();
+    let next = Infinity;
+    for (const [id, entry] of this.#entries) {
+      if (entry.deadline <= now) {
+        this.reject(
+          id,
+          new TransportError('DEADLINE_EXCEEDED', `${entry.describe}: no reply within ${entry.timeoutMs} ms`),
+        );
+      } else if (entry.deadline < next) {
+        next = entry.deadline;
+      }
+    }
+    if (next < this.#timerAt && this.#entries.size > 0) this.#arm(next);
+  };
 }
 
 interface Entry<Tag> {
   resolve: (value: unknown) => void;
   reject: (error: Error) => void;
-  timer: NodeJS.Timeout;
+  /** performance.now() ms after which the request fails with DEADLINE_EXCEEDED. */
+  deadline: number;
+  timeoutMs: number;
+  describe: string;
   tag: Tag;
   onSettle: (() => void) | undefined;
 }
