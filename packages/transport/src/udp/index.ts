@@ -41,7 +41,8 @@ import type {
 } from '../transport.js';
 import { datagramAuth, type DatagramAuth } from './datagram-auth.js';
 import { UdpServer } from './server.js';
-import { connect, createSocket, enlargeBuffers, send } from './sockets.js';
+import { RetransmitSchedule, type Outgoing } from './retransmit.js';
+import { connect, createSocket, enlargeBuffers } from './sockets.js';
 
 export { UdpServer, type UdpServerStats } from './server.js';
 
@@ -70,6 +71,10 @@ interface Peer {
   address: string;
   socket: dgram.Socket;
   ready: Promise<void>;
+  /** Set once `ready` has resolved, so that a call need not wait on the promise. */
+  connected: boolean;
+  /** The send callback, one per peer rather than one per datagram. */
+  onSent: (err: Error | null) => void;
 }
 
 type UdpSubscription = LocalSubscription<{ addresses: string[]; renewTimer?: NodeJS.Timeout }>;
@@ -87,6 +92,9 @@ export class UdpTransport implements Transport {
   readonly #options: TransportOptions;
   readonly #auth: DatagramAuth;
   readonly #pending = new PendingRequests<Peer>();
+  readonly #retransmits = new RetransmitSchedule<Peer>(RETRANSMIT_FIRST_MS, RETRANSMIT_MAX_MS, (entry) =>
+    this.#retransmit(entry),
+  );
   readonly #endpoints = new Map<string, EndpointSet>();
   readonly #peers = new Map<string, Peer>();
   readonly #subscriptions = new Map<string, UdpSubscription>();
@@ -122,29 +130,43 @@ export class UdpTransport implements Transport {
   }
 
   /**
-   * Send `datagram` and wait for the reply carrying `id`, sending it again on the same peer
-   * (the server de-duplicates by sender and id) until the reply or the deadline. Each
-   * transmission is sealed afresh: the previous one has left (send() has called back).
+   * Send `datagram` and wait for the reply carrying `id`; the schedule (retransmit.ts) sends
+   * it again on the same peer (the server de-duplicates by sender and id) until the reply or
+   * the deadline. Each transmission is sealed afresh, in place: a send still queued in libuv
+   * (full socket buffer) then goes out whole with the newer seal, and its twin is dropped as a replay.
    */
   #exchange(peer: Peer, id: string, datagram: Buffer, timeoutMs: number, describe: string): Promise<unknown> {
-    let retransmit: NodeJS.Timeout | undefined;
-    const reply = this.#pending.wait(id, timeoutMs, describe, peer, () => clearTimeout(retransmit));
-    const transmit = async (nextDelayMs: number): Promise<void> => {
-      if (!this.#pending.has(id)) return;
-      this.#auth.seal(datagram);
-      const err = await send(peer.socket, datagram);
-      if (err !== undefined) this.#onPeerError(peer, err);
-      if (!this.#pending.has(id)) return;
-      retransmit = setTimeout(() => {
-        this.stats.retransmissions++;
-        void transmit(Math.min(nextDelayMs * 2, RETRANSMIT_MAX_MS));
-      }, nextDelayMs);
-    };
-    peer.ready.then(
-      () => transmit(RETRANSMIT_FIRST_MS),
-      (err: unknown) => this.#pending.reject(id, unavailable(`udp: cannot reach ${peer.address}`, err)),
-    );
+    const reply = this.#pending.wait(id, timeoutMs, describe, peer);
+    if (peer.connected) {
+      this.#transmit(peer, datagram);
+      this.#retransmits.add(id, peer, datagram);
+    } else {
+      peer.ready.then(
+        () => {
+          if (!this.#pending.has(id)) return;
+          this.#transmit(peer, datagram);
+          this.#retransmits.add(id, peer, datagram);
+        },
+        (err: unknown) => this.#pending.reject(id, unavailable(`udp: cannot reach ${peer.address}`, err)),
+      );
+    }
     return reply;
+  }
+
+  #transmit(peer: Peer, datagram: Buffer): void {
+    this.#auth.seal(datagram);
+    try {
+      peer.socket.send(datagram, peer.onSent);
+    } catch (err) {
+      this.#onPeerError(peer, err as Error); // the socket is closed
+    }
+  }
+
+  #retransmit(entry: Outgoing<Peer>): boolean {
+    if (!this.#pending.has(entry.id)) return false;
+    this.stats.retransmissions++;
+    this.#transmit(entry.peer, entry.datagram);
+    return true;
   }
 
   /** The next endpoint of `service` in round robin that is not sitting out a refusal. */
@@ -168,7 +190,18 @@ export class UdpTransport implements Transport {
     if (existing !== undefined) return existing;
     const target = parseHostPort(address);
     const socket = createSocket(target.host);
-    const peer: Peer = { address, socket, ready: connect(socket, target).then(() => enlargeBuffers(socket)) };
+    const peer: Peer = {
+      address,
+      socket,
+      ready: connect(socket, target).then(() => {
+        enlargeBuffers(socket);
+        peer.connected = true;
+      }),
+      connected: false,
+      onSent: (err) => {
+        if (err) this.#onPeerError(peer, err);
+      },
+    };
     peer.ready.catch(() => {
       // A name that did not resolve: forget the socket so the next call looks it up again.
       if (this.#peers.get(address) === peer) this.#peers.delete(address);
@@ -226,6 +259,7 @@ export class UdpTransport implements Transport {
     if (envelope.type === 'reply') {
       this.#markUp(peer.address);
       // A duplicate reply (or one after the deadline) finds no pending entry and is dropped.
+      this.#retransmits.remove(envelope.id);
       if (envelope.ok) this.#pending.resolve(envelope.id, envelope.result);
       else this.#pending.reject(envelope.id, fromWireError(envelope.error));
     } else if (envelope.type === 'event') {
@@ -373,6 +407,7 @@ export class UdpTransport implements Transport {
     for (const sub of this.#subscriptions.values()) clearInterval(sub.extra.renewTimer);
     this.#subscriptions.clear();
     this.#pending.rejectAll(new TransportError('UNAVAILABLE', 'udp: transport closed'));
+    this.#retransmits.clear();
     await Promise.all(
       [...this.#peers.values()].map(
         (peer) =>

@@ -24,6 +24,10 @@ interface Finished {
   expiresAt: number;
 }
 
+/** Shared answers: a lookup per request allocates nothing. */
+const NEW = { state: 'new' } as const;
+const RUNNING = { state: 'running' } as const;
+
 export class ReplyCache {
   readonly #running = new Set<string>();
   /** Insertion order is completion order, so the first entries are the oldest. */
@@ -45,10 +49,11 @@ export class ReplyCache {
   }
 
   /** What is known about `key`: unseen, still running, or the reply it got. */
-  lookup(key: string, now = Date.now()): { state: 'new' } | { state: 'running' } | { state: 'done'; datagram: Buffer } {
-    if (this.#running.has(key)) return { state: 'running' };
+  lookup(key: string, now?: number): { state: 'new' } | { state: 'running' } | { state: 'done'; datagram: Buffer } {
+    if (this.#running.has(key)) return RUNNING;
     const done = this.#done.get(key);
-    if (done === undefined || done.expiresAt <= now) return { state: 'new' };
+    // The clock is only read for a key seen before (a retransmission), not for every request.
+    if (done === undefined || done.expiresAt <= (now ?? Date.now())) return NEW;
     return { state: 'done', datagram: done.datagram };
   }
 
@@ -62,6 +67,7 @@ export class ReplyCache {
     this.#forget(key);
     this.#done.set(key, { datagram, expiresAt });
     this.#bytes += datagram.length;
+    if (this.#done.size <= this.#limits.maxEntries && this.#bytes <= this.#limits.maxBytes) return;
     for (const [oldest] of this.#done) {
       if (this.#done.size <= this.#limits.maxEntries && this.#bytes <= this.#limits.maxBytes) break;
       this.#forget(oldest);

@@ -184,7 +184,7 @@ export class UdpServer implements Listener {
     }
     if (known.state === 'done') {
       this.stats.duplicatesAnswered++;
-      void send(this.#socket, this.#options.auth.resealed(known.datagram), sender);
+      this.#sendReply(this.#options.auth.resealed(known.datagram), sender);
       return;
     }
     if (this.#closing !== undefined) {
@@ -203,23 +203,39 @@ export class UdpServer implements Listener {
       deadline,
       transport: 'udp',
     };
-    void this.#inFlight
-      .run(async () => {
-        const body =
-          envelope.service === this.service
-            ? await dispatch(this.#options.handlers, context, envelope.payload, this.#options.logger)
-            : wrongService(this.service, envelope.service);
-        const datagram = this.#replyDatagram(envelope.id, body);
-        this.#cache.finish(key, datagram, Math.max(deadline, Date.now()) + DEDUPE_MARGIN_MS);
-        if (!this.#socketClosed) await send(this.#socket, datagram, sender);
-      })
-      .catch((err: unknown) => {
-        // Only encoding can throw here (a result JSON cannot express): answer so the caller need not wait.
-        this.#options.logger.error({ err, traceId: envelope.traceId, service: this.service }, 'udp: could not reply');
-        const datagram = this.#replyDatagram(envelope.id, { ok: false, error: toWireError(err) });
-        this.#cache.finish(key, datagram, deadline + DEDUPE_MARGIN_MS);
-        if (!this.#socketClosed) void send(this.#socket, datagram, sender);
-      });
+    void this.#inFlight.run(() => this.#answer(envelope, key, sender, context));
+  }
+
+  /** Run the handler, remember its reply for retransmissions, and send it. Never rejects. */
+  async #answer(envelope: RequestEnvelope, key: string, sender: HostPort, context: CallContext): Promise<void> {
+    let datagram: Buffer;
+    try {
+      const body =
+        envelope.service === this.service
+          ? await dispatch(this.#options.handlers, context, envelope.payload, this.#options.logger)
+          : wrongService(this.service, envelope.service);
+      datagram = this.#replyDatagram(envelope.id, body);
+    } catch (err) {
+      // Only encoding can throw here (a result JSON cannot express): answer so the caller need not wait.
+      this.#options.logger.error({ err, traceId: envelope.traceId, service: this.service }, 'udp: could not reply');
+      datagram = this.#replyDatagram(envelope.id, { ok: false, error: toWireError(err) });
+    }
+    this.#cache.finish(key, datagram, Math.max(context.deadline, Date.now()) + DEDUPE_MARGIN_MS);
+    this.#sendReply(datagram, sender);
+  }
+
+  /**
+   * Fire and forget: a reply that fails to leave is a lost datagram, which the client's
+   * retransmission recovers (and the cache answers). No callback, so no promise or
+   * completion callback per reply either.
+   */
+  #sendReply(datagram: Buffer, to: HostPort): void {
+    if (this.#socketClosed) return;
+    try {
+      this.#socket.send(datagram, to.port, to.host);
+    } catch {
+      // The socket closed under us: as lost.
+    }
   }
 
   /** The reply as one sealed datagram; one over the limit becomes a RESOURCE_EXHAUSTED error. */

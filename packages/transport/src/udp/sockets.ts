@@ -1,5 +1,6 @@
 /** The few `node:dgram` operations the UDP transport needs, as promises. */
 import dgram from 'node:dgram';
+import dns from 'node:dns';
 import net from 'node:net';
 import type { HostPort } from '../endpoints.js';
 
@@ -13,7 +14,23 @@ const SOCKET_BUFFER_BYTES = 4 * 1024 * 1024;
 
 /** UDP over IPv4 unless the address is an IPv6 literal. */
 export function createSocket(host: string): dgram.Socket {
-  return dgram.createSocket({ type: net.isIPv6(host) ? 'udp6' : 'udp4' });
+  return dgram.createSocket({ type: net.isIPv6(host) ? 'udp6' : 'udp4', lookup: lookupLiteralAtOnce });
+}
+
+/**
+ * A server replies to the IP literal each datagram came from, and dns.lookup answers even a
+ * literal only on the next tick: every reply paid a deferral before leaving. Literals are
+ * answered at once; names still go to dns.lookup.
+ */
+function lookupLiteralAtOnce(
+  address: string,
+  options: dns.LookupOneOptions | number, // node:dgram passes the family as a number
+  callback: (err: NodeJS.ErrnoException | null, address: string, family: number) => void,
+): void {
+  const literal = net.isIP(address);
+  if (literal !== 0) callback(null, address, literal);
+  else if (typeof options === 'number') dns.lookup(address, options, callback);
+  else dns.lookup(address, options, callback);
 }
 
 /** Only possible once the socket has a file descriptor, i.e. after bind or connect. */
