@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentProgress } from './progress.js';
-import { UsageError, WORKLOAD_NAMES, parseArgs } from './settings.js';
+import { UsageError, WORKLOAD_NAMES, parseArgs, type Settings } from './settings.js';
 import { runSuite, type SuiteOutcome } from './suite.js';
 
 const PERCENTILE_KEYS = ['p50', 'p90', 'p99', 'p999'];
@@ -18,57 +18,72 @@ const FIGURE_KEYS = [
   ...['throughput', 'errors', 'clientCpu', 'serverCpu', 'clientCpuPerCall', 'serverCpuPerCall'],
 ];
 
-describe('bench report', () => {
-  let out: string;
-  let outcome: SuiteOutcome;
-  let results: Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-  let report: string;
+/** One suite run into a fresh temporary folder, shared by a describe block's tests and removed after them. */
+interface SuiteRun {
+  /** The temporary folder the result folder is made in. */
+  out: string;
+  outcome: SuiteOutcome;
+  results: Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  report: string;
+}
 
+function suiteRun(prefix: string, settingsFor: (out: string) => Promise<Settings>, timeoutMs: number): SuiteRun {
+  const run = {} as SuiteRun;
   beforeAll(async () => {
-    out = await mkdtemp(path.join(os.tmpdir(), 'chirp-bench-'));
-    const settings = parseArgs(
-      [
-        '--quick',
-        '--only=rpc,baselines,signing,openloop',
-        '--transports=tcp,http',
-        '--duration=200ms',
-        '--warmup=50ms',
-        '--rate=500,1000',
-        `--out=${out}`,
-      ],
-      process.env,
-    );
-    if (settings === 'help') throw new Error('unexpected --help');
-    settings.payloadBytes = [64, 1024];
-    outcome = await runSuite(settings, silentProgress);
-    results = JSON.parse(await readFile(path.join(outcome.dir, 'results.json'), 'utf8'));
-    report = await readFile(path.join(outcome.dir, 'report.md'), 'utf8');
-  }, 90_000);
-
+    run.out = await mkdtemp(path.join(os.tmpdir(), prefix));
+    run.outcome = await runSuite(await settingsFor(run.out), silentProgress);
+    run.results = JSON.parse(await readFile(path.join(run.outcome.dir, 'results.json'), 'utf8'));
+    run.report = await readFile(path.join(run.outcome.dir, 'report.md'), 'utf8');
+  }, timeoutMs);
   afterAll(async () => {
-    if (out) await rm(out, { recursive: true, force: true });
+    if (run.out) await rm(run.out, { recursive: true, force: true });
   });
+  return run;
+}
+
+describe('bench report', () => {
+  const run = suiteRun(
+    'chirp-bench-',
+    async (out) => {
+      const settings = parseArgs(
+        [
+          '--quick',
+          '--only=rpc,baselines,signing,openloop',
+          '--transports=tcp,http',
+          '--duration=200ms',
+          '--warmup=50ms',
+          '--rate=500,1000',
+          `--out=${out}`,
+        ],
+        process.env,
+      );
+      if (settings === 'help') throw new Error('unexpected --help');
+      settings.payloadBytes = [64, 1024];
+      return settings;
+    },
+    90_000,
+  );
 
   it('writes a timestamped folder with results.json, report.md and SVG charts', async () => {
-    expect(path.dirname(outcome.dir)).toBe(out);
-    expect(path.basename(outcome.dir)).toMatch(/^\d{4}-\d\d-\d\dT\d\d-\d\d-\d\dZ$/);
-    const files = await readdir(outcome.dir);
+    expect(path.dirname(run.outcome.dir)).toBe(run.out);
+    expect(path.basename(run.outcome.dir)).toMatch(/^\d{4}-\d\d-\d\dT\d\d-\d\d-\d\dZ$/);
+    const files = await readdir(run.outcome.dir);
     expect(files).toEqual(expect.arrayContaining(['results.json', 'report.md']));
     expect(files.filter((f) => f.endsWith('.svg')).length).toBeGreaterThanOrEqual(3);
-    expect(outcome.incomplete).toBe(false);
+    expect(run.outcome.incomplete).toBe(false);
   });
 
   it('records the machine, versions and exact settings', () => {
-    expect(results.machine).toEqual(
+    expect(run.results.machine).toEqual(
       expect.objectContaining({ cpuModel: expect.any(String), cores: expect.any(Number), node: process.version }),
     );
-    expect(Object.keys(results.machine.packages)).toEqual(expect.arrayContaining(['amqplib', 'fastify', 'undici']));
-    expect(results.machine).toHaveProperty('rabbitmq');
-    expect(results.harness.cpuPerCallUs).toBeGreaterThan(0);
-    expect(results.settings).toEqual(
+    expect(Object.keys(run.results.machine.packages)).toEqual(expect.arrayContaining(['amqplib', 'fastify', 'undici']));
+    expect(run.results.machine).toHaveProperty('rabbitmq');
+    expect(run.results.harness.cpuPerCallUs).toBeGreaterThan(0);
+    expect(run.results.settings).toEqual(
       expect.objectContaining({ durationMs: 200, warmupMs: 50, transports: ['http', 'tcp'] }),
     );
-    expect(Date.parse(results.finishedAt)).toBeGreaterThanOrEqual(Date.parse(results.startedAt));
+    expect(Date.parse(run.results.finishedAt)).toBeGreaterThanOrEqual(Date.parse(run.results.startedAt));
   });
 
   it('has every closed-loop case with every figure, for every transport and baseline', () => {
@@ -76,8 +91,8 @@ describe('bench report', () => {
       ['rpc', ['http', 'tcp']],
       ['baselines', ['fastify', 'net']],
     ] as const) {
-      expect(results.sections[section].targets.map((t: { target: string }) => t.target)).toEqual(targets);
-      for (const target of results.sections[section].targets) {
+      expect(run.results.sections[section].targets.map((t: { target: string }) => t.target)).toEqual(targets);
+      for (const target of run.results.sections[section].targets) {
         const cases = target.cases.map((c: { label: string; concurrency: number }) => `${c.label} c=${c.concurrency}`);
         expect(cases.sort()).toEqual(
           ['echo 1 KiB c=1', 'echo 1 KiB c=64', 'echo 64 B c=1', 'echo 64 B c=64', 'verify c=1', 'verify c=64'].sort(),
@@ -90,8 +105,8 @@ describe('bench report', () => {
         }
       }
     }
-    expect(results.comparison.map((c: { transport: string }) => c.transport)).toEqual(['http', 'tcp']);
-    for (const c of results.comparison) {
+    expect(run.results.comparison.map((c: { transport: string }) => c.transport)).toEqual(['http', 'tcp']);
+    for (const c of run.results.comparison) {
       expect(c).toEqual(
         expect.objectContaining({
           throughputRatio: expect.any(Number),
@@ -103,18 +118,18 @@ describe('bench report', () => {
   });
 
   it('prices signing: TCP signed on the small calls at both concurrencies, beside the unsigned figures', () => {
-    const signing = results.sections.signing;
+    const signing = run.results.sections.signing;
     expect(signing.targets.map((t: { target: string }) => t.target)).toEqual(['tcp+secret']);
     const cases = signing.targets[0].cases.map(
       (c: { label: string; concurrency: number }) => `${c.label} c=${c.concurrency}`,
     );
     expect(cases.sort()).toEqual(['echo 64 B c=1', 'echo 64 B c=64', 'verify c=1', 'verify c=64']);
-    expect(report).toContain('## Signing (TRANSPORT_SECRET on TCP and UDP)');
-    expect(report).toMatch(/\| tcp \| echo 64 B \| 64 \| [\d,]+ \| [\d,]+ \|.*\| [+-]\d+ \|/);
+    expect(run.report).toContain('## Signing (TRANSPORT_SECRET on TCP and UDP)');
+    expect(run.report).toMatch(/\| tcp \| echo 64 B \| 64 \| [\d,]+ \| [\d,]+ \|.*\| [+-]\d+ \|/);
   });
 
   it('has the open-loop steps and max sustainable rate of every transport and baseline', () => {
-    const open = results.sections.openloop;
+    const open = run.results.sections.openloop;
     expect(open.targets.map((t: { target: string }) => t.target)).toEqual(['http', 'fastify', 'tcp', 'net']);
     for (const target of open.targets) {
       expect(target.steps.length).toBeGreaterThan(0);
@@ -125,20 +140,20 @@ describe('bench report', () => {
   });
 
   it('has a headline table and embeds charts that exist', async () => {
-    expect(report).toContain('## Headline');
-    expect(report).toMatch(/\| target \| p50 ms \(c=1\) \| p99 ms \(c=1\) \| req\/s \(c=64\) \| req\/s ÷ baseline/);
-    expect(report).toMatch(/\| \*\*http\*\* \(vs fastify\) \|/);
-    expect(report).toMatch(/\| \*\*tcp\*\* \(vs net\) \|/);
-    const headline = report.split('## Headline')[1]!.split('\n\n')[2]!.split('\n');
+    expect(run.report).toContain('## Headline');
+    expect(run.report).toMatch(/\| target \| p50 ms \(c=1\) \| p99 ms \(c=1\) \| req\/s \(c=64\) \| req\/s ÷ baseline/);
+    expect(run.report).toMatch(/\| \*\*http\*\* \(vs fastify\) \|/);
+    expect(run.report).toMatch(/\| \*\*tcp\*\* \(vs net\) \|/);
+    const headline = run.report.split('## Headline')[1]!.split('\n\n')[2]!.split('\n');
     expect(headline.length).toBe(2 + 4); // header, rule, 2 transports, 2 baselines
     for (const row of headline) expect(row.split('|').length, row).toBe(headline[0]!.split('|').length);
     for (const heading of ['## RPC (closed loop)', '## Baselines', '## Signing', '## Open loop']) {
-      expect(report).toContain(heading);
+      expect(run.report).toContain(heading);
     }
-    const charts = [...report.matchAll(/!\[[^\]]*\]\(([^)]+\.svg)\)/g)].map((m) => m[1]!);
+    const charts = [...run.report.matchAll(/!\[[^\]]*\]\(([^)]+\.svg)\)/g)].map((m) => m[1]!);
     expect(charts.length).toBeGreaterThanOrEqual(3);
     for (const chart of charts) {
-      expect(await readFile(path.join(outcome.dir, chart), 'utf8')).toMatch(
+      expect(await readFile(path.join(run.outcome.dir, chart), 'utf8')).toMatch(
         /^<svg [^>]*xmlns="http:\/\/www.w3.org\/2000\/svg"/,
       );
     }
@@ -162,34 +177,26 @@ describe('bench report', () => {
  * in results.json and report.md, charts included.
  */
 describe('bench report of the application workloads', () => {
-  let out: string;
-  let outcome: SuiteOutcome;
-  let results: Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-  let report: string;
-
-  beforeAll(async () => {
-    out = await mkdtemp(path.join(os.tmpdir(), 'chirp-bench-app-'));
-    const settings = parseArgs(
-      ['--quick', '--only=social,notify', '--transports=tcp', '--duration=300ms', '--warmup=100ms', `--out=${out}`],
-      process.env,
-    );
-    if (settings === 'help') throw new Error('unexpected --help');
-    Object.assign(settings.social, { users: 30, followsPerUser: 3, seedPosts: 10, concurrency: [2] });
-    settings.social.openLoop.rates = [5, 10];
-    Object.assign(settings.notify, { fanouts: [1, 3], posts: 2 });
-    outcome = await runSuite(settings, silentProgress);
-    results = JSON.parse(await readFile(path.join(outcome.dir, 'results.json'), 'utf8'));
-    report = await readFile(path.join(outcome.dir, 'report.md'), 'utf8');
-  }, 180_000);
-
-  afterAll(async () => {
-    if (out) await rm(out, { recursive: true, force: true });
-  });
+  const run = suiteRun(
+    'chirp-bench-app-',
+    async (out) => {
+      const settings = parseArgs(
+        ['--quick', '--only=social,notify', '--transports=tcp', '--duration=300ms', '--warmup=100ms', `--out=${out}`],
+        process.env,
+      );
+      if (settings === 'help') throw new Error('unexpected --help');
+      Object.assign(settings.social, { users: 30, followsPerUser: 3, seedPosts: 10, concurrency: [2] });
+      settings.social.openLoop.rates = [5, 10];
+      Object.assign(settings.notify, { fanouts: [1, 3], posts: 2 });
+      return settings;
+    },
+    180_000,
+  );
 
   it('has the social mix: seeding, closed loop and open-loop steps by request kind, stack CPU, max rate', () => {
-    for (const section of ['social', 'notify']) expect(results.sections[section].targets[0].error).toBeUndefined();
-    expect(outcome.incomplete).toBe(false);
-    const social = results.sections.social;
+    for (const section of ['social', 'notify']) expect(run.results.sections[section].targets[0].error).toBeUndefined();
+    expect(run.outcome.incomplete).toBe(false);
+    const social = run.results.sections.social;
     expect(social).toEqual(
       expect.objectContaining({ users: 30, seededThrough: expect.any(String), shares: expect.any(Object) }),
     );
@@ -210,7 +217,7 @@ describe('bench report of the application workloads', () => {
   });
 
   it('has the notification latency of every fan-out, with missed deliveries', () => {
-    const [tcp] = results.sections.notify.targets;
+    const [tcp] = run.results.sections.notify.targets;
     expect(tcp.transport).toBe('tcp');
     expect(tcp.cases.map((c: { fanout: number }) => c.fanout)).toEqual([1, 3]);
     for (const c of tcp.cases) {
@@ -223,16 +230,16 @@ describe('bench report of the application workloads', () => {
 
   it('reports both sections with charts, and the social max rate in the headline', async () => {
     for (const heading of ['## Headline', '## Social mix', '## Notification latency', '### Latency by request kind']) {
-      expect(report).toContain(heading);
+      expect(run.report).toContain(heading);
     }
-    expect(report).toMatch(/\| social mix max rate\/s \|/);
-    expect(report).toMatch(/\| \*\*tcp\*\* \|/);
-    const charts = [...report.matchAll(/!\[[^\]]*\]\(([^)]+\.svg)\)/g)].map((m) => m[1]!);
+    expect(run.report).toMatch(/\| social mix max rate\/s \|/);
+    expect(run.report).toMatch(/\| \*\*tcp\*\* \|/);
+    const charts = [...run.report.matchAll(/!\[[^\]]*\]\(([^)]+\.svg)\)/g)].map((m) => m[1]!);
     expect(charts).toEqual(
       expect.arrayContaining(['social-max-rate.svg', 'social-p99.svg', 'social-throughput.svg', 'notify-p99.svg']),
     );
     for (const chart of charts) {
-      expect(await readFile(path.join(outcome.dir, chart), 'utf8')).toMatch(/^<svg /);
+      expect(await readFile(path.join(run.outcome.dir, chart), 'utf8')).toMatch(/^<svg /);
     }
   });
 });
@@ -243,26 +250,21 @@ describe('bench report of the application workloads', () => {
  * episode's figures in results.json and a table and chart per fault in report.md.
  */
 describe('bench report of the faults workload', () => {
-  let out: string;
-  let outcome: SuiteOutcome;
-  let results: Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-  let report: string;
-
-  beforeAll(async () => {
-    out = await mkdtemp(path.join(os.tmpdir(), 'chirp-bench-faults-'));
-    const settings = parseArgs(['--quick', '--only=faults', '--transports=amqp,tcp,udp', `--out=${out}`], process.env);
-    if (settings === 'help') throw new Error('unexpected --help');
-    outcome = await runSuite(settings, silentProgress);
-    results = JSON.parse(await readFile(path.join(outcome.dir, 'results.json'), 'utf8'));
-    report = await readFile(path.join(outcome.dir, 'report.md'), 'utf8');
-  }, 180_000);
-
-  afterAll(async () => {
-    if (out) await rm(out, { recursive: true, force: true });
-  });
+  const run = suiteRun(
+    'chirp-bench-faults-',
+    async (out) => {
+      const settings = parseArgs(
+        ['--quick', '--only=faults', '--transports=amqp,tcp,udp', `--out=${out}`],
+        process.env,
+      );
+      if (settings === 'help') throw new Error('unexpected --help');
+      return settings;
+    },
+    180_000,
+  );
 
   it('has one episode per transport with every figure', () => {
-    const faults = results.sections.faults;
+    const faults = run.results.sections.faults;
     expect(faults.plan).toEqual(expect.objectContaining({ rate: expect.any(Number), followers: expect.any(Number) }));
     expect(faults.transports.map((t: { transport: string }) => t.transport)).toEqual(['amqp', 'tcp', 'udp']);
     const episodes = faults.transports.map((t: { error?: string; episodes: { fault: string }[] }) => {
@@ -295,17 +297,17 @@ describe('bench report of the faults workload', () => {
   });
 
   it('reports a table and a chart per fault', async () => {
-    expect(report).toContain('## Faults');
+    expect(run.report).toContain('## Faults');
     for (const [file, rows] of [
       ['faults-broker-cut.svg', ['amqp']],
       ['faults-restart-posts.svg', ['tcp']],
       ['faults-udp-loss-20.svg', ['udp']],
     ] as const) {
-      const section = report.split(`(${file})`)[1]!.split('\n\n')[1]!.trim().split('\n');
+      const section = run.report.split(`(${file})`)[1]!.split('\n\n')[1]!.trim().split('\n');
       expect(section[0]).toMatch(/^\| transport \| calls \| errors by code \|/);
       expect(section.slice(2).map((row) => row.split(' | ')[0])).toEqual(rows.map((t) => `| ${t}`));
       for (const row of section) expect(row.split(' | ').length, row).toBe(section[0]!.split(' | ').length);
-      expect(await readFile(path.join(outcome.dir, file), 'utf8')).toMatch(/^<svg /);
+      expect(await readFile(path.join(run.outcome.dir, file), 'utf8')).toMatch(/^<svg /);
     }
   });
 });
