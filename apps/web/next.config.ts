@@ -11,7 +11,8 @@
  * That is why the scripts pass --webpack: Turbopack (Next 16's default) cannot yet map `.js`
  * imports to `.ts` files (vercel/next.js#82945), nor be given extra export conditions.
  *
- * Server-only dependencies of the transports (amqplib, fastify, undici) are never bundled:
+ * Server-only dependencies of the transports (amqplib, fastify, undici) and of telemetry (the
+ * OpenTelemetry SDK, prom-client) are never bundled:
  * serverExternalPackages makes the server require them from node_modules at run time, and no
  * client component imports @chirp/* values (only types), so they never reach a browser.
  *
@@ -21,14 +22,23 @@
  */
 import type { NextConfig } from 'next';
 
+/** The OpenTelemetry SDK's packages, required from node_modules: one copy, shared with Next's own tracer. */
+const OTEL_SDK = [
+  '@opentelemetry/context-async-hooks',
+  '@opentelemetry/core',
+  '@opentelemetry/exporter-trace-otlp-http',
+  '@opentelemetry/resources',
+  '@opentelemetry/sdk-trace-base',
+];
+
 interface WebpackResolve {
   conditionNames?: string[];
   extensionAlias?: Record<string, string[]>;
 }
 
 const config: NextConfig = {
-  transpilePackages: ['@chirp/contracts', '@chirp/transport'],
-  serverExternalPackages: ['amqplib', 'fastify', 'undici'],
+  transpilePackages: ['@chirp/contracts', '@chirp/transport', '@chirp/telemetry'],
+  serverExternalPackages: ['amqplib', 'fastify', 'undici', 'prom-client', '@opentelemetry/api', ...OTEL_SDK],
   poweredByHeader: false,
   typescript: { ignoreBuildErrors: process.env.CHIRP_WEB_SKIP_TYPECHECK === '1' },
   webpack(webpackConfig: { resolve: WebpackResolve }) {

@@ -1,10 +1,13 @@
 /**
  * The story the whole project is about, on every transport: two people sign up, one
  * follows the other, the other posts — and the post reaches the follower's home timeline,
- * their open WebSocket, and search, with one trace id across every hop.
+ * their open WebSocket, and search, with one trace across every hop: the post's spans, in
+ * every service, each a child of the one before.
  */
-import { randomUUID } from 'node:crypto';
-import { TRANSPORT_KINDS } from '@chirp/transport';
+import { telemetry, type SpanRecord } from '@chirp/telemetry';
+import { TRANSPORT_KINDS, newTraceId } from '@chirp/transport';
+import { eventually } from '@chirp/transport/testing';
+import { upstream } from '@chirp/transport/testing/spans';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { startStack, type Stack } from './stack.js';
@@ -30,9 +33,12 @@ describe.each([...TRANSPORT_KINDS, 'mixed'] as const)('the Chirp scenario over %
     await follows.follow({ followerId: a.id, followeeId: b.id });
     expect(await follows.counts({ userId: b.id })).toEqual({ followers: 1, following: 0 });
 
-    const traceId = randomUUID();
+    const traceId = newTraceId();
     const text = 'Transports compared: raccoons prefer datagrams';
-    const { post } = await posts.create({ authorId: b.id, authorUsername: b.username, text }, { traceId });
+    const { post } = await posts.create(
+      { authorId: b.id, authorUsername: b.username, text },
+      { parent: upstream(traceId) },
+    );
 
     const home = await posts.homeTimeline({ userId: a.id });
     expect(home.posts[0]).toEqual(post);
@@ -44,8 +50,50 @@ describe.each([...TRANSPORT_KINDS, 'mixed'] as const)('the Chirp scenario over %
     expect(found.posts.map((p) => p.id)).toEqual([post.id]);
     expect((await auth.findUsers({ prefix: 'BO' })).users.map((u) => u.username)).toEqual(['bob_42']);
     live.close();
+
+    // One trace from the post to Alice's socket, every hop a child of the one before.
+    const spans = await eventually(() => {
+      const kept = telemetry()!.spans.spansOf([traceId]);
+      expect(kept.map((span) => span.name)).toContain('push post');
+      return kept;
+    });
+    const path = (name: string) =>
+      ancestry(
+        spans,
+        spans.find((span) => nameOf(span) === name)!,
+      );
+    expect(path('push post')).toEqual([
+      'push post',
+      'process post.created',
+      'publish post.created',
+      'posts/create server',
+      'posts/create client',
+    ]);
+    expect(path('follows/followers server')).toEqual([
+      'follows/followers server',
+      'follows/followers client',
+      ...path('process post.created'),
+    ]);
+    expect(path('INSERT posts client')).toEqual(['INSERT posts client', 'posts/create server', 'posts/create client']);
+    expect(path('SELECT follows client')).toEqual(['SELECT follows client', ...path('follows/followers server')]);
+    const eventsKind = transport === 'mixed' ? 'udp' : transport;
+    expect(spans.find((span) => span.name === 'process post.created')?.attributes['chirp.transport']).toBe(eventsKind);
   });
 });
+
+/** The names of a span and its ancestors, nearest first. */
+function ancestry(spans: SpanRecord[], span: SpanRecord): string[] {
+  const names: string[] = [];
+  for (let at: SpanRecord | undefined = span; at !== undefined; at = spans.find((s) => s.spanId === at!.parentId)) {
+    names.push(nameOf(at));
+  }
+  return names;
+}
+
+/** A span's name, with its side for calls and queries: `posts/create client`, `INSERT posts client`. */
+function nameOf(span: SpanRecord): string {
+  return span.kind === 'client' || span.kind === 'server' ? `${span.name} ${span.kind}` : span.name;
+}
 
 /** A browser-like live connection: messages queue up until the test asks for them. */
 async function openLive(url: string, token: string) {

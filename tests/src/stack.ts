@@ -15,6 +15,7 @@ import { startFollows, followsConfigFromEnv } from '@chirp/follows';
 import { startNotify, notifyConfigFromEnv } from '@chirp/notify';
 import { startPosts, postsConfigFromEnv } from '@chirp/posts';
 import type { RunningService, Runtime, Started } from '@chirp/service-runtime';
+import { startTelemetry } from '@chirp/telemetry';
 import { startTestService } from '@chirp/service-runtime/testing';
 import { TRANSPORT_PRESETS, type TransportConfig, type TransportKind } from '@chirp/transport';
 import { freePort, TestWorld } from '@chirp/transport/testing';
@@ -37,7 +38,7 @@ export interface Stack {
   follows: Client<typeof follows>;
   /** ws://host:port/ws of notify. */
   notifyUrl: string;
-  /** The environment another process needs to call these services (TRANSPORT, <SERVICE>_ADDR, AMQP_*). */
+  /** The environment another process needs to call these services (TRANSPORT, <SERVICE>_ADDR, AMQP_*) and read their spans (<SERVICE>_ADMIN_ADDR). */
   env(): Record<string, string>;
   /** Where a service keeps its data, for tests that look at what is stored. */
   databaseOf(service: ServiceName): DatabaseConfig | undefined;
@@ -49,6 +50,8 @@ export interface Stack {
 const TEST_ENV = { AUTH_BCRYPT_COST: '4', NOTIFY_HEARTBEAT_MS: '2000', NOTIFY_ALLOWED_ORIGINS: '*' };
 
 export async function startStack(options: StackOptions): Promise<Stack> {
+  // Every service of the stack shares this process's telemetry: its spans say so, not "auth".
+  startTelemetry({ service: 'stack', env: {} });
   const world = options.transport === 'mixed' ? await presetWorld('mixed') : new TestWorld(options.transport);
   const settings = { ...TEST_ENV, ...options.env };
   const databases: TestDatabase[] = [];
@@ -106,6 +109,10 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       };
       for (const [service, route] of Object.entries(world.config.services)) {
         if (route.addresses?.length) env[`${service.toUpperCase()}_ADDR`] = route.addresses.join(',');
+      }
+      // Where each service's spans are kept (admin ports are picked at start, and change on restart).
+      for (const [service, runningService] of running) {
+        env[`${service.toUpperCase()}_ADMIN_ADDR`] = runningService.adminAddress;
       }
       return env;
     },

@@ -195,12 +195,20 @@ describe.each(TRANSPORTS)('the web app with services on %s', (kind) => {
       .waitFor();
   });
 
-  it("shows each service's transport and the trace of the last actions", async () => {
+  it("shows each service's transport, and a post's whole trace: the call, the event, the push to a follower", async () => {
     await bob.goto(`/u/${names.bob}`);
     await bob.locator('.post-text', { hasText: word }).waitFor();
     await bob.screenshot({ path: path.join(SCREENSHOTS, `user-${kind}.png`), fullPage: true });
 
-    await bob.setViewportSize({ width: 1100, height: 900 }); // the waterfall shows on wider screens
+    // Alice has her home open: Bob's post reaches her socket, the last hop of its trace.
+    await alice.goto('/');
+    await expect.poll(() => alice.getByTestId('live-status').textContent(), SEE).toBe('Live');
+    const text = `Traced all the way ${word}`;
+    await bob.goto('/');
+    await post(bob, text);
+    await alice.locator('.post-text', { hasText: text }).waitFor();
+
+    await bob.setViewportSize({ width: 1100, height: 900 }); // the bars show on wider screens
     const response = await bob.goto('/transports');
     const policy = response?.headers()['content-security-policy'] ?? '';
     const notify = new URL(stack.notifyUrl);
@@ -211,8 +219,19 @@ describe.each(TRANSPORTS)('the web app with services on %s', (kind) => {
       const expected = routes[service]?.transport?.toUpperCase();
       expect(await bob.locator(`tr[data-service="${service}"] .kind`).textContent()).toBe(expected);
     }
-    const postTrace = bob.locator('.trace', { has: bob.locator('strong', { hasText: /^post$/ }) });
-    await expect.poll(() => postTrace.locator('code', { hasText: 'posts.create' }).count()).toBe(1);
+    const postTrace = bob.locator('.trace', { has: bob.locator('strong', { hasText: /^post$/ }) }).first();
+    const rows = (span: string) => postTrace.locator(`tr[data-span="${span}"]`);
+    // The caller's and the handler's span of the call, its query, the event and its delivery, the push.
+    expect(await rows('posts/create').count()).toBe(2);
+    expect(await rows('INSERT posts').count()).toBe(1);
+    expect(await rows('publish post.created').count()).toBe(1);
+    expect(await rows('process post.created').count()).toBe(1);
+    expect(await rows('push post').count()).toBeGreaterThanOrEqual(1);
+    const eventsKind = routes.posts?.events ?? routes.posts?.transport;
+    expect(await rows('process post.created').locator('.kind').textContent()).toBe(eventsKind?.toUpperCase());
+    expect(await postTrace.locator('[data-split]').textContent()).toMatch(
+      /^Request [\d.]+ ms: web [\d.]+ ms · transport [\d.]+ ms \(\d+ hops?\) · handlers [\d.]+ ms · database [\d.]+ ms$/,
+    );
     await bob.screenshot({ path: path.join(SCREENSHOTS, `transports-${kind}.png`), fullPage: true });
   });
 

@@ -5,7 +5,8 @@
  * Subscribers validate events the same way.
  */
 import type { Static } from '@sinclair/typebox';
-import { DEFAULT_TRANSPORT_CONFIG, newTraceId, TransportError } from '@chirp/transport';
+import { context } from '@opentelemetry/api';
+import { DEFAULT_TRANSPORT_CONFIG, TransportError } from '@chirp/transport';
 import type {
   CallContext,
   EventContext,
@@ -39,7 +40,7 @@ export type Implementation<C extends ServiceContract> = {
  *
  * A method the contract marks idempotent is retried when it fails with UNAVAILABLE (nobody
  * answered: a server restarting, a connection lost), after a backoff with full jitter, for as
- * long as the call's deadline allows; every attempt carries the same trace id and only the time
+ * long as the call's deadline allows; every attempt is in the same trace and has only the time
  * that is left. Other failures, and other methods, reach the caller at once: for a write that
  * is not idempotent by nature, retrying is the caller's decision (with an idempotency key).
  */
@@ -57,7 +58,8 @@ export function client<C extends ServiceContract>(
       if (spec.idempotent !== true) return call(request, merged);
       const timeoutMs =
         merged.timeoutMs ?? transport.config?.defaultTimeoutMs ?? DEFAULT_TRANSPORT_CONFIG.defaultTimeoutMs;
-      const everyAttempt = { ...merged, traceId: merged.traceId ?? newTraceId() };
+      // Every attempt a child of the same span: one trace shows each try.
+      const everyAttempt = { ...merged, parent: merged.parent ?? context.active() };
       return retried(
         (remainingMs) => call(request, { ...everyAttempt, timeoutMs: remainingMs }),
         Date.now() + timeoutMs,

@@ -8,7 +8,8 @@
  *                            default ./.data/<service>
  *
  * Opening applies pending migrations (migrate.ts) before Prisma sees the database, and
- * returns the driver adapter to build the service's own generated PrismaClient with.
+ * returns the driver adapter to build the service's own generated PrismaClient with, every
+ * statement it runs a span (traced.ts).
  */
 import { mkdir, open, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
@@ -17,6 +18,7 @@ import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
 import { migrate, readMigrations, type SqlSession } from './migrate.js';
+import { traced } from './traced.js';
 
 export type DatabaseKind = 'pglite' | 'postgres';
 
@@ -78,7 +80,7 @@ export async function openDatabase(config: DatabaseConfig, migrationsDir: string
     } finally {
       await client.end();
     }
-    const adapter = new PrismaPg({ connectionString: url, max: config.poolSize ?? 10 });
+    const adapter = traced(new PrismaPg({ connectionString: url, max: config.poolSize ?? 10 }), databaseName(url));
     return { kind: 'postgres', where, applied, adapter, close: async () => {} };
   }
 
@@ -94,7 +96,7 @@ export async function openDatabase(config: DatabaseConfig, migrationsDir: string
       kind: 'pglite',
       where,
       applied,
-      adapter: new PrismaPGlite(pglite),
+      adapter: traced(new PrismaPGlite(pglite), `pglite ${config.service}`),
       close: async () => {
         if (!pglite.closed) await pglite.close();
         await release();
@@ -127,7 +129,7 @@ async function connectCreatingDatabase(url: string): Promise<pg.Client> {
   } catch (err) {
     if ((err as { code?: string }).code !== '3D000') throw explainConnectError(err, url);
   }
-  const name = decodeURIComponent(new URL(url).pathname.slice(1));
+  const name = databaseName(url);
   const admin = await connect(withDatabase(url, 'postgres'));
   try {
     await admin.query(`CREATE DATABASE "${name.replaceAll('"', '""')}"`);
@@ -160,6 +162,10 @@ function explainConnectError(err: unknown, url: string): Error {
     });
   }
   return new Error(`cannot connect to ${where}: ${(err as Error).message}`, { cause: err });
+}
+
+function databaseName(url: string): string {
+  return decodeURIComponent(new URL(url).pathname.slice(1));
 }
 
 export function withDatabase(url: string, database: string): string {

@@ -5,6 +5,7 @@
  *   LOG_LEVEL     pino level, default info
  *   ADMIN_HOST    host of the health/metrics port, default 127.0.0.1
  *   ADMIN_PORT    default: the service's port + 1000 (auth 5101, posts 5102, follows 5103, notify 5104)
+ *   OTEL_*        OpenTelemetry's own variables, read by @chirp/telemetry (setup.ts)
  *   + the transport variables of @chirp/transport (TRANSPORT, <SERVICE>_ADDR, AMQP_URL, …)
  */
 import { DEFAULT_PORTS } from '@chirp/contracts';
@@ -15,6 +16,8 @@ export interface RuntimeConfig {
   logLevel: string;
   admin: { host: string; port: number };
   transport: TransportConfig;
+  /** The OTEL_* variables, for @chirp/telemetry; none: its defaults. */
+  otel?: Record<string, string | undefined>;
 }
 
 export const ADMIN_PORT_OFFSET = 1000;
@@ -31,5 +34,6 @@ export function runtimeConfigFromEnv(service: string, env: Record<string, string
     logLevel: env.LOG_LEVEL ?? 'info',
     admin: { host: env.ADMIN_HOST ?? '127.0.0.1', port: adminPort },
     transport: transportConfigFromEnv(env, DEFAULT_PORTS),
+    otel: Object.fromEntries(Object.entries(env).filter(([name]) => name.startsWith('OTEL_'))),
   };
 }

@@ -1,4 +1,7 @@
+import { trace } from '@opentelemetry/api';
+import type { SpanRecord } from '@chirp/telemetry';
 import { testConfig } from '@chirp/transport/testing';
+import { upstream } from '@chirp/transport/testing/spans';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RuntimeConfig } from './config.js';
@@ -18,7 +21,7 @@ function config(): RuntimeConfig {
 }
 
 describe('service runtime', () => {
-  it('answers health, readiness and metrics on the admin port', async () => {
+  it('answers health, readiness, metrics and its recent traces on the admin port', async () => {
     const cfg = config();
     let closed = false;
     running = await runService(
@@ -36,12 +39,26 @@ describe('service runtime', () => {
     expect(ready.status).toBe(200);
     expect(await ready.json()).toMatchObject({ ready: true, transport: 'tcp' });
 
-    expect(await running.runtime.transport.request('follows', 'ping', {})).toBe('pong');
+    const parent = upstream();
+    expect(await running.runtime.transport.request('follows', 'ping', {}, { parent })).toBe('pong');
     await running.runtime.transport.request('follows', 'nope', {}).catch(() => undefined);
     const metrics = await (await fetch(`${base}/metrics`)).text();
-    expect(metrics).toContain('chirp_requests_total{service="follows",method="ping",code="OK"} 1');
+    const labels = (code: string, method: string) =>
+      `service="follows",rpc_service="follows",method="${method}",transport="tcp",code="${code}"`;
+    expect(metrics).toContain(`chirp_rpc_server_duration_seconds_count{${labels('OK', 'ping')}} 1`);
+    expect(metrics).toContain(`chirp_rpc_server_duration_seconds_count{${labels('UNIMPLEMENTED', 'nope')}} 1`);
+    expect(metrics).toContain(`chirp_rpc_client_duration_seconds_count{${labels('OK', 'ping')}} 1`);
     expect(metrics).toContain('chirp_pings_waiting{service="follows"} 3');
     expect(metrics).toMatch(/^process_resident_memory_bytes\{service="follows"\} [1-9]\d+$/m);
+    expect(metrics).toMatch(/^nodejs_eventloop_lag_p99_seconds\{service="follows"\} /m);
+
+    const traceId = trace.getSpanContext(parent)!.traceId;
+    const traces = (await (await fetch(`${base}/traces?ids=${traceId}`)).json()) as { spans: SpanRecord[] };
+    expect(traces.spans.map((s) => [s.name, s.kind]).sort()).toEqual([
+      ['follows/ping', 'client'],
+      ['follows/ping', 'server'],
+    ]);
+    expect((await fetch(`${base}/traces?ids=not-an-id`)).status).toBe(400);
 
     await running.stop();
     expect(closed).toBe(true);

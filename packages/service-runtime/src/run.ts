@@ -1,25 +1,27 @@
 /**
  * The life of a service process, the same for every service:
  *
- *   start   read config → JSON logger → transport → admin port (/healthz, /readyz, /metrics)
- *           → the service's own start (open its database, serve its handlers) → ready
+ *   start   read config → telemetry (traces and metrics, @chirp/telemetry) → JSON logger →
+ *           transport → admin port (/healthz, /readyz, /metrics, /traces) → the service's own
+ *           start (open its database, serve its handlers) → ready
  *   stop    on SIGTERM/SIGINT: not ready any more (load balancers stop sending), listeners
  *           stop taking work and finish what is in flight, the service drains what it still
  *           has to send (while the transport is open), the transport closes, the service
- *           closes its resources (database last, so nothing is half-written), the process exits 0.
+ *           closes its resources (database last, so nothing is half-written), spans still
+ *           batched are exported, the process exits 0.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { answerTelemetry, startTelemetry, traceFields } from '@chirp/telemetry';
 import { createTransport, expandReplicas, type Handlers, type Listener, type RoutedTransport } from '@chirp/transport';
 import { pino, type Logger } from 'pino';
 import type { RuntimeConfig } from './config.js';
-import { Metrics, instrument } from './metrics.js';
 
 export interface Runtime {
   config: RuntimeConfig;
   logger: Logger;
   transport: RoutedTransport;
-  /** Serve handlers with metrics and trace-id logging around them. */
+  /** Serve the service's handlers on its transport. */
   serve(handlers: Handlers): Promise<Listener>;
 }
 
@@ -32,7 +34,7 @@ export interface Started {
   drain?(): Promise<void>;
   /** Release what start opened (the database last); the transport is closed by now. */
   close(): Promise<void>;
-  /** Read on every /metrics scrape, each as `chirp_<name>` (e.g. notify's open sockets). */
+  /** Read on every /metrics scrape, each as `chirp_<name>` (e.g. notify's open sockets); `_total`: a counter. */
   counters?(): Record<string, number>;
 }
 
@@ -50,12 +52,12 @@ export async function runService(
   start: (runtime: Runtime) => Promise<Started>,
   options: { handleSignals?: boolean; logger?: Logger } = {},
 ): Promise<RunningService> {
-  const logger = options.logger ?? pino({ name: config.service, level: config.logLevel });
+  // Every line names the trace of the call it was written in (traceFields).
+  const logger = options.logger ?? pino({ name: config.service, level: config.logLevel, mixin: traceFields });
+  const telemetry = startTelemetry({ service: config.service, env: config.otel ?? {}, logger });
   await expandReplicas(config.transport.services); // `posts` → every replica's address (compose --scale)
   const transport = createTransport(config.transport, logger);
-  const metrics = new Metrics();
   let ready = false;
-  let started: Started | undefined; // set once the service's start resolves
 
   const admin = http.createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
@@ -67,11 +69,13 @@ export async function runService(
         transport: transport.kindOf(config.service),
       });
     }
-    if (path === '/metrics') {
-      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
-      return res.end(metrics.render(config.service, started?.counters?.()));
-    }
-    send(res, 404, { error: 'not found: try /healthz, /readyz or /metrics' });
+    answerTelemetry(telemetry, req, res).then(
+      (answered) => answered || send(res, 404, { error: 'not found: try /healthz, /readyz, /metrics or /traces' }),
+      (err: unknown) => {
+        logger.error({ err }, 'admin: could not answer');
+        send(res, 500, { error: 'internal error' });
+      },
+    );
   });
   await new Promise<void>((resolve, reject) => {
     admin.once('error', reject);
@@ -85,7 +89,7 @@ export async function runService(
     logger,
     transport,
     serve: async (handlers) => {
-      const listener = await transport.serve(config.service, instrument(handlers, metrics, logger));
+      const listener = await transport.serve(config.service, handlers);
       listeners.push(listener);
       return listener;
     },
@@ -93,7 +97,8 @@ export async function runService(
 
   let service: Started;
   try {
-    service = started = await start(runtime);
+    service = await start(runtime);
+    if (service.counters) telemetry.metrics.addFigures(service.counters);
   } catch (err) {
     await transport.close();
     admin.close();
@@ -105,6 +110,7 @@ export async function runService(
       transport: transport.kindOf(config.service),
       listening: listeners.map((l) => l.address),
       admin: `${bound.address}:${bound.port}`,
+      tracing: telemetry.tracing ? (telemetry.exportsTo ?? 'kept in memory (GET /traces)') : 'off',
     },
     `${config.service} ready`,
   );
@@ -119,6 +125,7 @@ export async function runService(
       await transport.close();
       await service.close();
       await new Promise((resolve) => admin.close(resolve));
+      await telemetry.flush();
       logger.info({}, `${config.service} stopped`);
     })());
 

@@ -6,10 +6,17 @@
  * Wire-level abuse (garbage bytes, oversized frames, lost datagrams, a dropped broker
  * connection) is tested per transport next to its code, since each fails differently.
  */
+import { SpanKind, trace } from '@opentelemetry/api';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { TransportError } from './errors.js';
+import { onward } from './options.js';
 import { TestWorld, eventually, sleep, testSecret } from './testing/index.js';
+import { rawRequest } from './testing/raw-request.js';
+import { parentIdOf, recordSpans, upstream, type ReadableSpan } from './testing/spans.js';
 import { TRANSPORT_KINDS, type CallContext, type Handlers, type TransportKind } from './transport.js';
+
+/** Every span this file's transports make, as a service's telemetry would export them. */
+const recorded = recordSpans();
 
 const echo: Handlers = {
   echo: (payload) => payload,
@@ -160,34 +167,93 @@ describe.each(CASES)('%s transport', (_name, { kind, secret }) => {
     expect([...seen.g1, ...seen.g2]).toHaveLength(10);
   });
 
-  it('carries the trace id to the handler and one hop further', async () => {
-    const seenBy: Record<string, string> = {};
-    await world.serve('second', {
-      hop: (_payload, context) => {
-        seenBy.second = context.traceId;
-        return 'done';
-      },
-    });
+  it('makes the caller’s span the parent of the handler’s, and the handler’s the parent of its next call', async () => {
+    await world.serve('second', { hop: () => 'done' });
     const middle = world.transport();
     await world.serve(
       'first',
-      {
-        hop: async (_payload, context) => {
-          seenBy.first = context.traceId;
-          return middle.request(
-            'second',
-            'hop',
-            {},
-            { traceId: context.traceId, timeoutMs: context.deadline - Date.now() },
-          );
-        },
-      },
+      { hop: (_payload, context) => middle.request('second', 'hop', {}, onward(context)) },
       middle,
     );
-    const client = world.transport();
-    expect(await client.request('first', 'hop', {}, { traceId: 'trace-0123456789abcdef' })).toBe('done');
-    expect(seenBy).toEqual({ first: 'trace-0123456789abcdef', second: 'trace-0123456789abcdef' });
+    const parent = upstream();
+    const traceId = trace.getSpanContext(parent)!.traceId;
+    expect(await world.transport().request('first', 'hop', {}, { parent })).toBe('done');
+
+    const spans = await eventually(() => {
+      const found = recorded.ofTrace(traceId);
+      expect(found).toHaveLength(4);
+      return found;
+    });
+    const span = (name: string, kind: SpanKind) => spans.find((s) => s.name === name && s.kind === kind)!;
+    const [callFirst, serveFirst] = [span('first/hop', SpanKind.CLIENT), span('first/hop', SpanKind.SERVER)];
+    const [callSecond, serveSecond] = [span('second/hop', SpanKind.CLIENT), span('second/hop', SpanKind.SERVER)];
+    expect(parentIdOf(callFirst)).toBe(trace.getSpanContext(parent)!.spanId);
+    expect(parentIdOf(serveFirst)).toBe(callFirst.spanContext().spanId);
+    expect(parentIdOf(callSecond)).toBe(serveFirst.spanContext().spanId);
+    expect(parentIdOf(serveSecond)).toBe(callSecond.spanContext().spanId);
+    for (const s of spans) {
+      expect(s.attributes).toMatchObject({ 'chirp.transport': kind, 'rpc.system': 'chirp' });
+      expect(s.attributes['rpc.response.status_code']).toBe('OK');
+    }
+    expect(serveFirst.attributes).toMatchObject({ 'rpc.service': 'first', 'rpc.method': 'hop' });
   });
+
+  it('makes each delivery of an event a child of its publish, in the publisher’s trace', async () => {
+    const publisher = world.transport();
+    await world.serve('feed', {}, publisher);
+    const traceIds: string[] = [];
+    await world.transport().subscribe('feed', 'news', (_event, context) => void traceIds.push(context.traceId));
+    const parent = upstream();
+    const traceId = trace.getSpanContext(parent)!.traceId;
+    await publisher.publish('feed', 'news', { n: 1 }, { parent });
+
+    const [publish, process] = await eventually(() => {
+      const found = recorded.ofTrace(traceId);
+      const pair = [found.find((s) => s.kind === SpanKind.PRODUCER), found.find((s) => s.kind === SpanKind.CONSUMER)];
+      expect(pair).toEqual([expect.anything(), expect.anything()]);
+      return pair as [ReadableSpan, ReadableSpan];
+    });
+    expect(traceIds).toEqual([traceId]);
+    expect(publish.name).toBe('publish news');
+    expect(parentIdOf(publish)).toBe(trace.getSpanContext(parent)!.spanId);
+    expect(process.name).toBe('process news');
+    expect(parentIdOf(process)).toBe(publish.spanContext().spanId);
+    expect(process.attributes).toMatchObject({ 'messaging.destination.name': 'feed.news', 'chirp.transport': kind });
+  });
+
+  it.skipIf(secret !== undefined)(
+    'starts a new trace for a malformed or missing traceparent, and joins a well-formed one',
+    async () => {
+      await world.serve('echo', echo);
+      const contextOf = async (traceFields: Record<string, string>) => {
+        const reply = await rawRequest(world, 'echo', 'context', {}, traceFields);
+        expect(reply.ok).toBe(true);
+        return (reply as { result: CallContext }).result.traceId;
+      };
+      const zeros = `00-${'0'.repeat(32)}-${'0'.repeat(16)}-01`;
+      const malformed: Array<Record<string, string>> = [
+        {},
+        { traceparent: 'garbage' },
+        { traceparent: zeros },
+        { traceparent: '00-abc', tracestate: '=' },
+      ];
+      const fresh = await Promise.all(malformed.map(contextOf));
+      for (const traceId of fresh) expect(traceId).toMatch(/^(?!0{32})[0-9a-f]{32}$/);
+      expect(new Set(fresh).size).toBe(fresh.length);
+
+      const traceId = 'abcdef0123456789abcdef0123456789';
+      expect(await contextOf({ traceparent: `00-${traceId}-0123456789abcdef-01`, tracestate: 'vendor=1' })).toBe(
+        traceId,
+      );
+      const served = await eventually(() => {
+        const span = recorded.ofTrace(traceId).find((s) => s.kind === SpanKind.SERVER);
+        expect(span).toBeDefined();
+        return span!;
+      });
+      expect(parentIdOf(served)).toBe('0123456789abcdef');
+      expect(served.spanContext().traceState?.get('vendor')).toBe('1');
+    },
+  );
 
   it('gives the handler its call context: service, method, a fresh trace id and the deadline', async () => {
     await world.serve('echo', echo);

@@ -3,17 +3,44 @@
  * and turn whatever it does into a reply body. Transports only decode the request and
  * send the reply.
  */
+import { context as contexts } from '@opentelemetry/api';
 import { TransportError, toWireError } from './errors.js';
 import type { ReplyBody } from './envelope.js';
 import type { Logger } from './logger.js';
-import type { CallContext, EventContext, EventHandler, Handlers } from './transport.js';
+import { DeliveryCall, ServerCall, codeOf, type Incoming, type TraceCarrier } from './tracing.js';
+import type { CallContext, EventHandler, Handlers, TransportKind } from './transport.js';
 
+/** A request as a transport received it. */
+export interface IncomingRequest extends Incoming {
+  /** Epoch milliseconds after which the caller no longer waits. */
+  deadline: number;
+}
+
+/**
+ * Run the handler for `request` inside its SERVER span (tracing.ts) and say how it went, as the
+ * body of the reply to send.
+ */
 export async function dispatch(
   handlers: Handlers,
-  context: CallContext,
+  request: IncomingRequest,
   payload: unknown,
   logger: Logger,
 ): Promise<ReplyBody> {
+  const call = new ServerCall(request);
+  const context: CallContext = {
+    service: request.service,
+    method: request.method,
+    traceId: call.traceId,
+    trace: call.context,
+    deadline: request.deadline,
+    transport: request.transport,
+  };
+  const body = await answer(handlers, context, payload, logger);
+  call.end(body.ok ? 'OK' : body.error.code);
+  return body;
+}
+
+async function answer(handlers: Handlers, context: CallContext, payload: unknown, logger: Logger): Promise<ReplyBody> {
   const handler = Object.hasOwn(handlers, context.method) ? handlers[context.method] : undefined;
   if (handler === undefined) {
     const error = new TransportError('UNIMPLEMENTED', `${context.service} has no method ${context.method}`);
@@ -29,7 +56,7 @@ export async function dispatch(
     return { ok: false, error: error.toJSON() };
   }
   try {
-    const result = await handler(payload, context);
+    const result = await contexts.with(context.trace, handler, undefined, payload, context);
     return { ok: true, result };
   } catch (err) {
     if (!(err instanceof TransportError)) {
@@ -42,18 +69,40 @@ export async function dispatch(
   }
 }
 
-/** Run an event handler; its failure is logged, never thrown into the transport. */
+/** An event as a subscriber's transport received it. */
+export interface IncomingEvent {
+  transport: TransportKind;
+  /** The publisher. */
+  service: string;
+  topic: string;
+  trace: TraceCarrier | undefined;
+}
+
+/**
+ * Run an event handler inside the delivery's CONSUMER span; its failure is logged, never thrown
+ * into the transport. Resolves whether it succeeded.
+ */
 export async function deliver(
   handler: EventHandler,
   event: unknown,
-  context: EventContext,
+  incoming: IncomingEvent,
   logger: Logger,
 ): Promise<boolean> {
+  const delivery = new DeliveryCall(incoming.transport, incoming.service, incoming.topic, incoming.trace);
+  const context = {
+    service: incoming.service,
+    topic: incoming.topic,
+    traceId: delivery.traceId,
+    trace: delivery.context,
+    transport: incoming.transport,
+  };
   try {
-    await handler(event, context);
+    await contexts.with(delivery.context, handler, undefined, event, context);
+    delivery.end('OK');
     return true;
   } catch (err) {
     logger.error({ err, traceId: context.traceId, topic: context.topic }, 'event handler failed');
+    delivery.end(codeOf(err));
     return false;
   }
 }

@@ -10,26 +10,28 @@
  *   event       server → client   one event for one subscription
  *   error       server → client   the connection's last word on input it could not parse
  *
+ * Requests and events carry their trace context as `traceparent` and `tracestate` (tracing.ts),
+ * counted against the size limit like every other byte; a malformed one is ignored there.
  * Everything that arrives is checked here before any field is trusted.
  */
 import { TransportError, isErrorCode, type WireError } from './errors.js';
+import type { TraceCarrier } from './tracing.js';
 
 export type ReplyBody = { ok: true; result?: unknown } | { ok: false; error: WireError };
 
 export type Envelope =
-  | {
+  | ({
       type: 'request';
       id: string;
       service: string;
       method: string;
       payload?: unknown;
-      traceId: string;
       timeoutMs: number;
-    }
+    } & TraceCarrier)
   | ({ type: 'reply'; id: string } & ReplyBody)
   | { type: 'subscribe'; id: string; subscriptionId: string; topic: string; group?: string; ttlMs?: number }
   | { type: 'unsubscribe'; id: string; subscriptionId: string }
-  | { type: 'event'; subscriptionId: string; topic: string; payload?: unknown; traceId: string }
+  | ({ type: 'event'; subscriptionId: string; topic: string; payload?: unknown } & TraceCarrier)
   | { type: 'error'; error: WireError };
 
 export function encodeEnvelope(envelope: Envelope): string {
@@ -50,7 +52,7 @@ export function decodeEnvelope(text: string): Envelope {
   const m = value as Record<string, unknown>;
   switch (m.type) {
     case 'request':
-      need(m, 'id', 'service', 'method', 'traceId');
+      need(m, 'id', 'service', 'method');
       if (typeof m.timeoutMs !== 'number' || !(m.timeoutMs > 0)) {
         throw invalid('request.timeoutMs must be a positive number');
       }
@@ -71,7 +73,7 @@ export function decodeEnvelope(text: string): Envelope {
       need(m, 'id', 'subscriptionId');
       return m as Envelope;
     case 'event':
-      need(m, 'subscriptionId', 'topic', 'traceId');
+      need(m, 'subscriptionId', 'topic');
       return m as Envelope;
     case 'error':
       if (!isWireError(m.error)) throw invalid('error needs {code, message}');

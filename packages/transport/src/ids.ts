@@ -33,3 +33,13 @@ export function newRequestId(): string {
 export function newSubscriptionId(): string {
   return randomBytes(9).toString('base64url');
 }
+
+/** 64 random bits as 16 hex characters, the shape of a W3C span id; from the same pool. */
+export function newSpanId(): string {
+  if (traceOffset + 8 > TRACE_POOL_BYTES) {
+    tracePool = randomBytes(TRACE_POOL_BYTES);
+    traceOffset = 0;
+  }
+  traceOffset += 8;
+  return tracePool.toString('hex', traceOffset - 8, traceOffset);
+}

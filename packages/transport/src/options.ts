@@ -1,8 +1,10 @@
 import type { TcpTlsFiles } from './config.js';
 import { TransportError } from './errors.js';
-import { newRequestId, newTraceId } from './ids.js';
+import type { Context } from '@opentelemetry/api';
+import { newRequestId } from './ids.js';
 import type { Logger } from './logger.js';
-import type { RequestOptions } from './transport.js';
+import { ClientCall } from './tracing.js';
+import type { RequestOptions, TransportKind } from './transport.js';
 
 /** Where a service is reached (client side) and where it listens (server side). */
 export interface ServiceRoute {
@@ -33,14 +35,22 @@ export interface TransportOptions {
 
 export interface OutgoingRequest {
   id: string;
-  traceId: string;
   timeoutMs: number;
+  /** The call's span: its trace context goes with the request (`call.carrier`); `call.track()` the reply. */
+  call: ClientCall;
 }
 
-export function outgoing(options: RequestOptions | undefined, defaultTimeoutMs: number): OutgoingRequest {
+/** What every transport does first for a call: its id, its deadline and its span. */
+export function outgoing(
+  transport: TransportKind,
+  service: string,
+  method: string,
+  options: RequestOptions | undefined,
+  defaultTimeoutMs: number,
+): OutgoingRequest {
   const timeoutMs = options?.timeoutMs ?? defaultTimeoutMs;
   if (!(timeoutMs > 0)) throw new TransportError('INVALID_ARGUMENT', `timeoutMs must be positive, got ${timeoutMs}`);
-  return { id: newRequestId(), traceId: options?.traceId ?? newTraceId(), timeoutMs };
+  return { id: newRequestId(), timeoutMs, call: new ClientCall(transport, service, method, options?.parent) };
 }
 
 /** Refuse a message before sending it rather than let the peer cut the connection. */
@@ -54,9 +64,9 @@ export function checkSize(bytes: number, maxBytes: number, what: string): void {
 }
 
 /**
- * Options for a call made while serving another: same trace id, and no more time than
- * the caller still waits (at least 1 ms, so an expired deadline fails fast downstream).
+ * Options for a call made while serving another: a child of the handler's span, and no more
+ * time than the caller still waits (at least 1 ms, so an expired deadline fails fast downstream).
  */
-export function onward(context: { traceId: string; deadline: number }): RequestOptions {
-  return { traceId: context.traceId, timeoutMs: Math.max(1, context.deadline - Date.now()) };
+export function onward(context: { trace: Context; deadline: number }): RequestOptions {
+  return { parent: context.trace, timeoutMs: Math.max(1, context.deadline - Date.now()) };
 }

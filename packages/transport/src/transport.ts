@@ -4,6 +4,8 @@
  * same behaviour. Nothing else lives in this file.
  */
 
+import type { Context } from '@opentelemetry/api';
+
 export const TRANSPORT_KINDS = ['http', 'amqp', 'tcp', 'udp'] as const;
 export type TransportKind = (typeof TRANSPORT_KINDS)[number];
 
@@ -35,12 +37,16 @@ export interface Transport {
 export interface RequestOptions {
   /** How long the caller waits for the reply; the handler sees the same deadline. */
   timeoutMs?: number;
-  /** Follows one user action across every hop; a new one is made if absent. */
-  traceId?: string;
+  /**
+   * The trace this call belongs to (an OpenTelemetry context): the call's span is a child of
+   * its span. Default: the active context, which inside a handler is the handler's own.
+   */
+  parent?: Context;
 }
 
 export interface PublishOptions {
-  traceId?: string;
+  /** As for requests: the publish's span is a child of this context's span. */
+  parent?: Context;
 }
 
 export interface SubscribeOptions {
@@ -52,7 +58,10 @@ export interface SubscribeOptions {
 export interface CallContext {
   service: string;
   method: string;
+  /** The W3C trace id of the call: the same on every hop of one user action. */
   traceId: string;
+  /** The handler's trace context (its span is the call's server span): the parent of onward calls. */
+  trace: Context;
   /** Epoch milliseconds after which the caller no longer waits. */
   deadline: number;
   transport: TransportKind;
@@ -65,6 +74,8 @@ export interface EventContext {
   service: string;
   topic: string;
   traceId: string;
+  /** The delivery's trace context, a child of the publish: the parent of what the handler does. */
+  trace: Context;
   transport: TransportKind;
 }
 

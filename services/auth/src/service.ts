@@ -121,7 +121,7 @@ export function createAuthService({
       const ended = await prisma.$queryRaw<{ userId: string }[]>`
         DELETE FROM sessions WHERE token_hash = ${tokenHash} RETURNING user_id AS "userId"`;
       for (const { userId } of ended) {
-        await publish(transport, auth, 'session.revoked', { userId, tokenHash }, { traceId: context.traceId }).catch(
+        await publish(transport, auth, 'session.revoked', { userId, tokenHash }, { parent: context.trace }).catch(
           (err: unknown) =>
             logger.warn(
               { err, userId, traceId: context.traceId },

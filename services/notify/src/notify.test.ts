@@ -8,8 +8,9 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { WebSocket, type ClientOptions } from 'ws';
 import { auth, follows, handlersFor, posts, publish, type Implementation, type User } from '@chirp/contracts';
-import { TRANSPORT_KINDS, TransportError, type RoutedTransport } from '@chirp/transport';
+import { TRANSPORT_KINDS, TransportError, newTraceId, type RoutedTransport } from '@chirp/transport';
 import { TestWorld, eventually, sleep } from '@chirp/transport/testing';
+import { upstream } from '@chirp/transport/testing/spans';
 import { startTestService } from '@chirp/service-runtime/testing';
 import type { RunningService } from '@chirp/service-runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -102,10 +103,10 @@ describe.each(TRANSPORT_KINDS)('notify over %s', (kind) => {
 
   async function publishPost(authorId: string, text = 'hello'): Promise<{ id: string; traceId: string }> {
     const id = randomUUID();
-    const traceId = `trace-${id}`;
+    const traceId = newTraceId();
     const author = users[authorId]!;
     const post = { id, authorId, authorUsername: author.username, text, createdAt };
-    await publish(publisher, posts, 'post.created', { post, traceId }, { traceId });
+    await publish(publisher, posts, 'post.created', { post, traceId }, { parent: upstream(traceId) });
     return { id, traceId };
   }
 

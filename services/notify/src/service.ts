@@ -18,6 +18,7 @@
  * fan-out is skipped and logged, not retried (a retry would push the post twice to the
  * followers already served); the post is in everyone's timeline on their next load.
  */
+import type { Context } from '@opentelemetry/api';
 import type { Client, EventOf, auth, follows, posts } from '@chirp/contracts';
 import type { Logger } from '@chirp/transport';
 import type { Sessions } from './sessions.js';
@@ -32,7 +33,8 @@ export interface NotifyDeps {
 }
 
 export interface NotifyService {
-  onPostCreated(event: EventOf<typeof posts, 'post.created'>): Promise<void>;
+  /** Push a new post to its author's followers' sockets; `trace` is the event delivery's context. */
+  onPostCreated(event: EventOf<typeof posts, 'post.created'>, trace: Context): Promise<void>;
   onSessionRevoked(event: EventOf<typeof auth, 'session.revoked'>): void;
 }
 
@@ -43,7 +45,7 @@ export function createNotifyService({ follows, sessions, logger }: NotifyDeps): 
       if (closed > 0) logger.info({ userId, sockets: closed }, 'notify: closed the sockets of a logged-out session');
     },
 
-    async onPostCreated({ post, traceId }) {
+    async onPostCreated({ post, traceId }, trace) {
       const started = performance.now();
       const log = { traceId, postId: post.id, authorId: post.authorId };
       if (sessions.size === 0) {
@@ -51,17 +53,17 @@ export function createNotifyService({ follows, sessions, logger }: NotifyDeps): 
         return;
       }
       const frame = Buffer.from(JSON.stringify({ type: 'post', post, traceId }));
-      let sockets = sessions.push([post.authorId], frame, traceId);
+      let sockets = sessions.push([post.authorId], frame, trace);
       let followers = 0;
       let cursor: string | undefined;
       try {
         do {
           const page = await follows.followers(
             { userId: post.authorId, limit: FOLLOWERS_PAGE_SIZE, ...(cursor === undefined ? {} : { cursor }) },
-            { traceId },
+            { parent: trace },
           );
           followers += page.userIds.length;
-          sockets += sessions.push(page.userIds, frame, traceId);
+          sockets += sessions.push(page.userIds, frame, trace);
           cursor = page.nextCursor;
         } while (cursor !== undefined);
       } catch (err) {

@@ -11,9 +11,12 @@
  * abnormal close (1006) and reconnects; the posts it missed are in its timeline.
  */
 import { createHash } from 'node:crypto';
+import { SpanKind, SpanStatusCode, trace as tracing, type Context } from '@opentelemetry/api';
 import { WebSocket } from 'ws';
 import type { User } from '@chirp/contracts';
 import type { Logger } from '@chirp/transport';
+
+const tracer = tracing.getTracer('@chirp/notify');
 
 export interface Session {
   readonly socket: WebSocket;
@@ -98,32 +101,57 @@ export class Sessions {
     return out;
   }
 
-  /** Queue `frame` on every session of every user in `userIds`; returns how many sockets got it. */
-  push(userIds: Iterable<string>, frame: Buffer, traceId: string): number {
+  /**
+   * Queue `frame` on every session of every user in `userIds`; returns how many sockets got it.
+   * Each push is a span in `trace` (the event's delivery), ending once the frame has left for
+   * the kernel: the last hop of a post's trace, from the author's click to a follower's socket.
+   */
+  push(userIds: Iterable<string>, frame: Buffer, trace: Context): number {
     let sent = 0;
     for (const userId of userIds) {
       const own = this.#byUser.get(userId);
       if (own === undefined) continue;
-      for (const session of own) if (this.send(session, frame, traceId)) sent++;
+      for (const session of own) if (this.send(session, frame, trace)) sent++;
     }
     return sent;
   }
 
   /** Queue one text frame on one socket, or drop the socket if it is not keeping up. */
-  send(session: Session, frame: Buffer | string, traceId?: string): boolean {
+  send(session: Session, frame: Buffer | string, trace?: Context): boolean {
     const { socket } = session;
     if (socket.readyState !== WebSocket.OPEN) return false;
     if (socket.bufferedAmount > this.#maxBufferedBytes) {
       this.stats.droppedSlow++;
       this.#logger.warn(
-        { traceId, userId: session.user.id, bufferedBytes: socket.bufferedAmount, limit: this.#maxBufferedBytes },
+        {
+          traceId: trace && tracing.getSpanContext(trace)?.traceId,
+          userId: session.user.id,
+          bufferedBytes: socket.bufferedAmount,
+          limit: this.#maxBufferedBytes,
+        },
         'notify: dropped a socket that is not reading (over its send buffer limit)',
       );
       this.remove(session);
       socket.terminate();
       return false;
     }
-    socket.send(frame, { binary: false });
+    if (trace === undefined) {
+      socket.send(frame, { binary: false });
+    } else {
+      const span = tracer.startSpan('push post', { kind: SpanKind.PRODUCER }, trace);
+      if (span.isRecording()) {
+        span.setAttributes({
+          'messaging.system': 'websocket',
+          'messaging.operation.type': 'send',
+          'messaging.message.body.size': frame.length,
+          'chirp.user.id': session.user.id,
+        });
+      }
+      socket.send(frame, { binary: false }, (err) => {
+        if (err) span.setStatus({ code: SpanStatusCode.ERROR, message: err.message });
+        span.end();
+      });
+    }
     this.stats.framesSent++;
     return true;
   }

@@ -46,7 +46,7 @@ export function startNotify(
 
     const subscriptions = [
       await keepSubscribing(runtime, 'posts', 'post.created', () =>
-        subscribe(transport, posts, 'post.created', (event) => service.onPostCreated(event)),
+        subscribe(transport, posts, 'post.created', (event, context) => service.onPostCreated(event, context.trace)),
       ),
       await keepSubscribing(runtime, 'auth', 'session.revoked', () =>
         subscribe(transport, auth, 'session.revoked', (event) => service.onSessionRevoked(event)),

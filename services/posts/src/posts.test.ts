@@ -21,8 +21,9 @@ import { DATABASE_KINDS, testDatabase, type TestDatabase } from '@chirp/db/testi
 import { startFollows } from '@chirp/follows';
 import type { RunningService } from '@chirp/service-runtime';
 import { startTestService } from '@chirp/service-runtime/testing';
-import { TRANSPORT_KINDS, type EventContext } from '@chirp/transport';
+import { TRANSPORT_KINDS, newTraceId, type EventContext } from '@chirp/transport';
 import { TestWorld, failure, eventually, sleep } from '@chirp/transport/testing';
+import { upstream } from '@chirp/transport/testing/spans';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPosts } from './start.js';
 
@@ -238,10 +239,10 @@ describe.each(cases)('posts over %s on %s', (kind, dbKind) => {
   });
 
   it('publishes post.created with the post and the caller’s trace id', async () => {
-    const traceId = `trace-${kind}-${dbKind}-event`;
+    const traceId = newTraceId();
     const { post: created } = await api.create(
       { authorId: 'tracer', authorUsername: 'tracer', text: 'follow my trace' },
-      { traceId },
+      { parent: upstream(traceId) },
     );
     const [delivery] = await eventually(() => {
       const found = eventsFor(created.id);

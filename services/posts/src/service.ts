@@ -20,6 +20,7 @@
  *      that table) would make it as durable as the post. The timeline stays the truth,
  *      the event a prompt for live updates: followers see the post on their next read.
  */
+import type { Context } from '@opentelemetry/api';
 import { posts, type EventOf, type Implementation } from '@chirp/contracts';
 import { TransportError, type Logger, type Transport } from '@chirp/transport';
 import { isUniqueViolation } from '@chirp/db';
@@ -32,12 +33,18 @@ import { toWire } from './wire.js';
 
 export type PostCreated = EventOf<typeof posts, 'post.created'>;
 
+/** A post.created handed to the relay, with the trace of the create that made it (its publish is a child). */
+export interface PostCreatedHandover {
+  event: PostCreated;
+  trace: Context;
+}
+
 export interface PostsDeps {
   prisma: PrismaClient;
   /** Calls to follows: the runtime's transport. */
   transport: Pick<Transport, 'request'>;
   /** Takes post.created events and publishes them (start.ts: an EventRelay). */
-  events: { hand(event: PostCreated): void };
+  events: { hand(handover: PostCreatedHandover): void };
   logger: Logger;
   /** A home timeline reads the posts of at most this many followees. */
   homeMaxFollowees: number;
@@ -79,7 +86,7 @@ export function createPostsService(deps: PostsDeps): Implementation<typeof posts
         throw err;
       }
       const post = toWire(stored);
-      deps.events.hand({ post, traceId: context.traceId });
+      deps.events.hand({ event: { post, traceId: context.traceId }, trace: context.trace });
       return { post };
     },
 

@@ -16,7 +16,7 @@ import { TransportError } from '@chirp/transport';
 import type { PostsConfig } from './config.js';
 import { EventRelay, type RelayPolicy } from './event-relay.js';
 import { PrismaClient } from './generated/prisma/client.js';
-import { createPostsService, type PostCreated } from './service.js';
+import { createPostsService, type PostCreatedHandover } from './service.js';
 
 const MIGRATIONS = fileURLToPath(new URL('../prisma/migrations', import.meta.url));
 
@@ -33,10 +33,10 @@ export function startPosts(
     const db = await openDatabase(config.database, MIGRATIONS);
     if (db.applied.length > 0) logger.info({ applied: db.applied, database: db.where }, 'migrations applied');
     const prisma = new PrismaClient({ adapter: db.adapter });
-    const relay = new EventRelay<PostCreated>({
+    const relay = new EventRelay<PostCreatedHandover>({
       what: 'post.created',
-      publish: (event) => publish(transport, posts, 'post.created', event, { traceId: event.traceId }),
-      describe: (event) => ({ postId: event.post.id, traceId: event.traceId }),
+      publish: ({ event, trace }) => publish(transport, posts, 'post.created', event, { parent: trace }),
+      describe: ({ event }) => ({ postId: event.post.id, traceId: event.traceId }),
       isPermanent: (err) => err instanceof TransportError && err.code === 'INVALID_ARGUMENT',
       logger,
       ...(relayPolicy && { policy: relayPolicy }),

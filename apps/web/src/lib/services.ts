@@ -1,23 +1,25 @@
 /**
  * The web app's one way to the services: a single RoutedTransport per process (so every call
  * follows TRANSPORT / <SERVICE>_TRANSPORT, and connections are pooled across requests), and
- * typed clients per user action. Each action gets its own trace id, carried by every call it
- * makes, and each call is timed into the action's trace for the Transports page. A failed call
- * rejects with a ServiceError whose message is fit to show a person.
+ * typed clients per user action. Each action is one trace (W3C Trace Context, see
+ * @chirp/transport's tracing.ts): the Transports page shows its spans, from every process it
+ * crossed. A failed call rejects with a ServiceError whose message is fit to show a person.
  */
 import 'server-only';
 import { DEFAULT_PORTS, auth, client, follows, posts, type Client } from '@chirp/contracts';
+import { INVALID_SPAN_CONTEXT, TraceFlags, context, trace as tracing, type Context } from '@opentelemetry/api';
 import {
   createTransport,
   expandReplicas,
   transportConfigFromEnv,
+  newSpanId,
   newTraceId,
   type Logger,
   type RequestOptions,
   type RoutedTransport,
   type Transport,
 } from '@chirp/transport';
-import { transportEnv } from './config';
+import { processEnv } from './config';
 import { ServiceError, serviceError } from './errors';
 import type { ActionTrace } from './traces';
 
@@ -40,7 +42,7 @@ const holder = globalThis as typeof globalThis & {
 
 export function transport(): RoutedTransport {
   if (holder.__chirpTransport === undefined) {
-    holder.__chirpTransport = createTransport(transportConfigFromEnv(transportEnv(), DEFAULT_PORTS), logger);
+    holder.__chirpTransport = createTransport(transportConfigFromEnv(processEnv(), DEFAULT_PORTS), logger);
     // Service names become every replica's address (compose --scale) before the first call goes out.
     holder.__chirpReplicas = expandReplicas(holder.__chirpTransport.config.services);
   }
@@ -54,28 +56,23 @@ export interface Services {
   trace: ActionTrace;
 }
 
-/** Clients for one user action: every call carries the action's trace id and is timed into it. */
+/**
+ * Clients for one user action. Every call is a child of the action's span: the web request's own
+ * (Next.js makes one per request when tracing is on), so one trace runs from the browser's request
+ * through every service hop. Without tracing, a made-up trace id still ties the calls together.
+ */
 export function servicesFor(action: string): Services {
-  const trace: ActionTrace = { traceId: newTraceId(), action, startedAt: Date.now(), hops: [] };
-  const origin = performance.now();
+  const parent = actionContext();
+  const trace: ActionTrace = { traceId: tracing.getSpanContext(parent)!.traceId, action, startedAt: Date.now() };
   const routed = transport();
-  const traced: Pick<Transport, 'request'> = {
+  const traced: Pick<Transport, 'request'> & { config: RoutedTransport['config'] } = {
+    config: routed.config,
     async request(service: string, method: string, payload: unknown, options?: RequestOptions) {
-      const started = performance.now();
-      const hop = {
-        service,
-        method,
-        transport: routed.kindOf(service),
-        startMs: started - origin,
-      };
       try {
         await holder.__chirpReplicas;
-        const reply = await routed.request(service, method, payload, { ...options, traceId: trace.traceId });
-        trace.hops.push({ ...hop, ms: performance.now() - started, outcome: 'OK' });
-        return reply;
+        return await routed.request(service, method, payload, { ...options, parent: options?.parent ?? parent });
       } catch (err) {
         const failure = serviceError(err, service, method);
-        trace.hops.push({ ...hop, ms: performance.now() - started, outcome: failure.code });
         if (failure.code === 'INTERNAL' || failure.code === 'UNAVAILABLE' || failure.code === 'DEADLINE_EXCEEDED') {
           logger.warn(
             { traceId: trace.traceId, service, method, code: failure.code, err: failure.detail },
@@ -87,6 +84,13 @@ export function servicesFor(action: string): Services {
     },
   };
   return { auth: client(traced, auth), posts: client(traced, posts), follows: client(traced, follows), trace };
+}
+
+/** The active context if it holds a span (the request's), else a fresh unsampled trace to carry an id. */
+function actionContext(): Context {
+  const active = context.active();
+  if (tracing.isSpanContextValid(tracing.getSpanContext(active) ?? INVALID_SPAN_CONTEXT)) return active;
+  return tracing.setSpanContext(active, { traceId: newTraceId(), spanId: newSpanId(), traceFlags: TraceFlags.NONE });
 }
 
 export { ServiceError };

@@ -1,35 +1,23 @@
 /**
- * What the Transports page shows: for each session, its last few actions, and for each action
- * every service call the web app made for it (service, method, transport, when it started and
- * how long it took). One action = one trace id, sent along on every call it makes, so the same
- * id finds the downstream hops (posts → follows, …) in the services' logs.
+ * Which traces the Transports page shows a viewer: for each session, its last few actions (what
+ * the person did, and the trace id of the request that did it). The spans themselves stay where
+ * they were made, in each process's span store, and are gathered when the page is viewed
+ * (trace-tree.ts).
  *
  * Kept in this process's memory and bounded on both axes (actions per session, sessions),
  * oldest dropped first: it is a window onto recent activity, not a record.
  */
 import 'server-only';
 import { createHash } from 'node:crypto';
-import type { ErrorCode, TransportKind } from '@chirp/transport';
 
 export const ACTIONS_PER_SESSION = 10;
 export const MAX_SESSIONS = 500;
-
-export interface Hop {
-  service: string;
-  method: string;
-  transport: TransportKind;
-  /** Milliseconds after the action started that the call was sent. */
-  startMs: number;
-  ms: number;
-  outcome: 'OK' | ErrorCode;
-}
 
 export interface ActionTrace {
   traceId: string;
   /** What the person did, e.g. "view home", "post". */
   action: string;
   startedAt: number;
-  hops: Hop[];
 }
 
 interface Store {
@@ -45,10 +33,15 @@ export function sessionKey(token: string): string {
   return createHash('sha256').update(token).digest('base64url').slice(0, 22);
 }
 
-/** Remember `trace` as the session's latest action; hops added to it later show up too. */
+/**
+ * Remember `trace` as the session's latest action (its name may still change: pageViewer names
+ * it). A request records one action: a server action re-renders its page in the same request
+ * (the same trace), and the action's name is the one kept.
+ */
 export function recordAction(token: string, trace: ActionTrace): void {
   const key = sessionKey(token);
   const actions = store.sessions.get(key) ?? [];
+  if (actions.some((action) => action.traceId === trace.traceId)) return;
   store.sessions.delete(key); // re-insert: Map order is then least recently active first
   if (!actions.includes(trace)) actions.unshift(trace);
   actions.length = Math.min(actions.length, ACTIONS_PER_SESSION);
@@ -60,9 +53,9 @@ export function recordAction(token: string, trace: ActionTrace): void {
   }
 }
 
-/** The session's recent actions, newest first (copies: rendering never races a late hop). */
+/** The session's recent actions, newest first. */
 export function recentActions(token: string): ActionTrace[] {
-  return (store.sessions.get(sessionKey(token)) ?? []).map((trace) => ({ ...trace, hops: [...trace.hops] }));
+  return (store.sessions.get(sessionKey(token)) ?? []).map((trace) => ({ ...trace }));
 }
 
 export function forgetSession(token: string): void {

@@ -24,6 +24,7 @@ const BUILD_INPUTS = [
   path.join(WEB_DIR, 'tsconfig.json'),
   path.join(REPO, 'packages/contracts/src'),
   path.join(REPO, 'packages/transport/src'),
+  path.join(REPO, 'packages/telemetry/src'),
 ];
 
 function newestChange(file: string): number {
@@ -61,11 +62,15 @@ export interface WebApp {
   stop(): Promise<void>;
 }
 
-/** `next start` on a free port with `env` added to this process's environment. */
+/**
+ * `next start` on a free port with `env` added to this process's environment; its admin port
+ * (/metrics) on another free port, as tests run several apps at once.
+ */
 export async function startWebApp(env: Record<string, string>): Promise<WebApp> {
   const port = await freePort();
   const server = run(['start', '--port', String(port), '--hostname', '127.0.0.1'], {
     ...process.env,
+    ADMIN_PORT: '0',
     ...env,
     NODE_ENV: 'production',
     NEXT_TELEMETRY_DISABLED: '1',

@@ -6,7 +6,7 @@
  */
 import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
 import { TransportError, fromWireError, unavailable } from '../errors.js';
-import { checkSize, outgoing, type TransportOptions } from '../options.js';
+import { checkSize, outgoing, type OutgoingRequest, type TransportOptions } from '../options.js';
 import { PendingRequests } from '../pending.js';
 import type { RequestOptions } from '../transport.js';
 import { LazyChannel, logChannelErrors, sendError, type AmqpConnection } from './connection.js';
@@ -14,9 +14,9 @@ import {
   DIRECT_REPLY_TO,
   HEADER_SENT_AT,
   HEADER_TIMEOUT_MS,
-  HEADER_TRACE_ID,
   decodeReply,
   encodeBody,
+  traceHeaders,
   type Topology,
 } from './topology.js';
 
@@ -43,7 +43,11 @@ export class RpcClient {
   }
 
   async request(service: string, method: string, payload: unknown, options?: RequestOptions): Promise<unknown> {
-    const out = outgoing(options, this.#options.defaultTimeoutMs);
+    const out = outgoing('amqp', service, method, options, this.#options.defaultTimeoutMs);
+    return out.call.track(this.#request(out, service, method, payload));
+  }
+
+  async #request(out: OutgoingRequest, service: string, method: string, payload: unknown): Promise<unknown> {
     const deadline = Date.now() + out.timeoutMs;
     const content = encodeBody(payload);
     checkSize(content.length, this.#options.maxMessageBytes, `request ${service}.${method}`);
@@ -53,6 +57,10 @@ export class RpcClient {
     const remainingMs = Math.max(1, Math.ceil(deadline - Date.now()));
     const reply = this.#pending.wait(out.id, remainingMs, `amqp ${service}.${method}`, channel);
     const queue = this.#topology.requestQueue(service);
+    const headers = traceHeaders(out.call.carrier);
+    headers[HEADER_TIMEOUT_MS] = remainingMs;
+    headers[HEADER_SENT_AT] = Date.now();
+    out.call.sent(queue, content.length);
     try {
       channel.publish('', queue, content, {
         // Unroutable (the queue was never declared: nobody ever served it) comes back as a
@@ -65,7 +73,7 @@ export class RpcClient {
         // A request nobody picks up in time is dropped by the broker, so the queue of a
         // service that is down does not grow without bound.
         expiration: String(remainingMs),
-        headers: { [HEADER_TRACE_ID]: out.traceId, [HEADER_TIMEOUT_MS]: remainingMs, [HEADER_SENT_AT]: Date.now() },
+        headers,
       });
     } catch (err) {
       this.#pending.reject(out.id, sendError(`amqp ${service}.${method}`, err));

@@ -11,7 +11,8 @@ import { checkSize, type TransportOptions } from '../options.js';
 import type { EventHandler, Subscription } from '../transport.js';
 import { LazyChannel, logChannelErrors, sendError, type AmqpConnection } from './connection.js';
 import { QueueConsumer, type ConsumerSetup, type Verdict } from './consumer.js';
-import { HEADER_TRACE_ID, decodeEvent, encodeBody, type Topology } from './topology.js';
+import type { PublishCall, TraceCarrier } from '../tracing.js';
+import { decodeEvent, encodeBody, traceHeaders, type Topology } from './topology.js';
 
 export class EventPublisher {
   readonly #options: TransportOptions;
@@ -25,9 +26,10 @@ export class EventPublisher {
   }
 
   /** Resolves once the broker confirms the event; fails with UNAVAILABLE or DEADLINE_EXCEEDED after `deadline`. */
-  async publish(service: string, topic: string, event: unknown, traceId: string, deadline: number): Promise<void> {
+  async publish(service: string, topic: string, event: unknown, publishing: PublishCall, deadline: number): Promise<void> {
     const content = encodeBody(event);
     checkSize(content.length, this.#options.maxMessageBytes, `event ${service}.${topic}`);
+    publishing.sent(undefined, content.length);
     const channel = await this.#channel.get(deadline);
     const what = `amqp: event ${service}.${topic}`;
     await new Promise<void>((resolve, reject) => {
@@ -51,7 +53,7 @@ export class EventPublisher {
           {
             persistent: true,
             contentType: 'application/json',
-            headers: { [HEADER_TRACE_ID]: traceId },
+            headers: traceHeaders(publishing.carrier),
           },
           confirmed,
         );
@@ -101,14 +103,14 @@ export class EventSubscription extends QueueConsumer implements Subscription {
   }
 
   protected async handle(_channel: Channel, message: ConsumeMessage): Promise<Verdict> {
-    let event: { traceId: string; payload: unknown };
+    let event: { trace: TraceCarrier; payload: unknown };
     try {
       event = decodeEvent(message, this.maxMessageBytes);
     } catch (err) {
       this.logger.warn({ err, topic: this.#topic }, 'amqp: malformed event dead-lettered');
       return 'dead-letter';
     }
-    const context = { service: this.#service, topic: this.#topic, traceId: event.traceId, transport: 'amqp' as const };
-    return (await deliver(this.#handler, event.payload, context, this.logger)) ? 'ack' : 'dead-letter';
+    const incoming = { transport: 'amqp' as const, service: this.#service, topic: this.#topic, trace: event.trace };
+    return (await deliver(this.#handler, event.payload, incoming, this.logger)) ? 'ack' : 'dead-letter';
   }
 }

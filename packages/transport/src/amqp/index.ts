@@ -32,7 +32,7 @@
  * queues and subscriptions are re-created on it, and calls made meanwhile wait for it
  * within their deadline.
  */
-import { newTraceId } from '../ids.js';
+import { PublishCall } from '../tracing.js';
 import type { TransportOptions } from '../options.js';
 import type {
   EventHandler,
@@ -86,7 +86,8 @@ export class AmqpTransport implements Transport {
     this.#assertOpen();
     // An event has no caller-given deadline; the default one bounds waiting for the broker.
     const deadline = Date.now() + this.#options.defaultTimeoutMs;
-    await this.#publisher.publish(service, topic, event, options?.traceId ?? newTraceId(), deadline);
+    const publishing = new PublishCall('amqp', service, topic, options?.parent);
+    await publishing.track(this.#publisher.publish(service, topic, event, publishing, deadline));
   }
 
   async serve(service: string, handlers: Handlers): Promise<Listener> {

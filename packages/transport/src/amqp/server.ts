@@ -5,7 +5,7 @@
  */
 import type { Channel, ConsumeMessage } from 'amqplib';
 import { toWireError } from '../errors.js';
-import { dispatch } from '../dispatch.js';
+import { dispatch, type IncomingRequest as IncomingCall } from '../dispatch.js';
 import type { ReplyBody } from '../envelope.js';
 import { checkSize, type TransportOptions } from '../options.js';
 import type { Handlers, Listener } from '../transport.js';
@@ -51,14 +51,15 @@ export class ServedQueue extends QueueConsumer implements Listener {
       this.#reply(channel, message, { ok: false, error: toWireError(err) });
       return 'dead-letter';
     }
-    const context = {
+    const incoming: IncomingCall = {
+      transport: 'amqp',
       service: this.#service,
       method: request.method,
-      traceId: request.traceId,
+      trace: request.trace,
       deadline: deadlineOf(request, receivedAt),
-      transport: 'amqp' as const,
+      bytes: message.content.length,
     };
-    this.#reply(channel, message, await dispatch(this.#handlers, context, request.payload, this.logger));
+    this.#reply(channel, message, await dispatch(this.#handlers, incoming, request.payload, this.logger));
     return 'ack';
   }
 

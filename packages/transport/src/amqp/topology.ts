@@ -12,7 +12,7 @@
  * `correlationId` the request id, `replyTo` the caller's direct reply-to address, the body the
  * JSON payload (empty for `undefined`), and the headers below; it expires at the caller's
  * deadline. The reply is a `ReplyBody` as JSON, sent to `replyTo` with the same correlationId.
- * An event is a persistent message on the events exchange: JSON body, trace id header.
+ * An event is a persistent message on the events exchange: JSON body, W3C trace context headers.
  *
  * Poison messages. A message a server cannot read (not JSON, headers missing or wrong, over
  * maxMessageBytes) is rejected at once and dead-lettered. A message whose handling kills its
@@ -36,8 +36,8 @@
 import type { Channel, ConsumeMessage, MessagePropertyHeaders } from 'amqplib';
 import { TransportError, wireErrorOf } from '../errors.js';
 import type { ReplyBody } from '../envelope.js';
+import type { TraceCarrier } from '../tracing.js';
 
-export const HEADER_TRACE_ID = 'x-trace-id';
 export const HEADER_TIMEOUT_MS = 'x-timeout-ms';
 /** Epoch ms at which the caller sent the request, so time spent queued counts against its deadline. */
 export const HEADER_SENT_AT = 'x-sent-at';
@@ -167,7 +167,7 @@ export class Topology {
 export interface IncomingRequest {
   method: string;
   payload: unknown;
-  traceId: string;
+  trace: TraceCarrier;
   timeoutMs: number;
   /** The caller's clock; only a hint, see deadlineOf. */
   sentAt: number | undefined;
@@ -182,7 +182,6 @@ export function decodeRequest(message: ConsumeMessage, maxBytes: number): Incomi
   const { type, headers } = message.properties;
   if (typeof type !== 'string' || type.length === 0)
     throw malformed('the type property (the method) must be a non-empty string');
-  const traceId = traceIdOf(headers);
   const timeoutMs = headers?.[HEADER_TIMEOUT_MS] as unknown;
   if (typeof timeoutMs !== 'number' || !(timeoutMs > 0) || !Number.isFinite(timeoutMs)) {
     throw malformed(`header ${HEADER_TIMEOUT_MS} must be a positive number`);
@@ -191,7 +190,7 @@ export function decodeRequest(message: ConsumeMessage, maxBytes: number): Incomi
   return {
     method: type,
     payload: decodeBody(message.content),
-    traceId,
+    trace: traceOf(headers),
     timeoutMs,
     sentAt: typeof sentAt === 'number' ? sentAt : undefined,
   };
@@ -208,9 +207,17 @@ export function deadlineOf(request: IncomingRequest, receivedAt = Date.now()): n
   return receivedAt + request.timeoutMs - queued;
 }
 
-export function decodeEvent(message: ConsumeMessage, maxBytes: number): { traceId: string; payload: unknown } {
+export function decodeEvent(message: ConsumeMessage, maxBytes: number): { trace: TraceCarrier; payload: unknown } {
   checkReceivedSize(message, maxBytes);
-  return { traceId: traceIdOf(message.properties.headers), payload: decodeBody(message.content) };
+  return { trace: traceOf(message.properties.headers), payload: decodeBody(message.content) };
+}
+
+/** The message headers that carry `trace` (W3C Trace Context, as on HTTP). */
+export function traceHeaders(trace: TraceCarrier): MessagePropertyHeaders {
+  const headers: MessagePropertyHeaders = {};
+  if (trace.traceparent !== undefined) headers.traceparent = trace.traceparent;
+  if (trace.tracestate !== undefined) headers.tracestate = trace.tracestate;
+  return headers;
 }
 
 /** An empty body stands for `undefined`, which JSON cannot spell. */
@@ -250,11 +257,13 @@ function unreadableReply(why: string): ReplyBody {
   return { ok: false, error: { code: 'INTERNAL', message: `amqp: unreadable reply from server: ${why}` } };
 }
 
-function traceIdOf(headers: MessagePropertyHeaders | undefined): string {
-  const traceId = headers?.[HEADER_TRACE_ID] as unknown;
-  if (typeof traceId !== 'string' || traceId.length === 0)
-    throw malformed(`header ${HEADER_TRACE_ID} must be a non-empty string`);
-  return traceId;
+/** What trace context a message carries; tracing.ts ignores a malformed one (a new trace), never refuses it. */
+function traceOf(headers: MessagePropertyHeaders | undefined): TraceCarrier {
+  const { traceparent, tracestate } = (headers ?? {}) as { traceparent?: unknown; tracestate?: unknown };
+  return {
+    traceparent: typeof traceparent === 'string' ? traceparent : undefined,
+    tracestate: typeof tracestate === 'string' ? tracestate : undefined,
+  };
 }
 
 /** The broker takes far bigger messages than ours (128 MiB): one published past our client's check is refused here. */

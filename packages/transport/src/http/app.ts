@@ -8,8 +8,8 @@ import type { Socket } from 'node:net';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { codeOfHttpStatus, wireErrorOf, type ErrorCode, type WireError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import type { TraceCarrier } from '../tracing.js';
 
-export const TRACE_HEADER = 'x-trace-id';
 export const TIMEOUT_HEADER = 'x-timeout-ms';
 export const TOPIC_HEADER = 'x-chirp-topic';
 export const SUBSCRIPTIONS_PATH = '/_chirp/subscriptions';
@@ -110,6 +110,19 @@ export function sendError(reply: FastifyReply, status: number, error: WireError)
     .code(status)
     .header('content-type', JSON_TYPE)
     .send(JSON.stringify(wireErrorOf(error) ?? error));
+}
+
+/** The W3C Trace Context headers of a request (tracing.ts reads them, and ignores what is malformed). */
+export function traceHeadersOf(request: FastifyRequest): TraceCarrier {
+  return { traceparent: headerOf(request, 'traceparent'), tracestate: headerOf(request, 'tracestate') };
+}
+
+/** The headers that carry `trace` on a request we send. */
+export function traceHeaders(trace: TraceCarrier): Record<string, string> {
+  const headers: Record<string, string> = {};
+  if (trace.traceparent !== undefined) headers.traceparent = trace.traceparent;
+  if (trace.tracestate !== undefined) headers.tracestate = trace.tracestate;
+  return headers;
 }
 
 /** A header's value if it was sent once and is not empty. */

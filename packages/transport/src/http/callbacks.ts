@@ -14,11 +14,11 @@ import type { FastifyInstance } from 'fastify';
 import { TransportError } from '../errors.js';
 import { deliver } from '../dispatch.js';
 import { parseHostPort } from '../endpoints.js';
-import { newSubscriptionId, newTraceId } from '../ids.js';
+import { newSubscriptionId } from '../ids.js';
 import type { TransportOptions } from '../options.js';
 import type { LocalSubscription } from '../subscribers.js';
 import type { EventHandler, Subscription } from '../transport.js';
-import { EVENTS_PATH, SUBSCRIPTIONS_PATH, TRACE_HEADER, closeApp, createApp, headerOf, sendError } from './app.js';
+import { EVENTS_PATH, SUBSCRIPTIONS_PATH, closeApp, createApp, sendError, traceHeadersOf } from './app.js';
 import { decodeReply, originOf, type HttpClient } from './client.js';
 import type { Registration } from './webhooks.js';
 
@@ -178,10 +178,9 @@ export class CallbackSubscriptions {
           message: `no subscription ${request.params.subscriptionId} here`,
         });
       }
-      const traceId = headerOf(request, TRACE_HEADER) ?? newTraceId();
-      const context = { service: sub.service, topic: sub.topic, traceId, transport: 'http' as const };
+      const incoming = { transport: 'http' as const, service: sub.service, topic: sub.topic, trace: traceHeadersOf(request) };
       // Answered after the handler: a publisher with many events queued for a slow subscriber waits (and then drops).
-      await deliver(sub.handler, request.body, context, this.#options.logger);
+      await deliver(sub.handler, request.body, incoming, this.#options.logger);
       return reply.code(204).send();
     });
     const host = isPublic ? '0.0.0.0' : '127.0.0.1';

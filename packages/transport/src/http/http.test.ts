@@ -10,6 +10,8 @@ import { Readable } from 'node:stream';
 import { request } from 'undici';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { TestWorld, eventually, freePort, sleep } from '../testing/index.js';
+import { upstream } from '../testing/spans.js';
+import { newTraceId } from '../ids.js';
 import type { EventContext, Handlers } from '../transport.js';
 import { sinkOf } from './webhooks.js';
 
@@ -188,14 +190,10 @@ describe('HTTP events', () => {
       await events
         .transport()
         .subscribe('feed', 'post.created', (event, context) => void seen.push({ event, context }));
-      await before.publish('feed', 'post.created', { n: 0 }, { traceId: 'trace-first' });
+      const traceId = newTraceId();
+      await before.publish('feed', 'post.created', { n: 0 }, { parent: upstream(traceId) });
       await eventually(() => expect(seen.map((s) => s.event)).toEqual([{ n: 0 }]));
-      expect(seen[0]!.context).toEqual({
-        service: 'feed',
-        topic: 'post.created',
-        traceId: 'trace-first',
-        transport: 'http',
-      });
+      expect(seen[0]!.context).toMatchObject({ service: 'feed', topic: 'post.created', traceId, transport: 'http' });
       await first.close();
 
       const after = events.transport();

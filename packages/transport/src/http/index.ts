@@ -16,15 +16,15 @@
  * Ordering. None across concurrent calls, nor between events: each waits for its own
  * pooled connection (up to CONNECTIONS_PER_ORIGIN per replica), and any of them may answer first.
  *
- * Wire: body = JSON payload (none when undefined); `x-trace-id`, `x-timeout-ms` (the
- * caller's remaining time) in headers. 200 + JSON result, 204 for no result, otherwise
+ * Wire: body = JSON payload (none when undefined); W3C `traceparent` (and `tracestate`),
+ * `x-timeout-ms` (the caller's remaining time) in headers. 200 + JSON result, 204 for no result, otherwise
  * the error code's HTTP status (errors.ts) with `{code, message}`.
  */
 import { TransportError } from '../errors.js';
 import { EndpointSet, type EndpointState } from '../endpoints.js';
-import { newTraceId } from '../ids.js';
 import { checkSize, outgoing, type TransportOptions } from '../options.js';
 import { SubscriberRegistry } from '../subscribers.js';
+import { PublishCall, codeOf, type ClientCall } from '../tracing.js';
 import type {
   EventHandler,
   Handlers,
@@ -35,7 +35,7 @@ import type {
   Subscription,
   Transport,
 } from '../transport.js';
-import { TIMEOUT_HEADER, TRACE_HEADER } from './app.js';
+import { TIMEOUT_HEADER, traceHeaders } from './app.js';
 import { CallbackSubscriptions } from './callbacks.js';
 import { HttpClient, decodeReply, originOf, wasRefused, type CancelSignal, type Exchange } from './client.js';
 import { serveHttp } from './server.js';
@@ -63,29 +63,43 @@ export class HttpTransport implements Transport {
 
   async request(service: string, method: string, payload: unknown, options?: RequestOptions): Promise<unknown> {
     this.#assertOpen();
-    const out = outgoing(options, this.#options.defaultTimeoutMs);
-    const body = serialize(payload, `request ${service}.${method}`);
-    if (body !== undefined) checkSize(Buffer.byteLength(body), this.maxMessageBytes, `request ${service}.${method}`);
-    const exchange: Exchange = {
-      method: 'POST',
-      path: `/${encodeURIComponent(service)}/${encodeURIComponent(method)}`,
-      headers: { [TRACE_HEADER]: out.traceId, [TIMEOUT_HEADER]: String(out.timeoutMs) },
-      body,
-    };
+    const out = outgoing('http', service, method, options, this.#options.defaultTimeoutMs);
+    let exchange: Exchange;
+    let bytes: number;
+    try {
+      const body = serialize(payload, `request ${service}.${method}`);
+      bytes = body === undefined ? 0 : Buffer.byteLength(body);
+      checkSize(bytes, this.maxMessageBytes, `request ${service}.${method}`);
+      const headers = traceHeaders(out.call.carrier);
+      headers[TIMEOUT_HEADER] = String(out.timeoutMs);
+      exchange = { method: 'POST', path: `/${encodeURIComponent(service)}/${encodeURIComponent(method)}`, headers, body };
+    } catch (err) {
+      return out.call.fail(err);
+    }
     const endpoints = this.#endpointsFor(service);
-    return this.#client.call(`http ${service}.${method}`, out.timeoutMs, (signal) =>
-      this.#send(service, endpoints, exchange, signal),
+    return out.call.track(
+      this.#client.call(`http ${service}.${method}`, out.timeoutMs, (signal) =>
+        this.#send(service, endpoints, exchange, signal, out.call, bytes),
+      ),
     );
   }
 
   /** Round robin over the live replicas; a refused connection tries the next one. */
-  async #send(service: string, endpoints: EndpointSet, exchange: Exchange, signal: CancelSignal): Promise<unknown> {
+  async #send(
+    service: string,
+    endpoints: EndpointSet,
+    exchange: Exchange,
+    signal: CancelSignal,
+    call: ClientCall,
+    bytes: number,
+  ): Promise<unknown> {
     for (let tried = 1; ; tried++) {
       const endpoint: EndpointState | undefined = endpoints.pick();
       if (endpoint === undefined) {
         const all = endpoints.endpoints.map((e) => e.address).join(', ');
         throw new TransportError('UNAVAILABLE', `http: no reachable endpoint for ${service} (tried ${all})`);
       }
+      call.sent(endpoint.address, bytes);
       try {
         const response = await this.#client.exchange(originOf(endpoint.address), exchange, { signal });
         endpoints.markUp(endpoint);
@@ -146,16 +160,24 @@ export class HttpTransport implements Transport {
       );
     }
     const { defaultTimeoutMs, logger } = this.#options;
-    fanOut(
-      this.#client,
-      registry,
-      topic,
-      event,
-      options?.traceId ?? newTraceId(),
-      defaultTimeoutMs,
-      this.maxMessageBytes,
-      logger,
-    );
+    const publishing = new PublishCall('http', service, topic, options?.parent);
+    try {
+      const { copies, bytes } = fanOut(
+        this.#client,
+        registry,
+        topic,
+        event,
+        publishing.carrier,
+        defaultTimeoutMs,
+        this.maxMessageBytes,
+        logger,
+      );
+      publishing.sent(copies, bytes);
+      publishing.end('OK');
+    } catch (err) {
+      publishing.end(codeOf(err));
+      throw err;
+    }
   }
 
   // ---- lifecycle ---------------------------------------------------------------------

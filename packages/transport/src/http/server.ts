@@ -1,6 +1,6 @@
 /**
  * A service's HTTP listener: one Fastify route per method, `POST /<service>/<method>`,
- * the JSON body being the payload, the trace id and the caller's remaining time in
+ * the JSON body being the payload, the W3C trace context and the caller's remaining time in
  * headers. Handlers run through the shared dispatch(); this file only maps its reply
  * body to a status: 200 + JSON, 204 for no result, or the error code's status with
  * `{code, message}`. The same app takes event registrations (webhooks.ts).
@@ -8,26 +8,22 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { TransportError, httpStatusOf } from '../errors.js';
 import type { ReplyBody } from '../envelope.js';
-import { InFlight, dispatch } from '../dispatch.js';
+import { InFlight, dispatch, type IncomingRequest } from '../dispatch.js';
 import { formatHostPort, parseHostPort } from '../endpoints.js';
-import { newTraceId } from '../ids.js';
 import type { TransportOptions } from '../options.js';
 import type { SubscriberRegistry } from '../subscribers.js';
-import type { CallContext, Handlers, Listener } from '../transport.js';
+import type { Handlers, Listener } from '../transport.js';
 import {
   JSON_TYPE,
   PLAIN_SEGMENT,
   TIMEOUT_HEADER,
-  TRACE_HEADER,
   closeApp,
   createApp,
   headerOf,
   sendError,
+  traceHeadersOf,
 } from './app.js';
 import { subscriptionRoutes, type CallbackSink } from './webhooks.js';
-
-/** A trace id longer than this is not an id; the call gets a fresh one instead. */
-const MAX_TRACE_ID_LENGTH = 256;
 
 export async function serveHttp(
   service: string,
@@ -53,15 +49,15 @@ export async function serveHttp(
         const message = `${TIMEOUT_HEADER} must be a positive number of milliseconds`;
         return sendError(reply, 400, { code: 'INVALID_ARGUMENT', message });
       }
-      const traceId = headerOf(request, TRACE_HEADER);
-      const context: CallContext = {
+      const incoming: IncomingRequest = {
+        transport: 'http',
         service,
         method,
-        traceId: traceId !== undefined && traceId.length <= MAX_TRACE_ID_LENGTH ? traceId : newTraceId(),
+        trace: traceHeadersOf(request),
         deadline: Date.now() + timeoutMs,
-        transport: 'http',
+        peer: `${request.socket.remoteAddress}:${request.socket.remotePort}`,
       };
-      return sendReply(reply, await dispatch(handlers, context, request.body, logger), maxMessageBytes, logger);
+      return sendReply(reply, await dispatch(handlers, incoming, request.body, logger), maxMessageBytes, logger);
     });
 
   for (const method of Object.keys(handlers)) {

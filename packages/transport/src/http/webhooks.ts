@@ -15,7 +15,8 @@ import { checkSize } from '../options.js';
 import { formatHostPort } from '../endpoints.js';
 import type { Logger } from '../logger.js';
 import type { SubscriberEntry, SubscriberRegistry } from '../subscribers.js';
-import { SUBSCRIPTIONS_PATH, TOPIC_HEADER, TRACE_HEADER, sendError } from './app.js';
+import type { TraceCarrier } from '../tracing.js';
+import { SUBSCRIPTIONS_PATH, TOPIC_HEADER, sendError, traceHeaders } from './app.js';
 import { wasRefused, type HttpClient } from './client.js';
 
 /** Where one subscription's events go. */
@@ -119,22 +120,27 @@ export function fanOut(
   registry: SubscriberRegistry<CallbackSink>,
   topic: string,
   event: unknown,
-  traceId: string,
+  trace: TraceCarrier,
   timeoutMs: number,
   maxMessageBytes: number,
   logger: Logger,
-): void {
+): { copies: number; bytes: number } {
   const targets = registry.targets(topic);
-  if (targets.length === 0) return;
   const body = event === undefined ? undefined : JSON.stringify(event);
-  if (body !== undefined) checkSize(Buffer.byteLength(body), maxMessageBytes, `event ${topic}`);
-  const headers = { [TRACE_HEADER]: traceId, [TOPIC_HEADER]: topic };
+  const bytes = body === undefined ? 0 : Buffer.byteLength(body);
+  if (targets.length === 0) return { copies: 0, bytes };
+  checkSize(bytes, maxMessageBytes, `event ${topic}`);
+  const headers = traceHeaders(trace);
+  headers[TOPIC_HEADER] = topic;
+  const traceId = trace.traceparent?.slice(3, 35);
+  let copies = 0;
   for (const target of targets) {
     const { origin, path } = target.sink;
     if (client.pool(origin).stats.queued > SLOW_SUBSCRIBER_QUEUE) {
       logger.warn({ topic, subscriptionId: target.subscriptionId, origin }, 'http: subscriber too slow, event dropped');
       continue;
     }
+    copies++;
     const forget = (): void =>
       registry.removeWhere((e) => e.subscriptionId === target.subscriptionId && e.sink === target.sink);
     client.exchange(origin, { method: 'POST', path, headers, body }, { timeoutMs }).then(
@@ -148,13 +154,14 @@ export function fanOut(
       },
     );
   }
+  return { copies, bytes };
 }
 
 function warnFailed(
   logger: Logger,
   target: SubscriberEntry<CallbackSink>,
   topic: string,
-  traceId: string,
+  traceId: string | undefined,
   reason: string,
 ): void {
   logger.warn(

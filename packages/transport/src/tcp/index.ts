@@ -18,9 +18,10 @@ import { TransportError, fromWireError, unavailable } from '../errors.js';
 import { decodeEnvelope, encodeEnvelope, type Envelope } from '../envelope.js';
 import { deliver } from '../dispatch.js';
 import { EndpointSet, backoffMs, parseHostPort, type EndpointState } from '../endpoints.js';
-import { newRequestId, newSubscriptionId, newTraceId } from '../ids.js';
-import { checkSize, outgoing, type TransportOptions } from '../options.js';
+import { newRequestId, newSubscriptionId } from '../ids.js';
+import { checkSize, outgoing, type OutgoingRequest, type TransportOptions } from '../options.js';
 import { PendingRequests } from '../pending.js';
+import { PublishCall, codeOf } from '../tracing.js';
 import { MAC_BYTES, Sealer, emptyAuthStats, secretBytes, type AuthStats } from '../signing.js';
 import type { LocalSubscription } from '../subscribers.js';
 import type {
@@ -72,16 +73,19 @@ export class TcpTransport implements Transport {
 
   /** Not `async`: returning the pending promise itself saves a promise and its ticks per call. */
   request(service: string, method: string, payload: unknown, options?: RequestOptions): Promise<unknown> {
+    let out: OutgoingRequest | undefined;
     try {
-      const out = outgoing(options, this.#options.defaultTimeoutMs);
+      out = outgoing('tcp', service, method, options, this.#options.defaultTimeoutMs);
+      const { traceparent, tracestate } = out.call.carrier;
       const envelope: Envelope = {
         type: 'request',
         id: out.id,
         service,
         method,
         payload,
-        traceId: out.traceId,
         timeoutMs: out.timeoutMs,
+        traceparent,
+        tracestate,
       };
       const frame = encodeFrame(encodeEnvelope(envelope), this.#macBytes);
       checkSize(
@@ -93,9 +97,10 @@ export class TcpTransport implements Transport {
       const reply = this.#pending.wait(out.id, out.timeoutMs, `tcp ${service}.${method}`, connection);
       connection.auth.seal(frame);
       writeFrame(connection.socket, frame);
-      return reply;
+      out.call.sent(connection.address, frame.length);
+      return out.call.track(reply);
     } catch (err) {
-      return Promise.reject(err as Error);
+      return out === undefined ? Promise.reject(err as Error) : out.call.fail(err);
     }
   }
 
@@ -237,7 +242,7 @@ export class TcpTransport implements Transport {
         void deliver(
           sub.handler,
           envelope.payload,
-          { service: sub.service, topic: envelope.topic, traceId: envelope.traceId, transport: 'tcp' },
+          { transport: 'tcp', service: sub.service, topic: envelope.topic, trace: envelope },
           this.#options.logger,
         );
       } else if (envelope.type === 'error') {
@@ -281,7 +286,15 @@ export class TcpTransport implements Transport {
         `tcp: publish on ${service} needs serve(${service}) first: subscribers register with its listener`,
       );
     }
-    server.publish(topic, event, options?.traceId ?? newTraceId());
+    const publishing = new PublishCall('tcp', service, topic, options?.parent);
+    try {
+      const { copies, bytes } = server.publish(topic, event, publishing.carrier);
+      publishing.sent(copies, bytes);
+      publishing.end('OK');
+    } catch (err) {
+      publishing.end(codeOf(err));
+      throw err;
+    }
   }
 
   // ---- lifecycle ---------------------------------------------------------------------

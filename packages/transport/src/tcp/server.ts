@@ -10,12 +10,13 @@
 import net from 'node:net';
 import { TransportError } from '../errors.js';
 import { decodeEnvelope, encodeEnvelope, idOf, type Envelope, type ReplyBody } from '../envelope.js';
-import { dispatch, InFlight } from '../dispatch.js';
+import { dispatch, InFlight, type IncomingRequest } from '../dispatch.js';
 import { formatHostPort, parseHostPort } from '../endpoints.js';
 import type { Logger } from '../logger.js';
 import { checkSize } from '../options.js';
 import { MAC_BYTES, type AuthStats, type Refusal, type Sealer } from '../signing.js';
 import { SubscriberRegistry } from '../subscribers.js';
+import type { TraceCarrier } from '../tracing.js';
 import type { Handlers, Listener } from '../transport.js';
 import { writeFrame } from './coalesce.js';
 import { FrameDecoder, FrameError, encodeFrame } from './framing.js';
@@ -44,6 +45,8 @@ export interface TcpServerOptions {
 /** A client as the server sees it; `auth` is undefined until its hello checks out. */
 interface Peer {
   socket: net.Socket;
+  /** host:port, for spans and log lines. */
+  address: string;
   auth: FrameAuth | undefined;
 }
 
@@ -101,7 +104,11 @@ export class TcpServer implements Listener {
     const { sealer, maxMessageBytes } = this.#options;
     const decoder = new FrameDecoder(maxMessageBytes + (sealer === undefined ? 0 : MAC_BYTES));
     // With a secret, nothing is trusted (nor answered) before the hello.
-    const peer: Peer = { socket, auth: sealer === undefined ? UNSIGNED_FRAMES : undefined };
+    const peer: Peer = {
+      socket,
+      address: `${socket.remoteAddress}:${socket.remotePort}`,
+      auth: sealer === undefined ? UNSIGNED_FRAMES : undefined,
+    };
     socket.on('data', (chunk) => {
       let frames: Buffer[];
       try {
@@ -137,7 +144,7 @@ export class TcpServer implements Listener {
   #refuse(peer: Peer, reason: Refusal): void {
     this.#options.stats[reason]++;
     this.#options.logger.warn(
-      { service: this.service, from: `${peer.socket.remoteAddress}:${peer.socket.remotePort}`, reason },
+      { service: this.service, from: peer.address, reason },
       'tcp: closed a connection that failed authentication',
     );
     peer.socket.destroy();
@@ -156,16 +163,18 @@ export class TcpServer implements Listener {
     }
     switch (envelope.type) {
       case 'request': {
-        const context = {
+        const request: IncomingRequest = {
+          transport: 'tcp',
           service: this.service,
           method: envelope.method,
-          traceId: envelope.traceId,
+          trace: envelope,
           deadline: Date.now() + envelope.timeoutMs,
-          transport: 'tcp' as const,
+          peer: peer.address,
+          bytes: frame.length,
         };
         const body =
           envelope.service === this.service
-            ? await dispatch(this.#options.handlers, context, envelope.payload, this.#options.logger)
+            ? await dispatch(this.#options.handlers, request, envelope.payload, this.#options.logger)
             : wrongService(this.service, envelope.service);
         this.#reply(peer, envelope.id, body);
         return;
@@ -215,17 +224,24 @@ export class TcpServer implements Listener {
     writeFrame(peer.socket, frame);
   }
 
-  /** One event frame down each registered subscriber's connection; refused whole if over the limit. */
-  publish(topic: string, event: unknown, traceId: string): void {
+  /**
+   * One event frame down each registered subscriber's connection; refused whole if over the
+   * limit. Says how many copies went out and the size of one.
+   */
+  publish(topic: string, event: unknown, trace: TraceCarrier): { copies: number; bytes: number } {
+    let copies = 0;
+    let bytes = 0;
     for (const target of this.#registry.targets(topic)) {
       const text = encodeEnvelope({
         type: 'event',
         subscriptionId: target.subscriptionId,
         topic,
         payload: event,
-        traceId,
+        traceparent: trace.traceparent,
+        tracestate: trace.tracestate,
       });
-      checkSize(Buffer.byteLength(text), this.#options.maxMessageBytes, `event ${topic}`);
+      bytes = Buffer.byteLength(text);
+      checkSize(bytes, this.#options.maxMessageBytes, `event ${topic}`);
       if (target.sink.socket.writableLength > SLOW_SUBSCRIBER_BYTES) {
         this.#options.logger.warn(
           { topic, subscriptionId: target.subscriptionId },
@@ -234,7 +250,9 @@ export class TcpServer implements Listener {
         continue;
       }
       this.#write(target.sink, text);
+      copies++;
     }
+    return { copies, bytes };
   }
 
   /** Stop accepting, let running requests finish (up to the grace period), then hang up. */

@@ -66,7 +66,6 @@ describe('TCP server under bad input', () => {
           service: 'echo',
           method: 'echo',
           payload: 7,
-          traceId: 't',
           timeoutMs: 1000,
         }),
       ),
@@ -83,14 +82,14 @@ describe('TCP server under bad input', () => {
   it('answers a request missing fields with INVALID_ARGUMENT for that request id', async () => {
     const peer = await rawPeer();
     peer.socket.write(
-      encodeFrame(JSON.stringify({ type: 'request', id: 'r2', service: 'echo', traceId: 't', timeoutMs: 1000 })),
+      encodeFrame(JSON.stringify({ type: 'request', id: 'r2', service: 'echo', timeoutMs: 1000 })),
     );
     peer.socket.write(
       encodeFrame(
-        JSON.stringify({ type: 'request', id: 'r3', service: 'echo', method: 'echo', traceId: 't', timeoutMs: -5 }),
+        JSON.stringify({ type: 'request', id: 'r3', service: 'echo', method: 'echo', timeoutMs: -5 }),
       ),
     );
-    peer.socket.write(encodeFrame(JSON.stringify({ type: 'event', subscriptionId: 's', topic: 't', traceId: 't' })));
+    peer.socket.write(encodeFrame(JSON.stringify({ type: 'event', subscriptionId: 's', topic: 't' })));
     await eventually(() => expect(peer.received).toHaveLength(3));
     expect(peer.received).toEqual([
       {

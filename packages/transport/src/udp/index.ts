@@ -24,9 +24,10 @@ import { TransportError, fromWireError, isUnreachable, unavailable } from '../er
 import { decodeEnvelope, encodeEnvelope, type Envelope } from '../envelope.js';
 import { deliver } from '../dispatch.js';
 import { EndpointSet, parseHostPort } from '../endpoints.js';
-import { newRequestId, newSubscriptionId, newTraceId } from '../ids.js';
+import { newRequestId, newSubscriptionId } from '../ids.js';
 import { checkSize, outgoing, type TransportOptions } from '../options.js';
 import { PendingRequests } from '../pending.js';
+import { PublishCall } from '../tracing.js';
 import { emptyAuthStats, type AuthStats } from '../signing.js';
 import type { LocalSubscription } from '../subscribers.js';
 import type {
@@ -112,21 +113,30 @@ export class UdpTransport implements Transport {
   // ---- client side -------------------------------------------------------------------
 
   async request(service: string, method: string, payload: unknown, options?: RequestOptions): Promise<unknown> {
-    const out = outgoing(options, this.#options.defaultTimeoutMs);
+    const out = outgoing('udp', service, method, options, this.#options.defaultTimeoutMs);
+    const { traceparent, tracestate } = out.call.carrier;
     const envelope: Envelope = {
       type: 'request',
       id: out.id,
       service,
       method,
       payload,
-      traceId: out.traceId,
       timeoutMs: out.timeoutMs,
+      traceparent,
+      tracestate,
     };
-    const datagram = this.#auth.encode(encodeEnvelope(envelope));
-    checkSize(datagram.length, this.maxMessageBytes, `request ${service}.${method}`);
-    const peer = this.#peerFor(service);
+    let datagram: Buffer;
+    let peer: Peer;
+    try {
+      datagram = this.#auth.encode(encodeEnvelope(envelope));
+      checkSize(datagram.length, this.maxMessageBytes, `request ${service}.${method}`);
+      peer = this.#peerFor(service);
+    } catch (err) {
+      return out.call.fail(err);
+    }
     this.stats.requests++;
-    return this.#exchange(peer, out.id, datagram, out.timeoutMs, `udp ${service}.${method}`);
+    out.call.sent(peer.address, datagram.length);
+    return out.call.track(this.#exchange(peer, out.id, datagram, out.timeoutMs, `udp ${service}.${method}`));
   }
 
   /**
@@ -266,13 +276,8 @@ export class UdpTransport implements Transport {
       const sub = this.#subscriptions.get(envelope.subscriptionId);
       if (sub === undefined) return; // unsubscribed; the publisher forgets it when its TTL runs out
       this.stats.eventsReceived++;
-      const context = {
-        service: sub.service,
-        topic: envelope.topic,
-        traceId: envelope.traceId,
-        transport: 'udp' as const,
-      };
-      void deliver(sub.handler, envelope.payload, context, this.#options.logger);
+      const incoming = { transport: 'udp' as const, service: sub.service, topic: envelope.topic, trace: envelope };
+      void deliver(sub.handler, envelope.payload, incoming, this.#options.logger);
     }
   }
 
@@ -390,7 +395,11 @@ export class UdpTransport implements Transport {
         `udp: publish on ${service} needs serve(${service}) first: subscribers register with its listener`,
       );
     }
-    await server.publish(topic, event, options?.traceId ?? newTraceId());
+    const publishing = new PublishCall('udp', service, topic, options?.parent);
+    const sent = server.publish(topic, event, publishing.carrier).then(({ copies, bytes }) => {
+      publishing.sent(copies, bytes);
+    });
+    await publishing.track(sent);
   }
 
   // ---- lifecycle ---------------------------------------------------------------------

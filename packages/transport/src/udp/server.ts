@@ -12,14 +12,15 @@
 import type dgram from 'node:dgram';
 import { TransportError, toWireError } from '../errors.js';
 import { decodeEnvelope, encodeEnvelope, type Envelope, type ReplyBody } from '../envelope.js';
-import { dispatch, InFlight } from '../dispatch.js';
+import { dispatch, InFlight, type IncomingRequest } from '../dispatch.js';
 import { formatHostPort, parseHostPort, type HostPort } from '../endpoints.js';
 import type { Logger } from '../logger.js';
 import { checkSize } from '../options.js';
 import type { AuthStats } from '../signing.js';
 import { SubscriberRegistry } from '../subscribers.js';
 import { wrongService } from '../tcp/index.js';
-import type { CallContext, Handlers, Listener } from '../transport.js';
+import type { TraceCarrier } from '../tracing.js';
+import type { Handlers, Listener } from '../transport.js';
 import type { DatagramAuth } from './datagram-auth.js';
 import { ReplyCache } from './reply-cache.js';
 import { bind, createSocket, enlargeBuffers, send } from './sockets.js';
@@ -151,7 +152,7 @@ export class UdpServer implements Listener {
     }
     switch (envelope.type) {
       case 'request':
-        this.#onRequest(envelope, sender);
+        this.#onRequest(envelope, sender, body.length);
         return;
       case 'subscribe': {
         const ttlMs = Math.min(envelope.ttlMs ?? this.#options.subscriptionTtlMs, MAX_SUBSCRIPTION_TTL_MS);
@@ -174,7 +175,7 @@ export class UdpServer implements Listener {
     this.#options.logger.debug({ from: formatHostPort(sender), reason }, 'udp: dropped malformed datagram');
   }
 
-  #onRequest(envelope: RequestEnvelope, sender: HostPort): void {
+  #onRequest(envelope: RequestEnvelope, sender: HostPort, bytes: number): void {
     // The id is only unique per client, hence the sender's address in the key.
     const key = `${sender.host}:${sender.port}|${envelope.id}`;
     const known = this.#cache.lookup(key);
@@ -195,32 +196,33 @@ export class UdpServer implements Listener {
     }
     this.stats.requests++;
     this.#cache.markRunning(key);
-    const deadline = Date.now() + envelope.timeoutMs;
-    const context: CallContext = {
+    const request: IncomingRequest = {
+      transport: 'udp',
       service: this.service,
       method: envelope.method,
-      traceId: envelope.traceId,
-      deadline,
-      transport: 'udp',
+      trace: envelope,
+      deadline: Date.now() + envelope.timeoutMs,
+      peer: key.slice(0, key.indexOf('|')),
+      bytes,
     };
-    void this.#inFlight.run(() => this.#answer(envelope, key, sender, context));
+    void this.#inFlight.run(() => this.#answer(envelope, key, sender, request));
   }
 
   /** Run the handler, remember its reply for retransmissions, and send it. Never rejects. */
-  async #answer(envelope: RequestEnvelope, key: string, sender: HostPort, context: CallContext): Promise<void> {
+  async #answer(envelope: RequestEnvelope, key: string, sender: HostPort, request: IncomingRequest): Promise<void> {
     let datagram: Buffer;
     try {
       const body =
         envelope.service === this.service
-          ? await dispatch(this.#options.handlers, context, envelope.payload, this.#options.logger)
+          ? await dispatch(this.#options.handlers, request, envelope.payload, this.#options.logger)
           : wrongService(this.service, envelope.service);
       datagram = this.#replyDatagram(envelope.id, body);
     } catch (err) {
       // Only encoding can throw here (a result JSON cannot express): answer so the caller need not wait.
-      this.#options.logger.error({ err, traceId: envelope.traceId, service: this.service }, 'udp: could not reply');
+      this.#options.logger.error({ err, service: this.service, method: envelope.method }, 'udp: could not reply');
       datagram = this.#replyDatagram(envelope.id, { ok: false, error: toWireError(err) });
     }
-    this.#cache.finish(key, datagram, Math.max(context.deadline, Date.now()) + DEDUPE_MARGIN_MS);
+    this.#cache.finish(key, datagram, Math.max(request.deadline, Date.now()) + DEDUPE_MARGIN_MS);
     this.#sendReply(datagram, sender);
   }
 
@@ -253,22 +255,40 @@ export class UdpServer implements Listener {
     return datagram;
   }
 
-  /** One datagram per registered target; refused whole if the event is over the limit. */
-  async publish(topic: string, event: unknown, traceId: string): Promise<void> {
+  /**
+   * One datagram per registered target; refused whole if the event is over the limit. Says how
+   * many copies went out and the size of one.
+   */
+  async publish(topic: string, event: unknown, trace: TraceCarrier): Promise<{ copies: number; bytes: number }> {
+    const { traceparent, tracestate } = trace;
     const outgoing = this.registry.targets(topic).map((target) => {
       const datagram = this.#options.auth.encode(
-        encodeEnvelope({ type: 'event', subscriptionId: target.subscriptionId, topic, payload: event, traceId }),
+        encodeEnvelope({
+          type: 'event',
+          subscriptionId: target.subscriptionId,
+          topic,
+          payload: event,
+          traceparent,
+          tracestate,
+        }),
       );
       checkSize(datagram.length, this.#options.maxMessageBytes, `event ${topic}`);
       this.#options.auth.seal(datagram);
       return { datagram, to: target.sink };
     });
-    if (this.#socketClosed) return;
+    const bytes = outgoing[0]?.datagram.length ?? 0;
+    if (this.#socketClosed) return { copies: 0, bytes };
     const errors = await Promise.all(outgoing.map(({ datagram, to }) => send(this.#socket, datagram, to)));
+    let copies = 0;
     errors.forEach((err, i) => {
-      if (err === undefined) this.stats.eventsSent++;
-      else this.#options.logger.debug({ err, topic, to: formatHostPort(outgoing[i]!.to) }, 'udp: event not sent');
+      if (err === undefined) {
+        this.stats.eventsSent++;
+        copies++;
+      } else {
+        this.#options.logger.debug({ err, topic, to: formatHostPort(outgoing[i]!.to) }, 'udp: event not sent');
+      }
     });
+    return { copies, bytes };
   }
 
   /** Stop taking requests, let those running finish (up to the grace period), then close. */

@@ -38,7 +38,6 @@ function requestText(id: string, payload: unknown): string {
     service: 'echo',
     method: 'echo',
     payload,
-    traceId: 't',
     timeoutMs: 2_000,
   });
 }

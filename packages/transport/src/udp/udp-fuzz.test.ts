@@ -39,7 +39,7 @@ const garbageEnvelope = fc
       id: field,
       service: field,
       method: fc.oneof(field, fc.constant('echo')),
-      traceId: field,
+      traceparent: field,
       timeoutMs: fc.oneof(fc.integer(), fc.double(), field),
       subscriptionId: field,
       topic: field,

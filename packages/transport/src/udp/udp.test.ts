@@ -58,7 +58,7 @@ async function rejection(promise: Promise<unknown>): Promise<TransportError> {
 }
 
 function request(id: string, payload: unknown, method = 'echo', service = 'echo'): string {
-  return encodeEnvelope({ type: 'request', id, service, method, payload, traceId: 't', timeoutMs: 2_000 });
+  return encodeEnvelope({ type: 'request', id, service, method, payload, timeoutMs: 2_000 });
 }
 
 describe('UDP through a lossy network', () => {
@@ -143,12 +143,12 @@ describe('UDP server under bad input', () => {
       Buffer.alloc(0),
       '{"type": "request", oops', // not JSON
       '[1, 2, 3]', // JSON, not an object
-      JSON.stringify({ type: 'request', id: 'r1', service: 'echo', traceId: 't', timeoutMs: 1000 }), // no method
-      JSON.stringify({ type: 'request', id: 'r2', service: 'echo', method: 'echo', traceId: 't', timeoutMs: -5 }),
+      JSON.stringify({ type: 'request', id: 'r1', service: 'echo', timeoutMs: 1000 }), // no method
+      JSON.stringify({ type: 'request', id: 'r2', service: 'echo', method: 'echo', timeoutMs: -5 }),
       JSON.stringify({ type: 'subscribe', id: 'r3', topic: 'x' }), // no subscriptionId
       JSON.stringify({ type: 'teleport', id: 'r4' }), // unknown type
       encodeEnvelope({ type: 'reply', id: 'r5', ok: true, result: 1 }), // a type servers do not take
-      encodeEnvelope({ type: 'event', subscriptionId: 's', topic: 't', traceId: 't' }),
+      encodeEnvelope({ type: 'event', subscriptionId: 's', topic: 't' }),
     ];
     for (const datagram of garbage) await peer.send(datagram);
     await peer.send(request('big', 'x'.repeat(5_000))); // over this world's 4,096-byte limit

@@ -1,8 +1,9 @@
 /**
  * Transports: which transport each service is reached on right now (this web process's
- * TRANSPORT / <SERVICE>_TRANSPORT and addresses), and for the viewer's last few actions each
- * call the web app made — service, method, transport, when it started and how long it took —
- * drawn as a waterfall. The comparison the benchmark makes with numbers, made visible.
+ * TRANSPORT / <SERVICE>_TRANSPORT and addresses), and for the viewer's last few actions the
+ * whole trace of each — every span from every process it crossed (the web request, each call on
+ * both sides, each query, the event to notify, the push to each follower's socket), with where
+ * the request's time went. The comparison the benchmark makes with numbers, made visible.
  */
 import type { Metadata } from 'next';
 import Link from 'next/link';
@@ -10,8 +11,10 @@ import { webConfig } from '../../lib/config';
 import { SERVICES, transport } from '../../lib/services';
 import { pageViewer } from '../../lib/session';
 import { recentActions, type ActionTrace } from '../../lib/traces';
+import { gatherSpans, treeOf } from '../../lib/trace-tree';
 import { attempt } from '../../lib/attempt';
 import { Problem } from '../../components/Problem';
+import { TraceTree } from '../../components/TraceTree';
 
 export const metadata: Metadata = { title: 'Transports' };
 
@@ -75,9 +78,10 @@ export default async function TransportsPage() {
 
       <h2>Your last actions</h2>
       <p className="muted">
-        Each action has one trace id, sent with every call it makes. Shown here: the calls this web server made, with
-        the time each took end to end. Calls the services made in turn (posts → follows, …) carry the same id: find them
-        in the services&apos; logs.
+        Each action is one trace (W3C Trace Context, carried by every transport): below, every span it left in every
+        process — the web request, each call as its caller and its handler saw it, each database query, and for a post
+        the event to notify and the push to each follower&apos;s open page. &ldquo;Hop&rdquo; is a call&apos;s time
+        minus its handler&apos;s: what the transport itself cost.
       </p>
       {!signedIn.ok ? (
         <Problem message={signedIn.message} />
@@ -94,67 +98,38 @@ export default async function TransportsPage() {
   );
 }
 
-function Traces({ actions }: { actions: ActionTrace[] }) {
+async function Traces({ actions }: { actions: ActionTrace[] }) {
   if (actions.length === 0) return <p className="empty">No actions yet: post, follow or search, then come back.</p>;
+  const { spans, unreachable } = await gatherSpans(actions.map((action) => action.traceId));
   return (
-    <ol className="traces">
-      {actions.map((action) => {
-        const total = Math.max(1, ...action.hops.map((h) => h.startMs + h.ms));
-        return (
-          <li key={action.traceId} className="trace">
-            <div className="trace-head">
-              <strong>{action.action}</strong>
-              <span className="muted">
-                {TIME.format(new Date(action.startedAt))} UTC · {total.toFixed(1)} ms · trace{' '}
-                <code>{action.traceId}</code>
-              </span>
-            </div>
-            <div className="table-wrap">
-              <table className="hops" aria-label={`Calls for ${action.action}`}>
-                <thead>
-                  <tr>
-                    <th scope="col">Call</th>
-                    <th scope="col">Transport</th>
-                    <th scope="col" className="num">
-                      Time
-                    </th>
-                    <th scope="col">Result</th>
-                    <th scope="col" className="bar-col">
-                      <span className="visually-hidden">Timeline</span>
-                    </th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {action.hops.map((hop, i) => (
-                    <tr key={i}>
-                      <td>
-                        <code>
-                          {hop.service}.{hop.method}
-                        </code>
-                      </td>
-                      <td>
-                        <span className={`kind kind-${hop.transport}`}>{hop.transport.toUpperCase()}</span>
-                      </td>
-                      <td className="num">{hop.ms.toFixed(1)} ms</td>
-                      <td className={hop.outcome === 'OK' ? 'ok' : 'failed'}>{hop.outcome}</td>
-                      <td className="bar-col" aria-hidden="true">
-                        <span
-                          className={`bar kind-${hop.transport}`}
-                          style={{
-                            marginLeft: `${(100 * hop.startMs) / total}%`,
-                            width: `${Math.max(1, (100 * hop.ms) / total)}%`,
-                          }}
-                        />
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
-          </li>
-        );
-      })}
-    </ol>
+    <>
+      {unreachable.length > 0 && (
+        <p className="muted" role="status">
+          Not shown: the spans kept by {unreachable.join(', ')} (the admin port did not answer; see{' '}
+          <code>&lt;SERVICE&gt;_ADMIN_ADDR</code>).
+        </p>
+      )}
+      <ol className="traces">
+        {actions.map((action) => {
+          const tree = treeOf(spans, action.traceId);
+          return (
+            <li key={action.traceId} className="trace" data-trace={action.traceId}>
+              <div className="trace-head">
+                <strong>{action.action}</strong>
+                <span className="muted">
+                  {TIME.format(new Date(action.startedAt))} UTC · trace <code>{action.traceId}</code>
+                </span>
+              </div>
+              {tree.rows.length === 0 ? (
+                <p className="muted">No spans kept for this action (tracing is off, or it was not sampled).</p>
+              ) : (
+                <TraceTree tree={tree} label={action.action} />
+              )}
+            </li>
+          );
+        })}
+      </ol>
+    </>
   );
 }
 

@@ -1,0 +1,39 @@
+/**
+ * The web app's telemetry, started once by instrumentation.ts when the server starts: the same
+ * set-up as every service (@chirp/telemetry: spans kept for the Transports page, OTLP export when
+ * OTEL_EXPORTER_OTLP_ENDPOINT is set, prom-client metrics), with Next.js's own request spans as
+ * the roots of each action's trace. /healthz and /metrics are served on a small admin port
+ * (ADMIN_HOST:ADMIN_PORT, config.ts), away from the public one; if it is taken, the app runs
+ * without it and says so.
+ */
+import http from 'node:http';
+import { answerTelemetry, startTelemetry } from '@chirp/telemetry';
+import { processEnv, webConfig } from './config';
+
+const warn = (obj: object, msg?: string) =>
+  console.error(JSON.stringify({ level: 'warn', name: 'web', msg, ...obj }));
+
+export function startWebTelemetry(): void {
+  const telemetry = startTelemetry({ service: 'web', env: processEnv(), logger: { warn } });
+  const { host, port } = webConfig().admin;
+  const admin = http.createServer((req, res) => {
+    if ((req.url ?? '/').split('?')[0] === '/healthz') {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ status: 'ok', service: 'web' }));
+      return;
+    }
+    answerTelemetry(telemetry, req, res).then(
+      (answered) => {
+        if (answered) return;
+        res.writeHead(404, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ error: 'not found: try /healthz, /metrics or /traces' }));
+      },
+      () => {
+        res.writeHead(500).end();
+      },
+    );
+  });
+  admin.on('error', (err) => warn({ err: err.message, host, port }, 'web: admin port not served'));
+  admin.listen(port, host);
+  admin.unref();
+}

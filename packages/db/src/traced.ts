@@ -1,0 +1,80 @@
+/**
+ * A span for every SQL statement a service's Prisma client sends, made at the driver adapter:
+ * what it times is the database's own work and the round trip to it, not Prisma's (which stays
+ * in the handler's time). Named `SELECT posts`, `INSERT follows`, …, with OpenTelemetry's
+ * database attributes; the statement's text is Prisma's, with `$1` placeholders, never values.
+ *
+ * A statement only gets a span inside a traced call (a recording span is active): start-up
+ * queries and unsampled traces cost nothing.
+ */
+import { SpanKind, SpanStatusCode, context, trace } from '@opentelemetry/api';
+import type { SqlDriverAdapterFactory, SqlQuery, SqlQueryable } from '@prisma/driver-adapter-utils';
+
+const tracer = trace.getTracer('@chirp/db');
+
+/** `factory`, whose connections' (and transactions') statements are traced. */
+export function traced<F extends SqlDriverAdapterFactory>(factory: F, namespace: string): F {
+  return new Proxy(factory, {
+    get(target, property) {
+      if (property === 'connect') return async () => tracedQueryable(await target.connect(), namespace);
+      return forward(target, property);
+    },
+  });
+}
+
+function tracedQueryable<Q extends SqlQueryable>(queryable: Q, namespace: string): Q {
+  return new Proxy(queryable, {
+    get(target, property) {
+      if (property === 'queryRaw' || property === 'executeRaw') {
+        const run = target[property] as (query: SqlQuery) => Promise<unknown>;
+        return (query: SqlQuery) => statement(query, namespace, () => run.call(target, query));
+      }
+      if (property === 'startTransaction') {
+        const start = (target as unknown as { startTransaction(level?: unknown): Promise<SqlQueryable> }).startTransaction;
+        return async (level?: unknown) => tracedQueryable(await start.call(target, level), namespace);
+      }
+      return forward(target, property);
+    },
+  });
+}
+
+function forward(target: object, property: string | symbol): unknown {
+  const value: unknown = Reflect.get(target, property, target);
+  return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+}
+
+/** The first table a statement names outside parentheses (not EXTRACT(EPOCH FROM …), a subquery or a column list). */
+function tableOf(sql: string): string | undefined {
+  let outer = sql;
+  for (let depth = 0; depth < 4 && outer.includes('('); depth++) outer = outer.replace(/\([^()]*\)/g, ' ');
+  return /\b(?:from|into|update)\s+(?:"?\w+"?\.)?"?(\w+)"?/i.exec(outer)?.[1];
+}
+
+async function statement<T>(query: SqlQuery, namespace: string, run: () => Promise<T>): Promise<T> {
+  const parent = context.active();
+  if (trace.getSpan(parent)?.isRecording() !== true) return run();
+  const operation = /^\s*(\w+)/.exec(query.sql)?.[1]?.toUpperCase() ?? 'SQL';
+  const table = tableOf(query.sql);
+  const span = tracer.startSpan(
+    table === undefined ? operation : `${operation} ${table}`,
+    {
+      kind: SpanKind.CLIENT,
+      attributes: {
+        'db.system.name': 'postgresql',
+        'db.namespace': namespace,
+        'db.operation.name': operation,
+        'db.query.text': query.sql,
+        ...(table !== undefined && { 'db.collection.name': table }),
+      },
+    },
+    parent,
+  );
+  try {
+    return await run();
+  } catch (err) {
+    span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error).message });
+    throw err;
+  } finally {
+    span.end();
+  }
+}

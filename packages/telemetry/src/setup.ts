@@ -1,0 +1,101 @@
+/**
+ * Telemetry for one process, set up once, before anything else runs (the runtime does it for
+ * every service, instrumentation.ts for the web app). Configured by OpenTelemetry's own
+ * environment variables:
+ *
+ *   OTEL_SDK_DISABLED=true          no spans, no per-call metrics (process metrics stay)
+ *   OTEL_SERVICE_NAME               service.name of the spans (default: the Chirp service's name)
+ *   OTEL_RESOURCE_ATTRIBUTES        more resource attributes, e.g. deployment.environment=demo
+ *   OTEL_TRACES_SAMPLER(_ARG)       which traces are recorded (default parentbased_always_on)
+ *   OTEL_EXPORTER_OTLP_ENDPOINT     export spans over OTLP/HTTP (JSON) to <endpoint>/v1/traces,
+ *   OTEL_EXPORTER_OTLP_TRACES_ENDPOINT  or to exactly this URL; OTEL_BSP_* tune the batching
+ *
+ * Whatever the exporter, recorded spans are also kept in memory (span-store.ts) for the
+ * Transports page. Registered globally (tracer provider, AsyncLocalStorage context manager,
+ * W3C propagator, the transport's call observer), so the transports, Next.js and the database
+ * spans find it without being handed anything.
+ */
+import { context, diag, propagation, trace, DiagLogLevel, type DiagLogger } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { defaultResource, detectResources, envDetector, resourceFromAttributes } from '@opentelemetry/resources';
+import { BasicTracerProvider, BatchSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { observeCalls } from '@chirp/transport';
+import { Metrics } from './metrics.js';
+import { SpanStore } from './span-store.js';
+
+export interface Telemetry {
+  /** False with OTEL_SDK_DISABLED=true: nothing is traced. */
+  readonly tracing: boolean;
+  /** Where spans are exported to, if anywhere (for a log line). */
+  readonly exportsTo: string | undefined;
+  readonly spans: SpanStore;
+  readonly metrics: Metrics;
+  /** Export what is still batched (a process that stops calls this last). */
+  flush(): Promise<void>;
+}
+
+export interface TelemetryOptions {
+  /** The process's name: auth, posts, …, web. */
+  service: string;
+  env: Record<string, string | undefined>;
+  /** Where OpenTelemetry's own complaints go (an exporter that cannot reach its collector). */
+  logger?: { warn(obj: object, msg?: string): void };
+}
+
+const SLOT = Symbol.for('chirp.telemetry');
+const holder = globalThis as typeof globalThis & { [SLOT]?: Telemetry };
+
+/**
+ * Set up this process's telemetry, or return what an earlier call set up: one per process,
+ * since the registrations are global (several services in one test process share it).
+ */
+export function startTelemetry(options: TelemetryOptions): Telemetry {
+  holder[SLOT] ??= setUp(options);
+  return holder[SLOT];
+}
+
+/** This process's telemetry, if started. */
+export function telemetry(): Telemetry | undefined {
+  return holder[SLOT];
+}
+
+function setUp({ service, env, logger }: TelemetryOptions): Telemetry {
+  const metrics = new Metrics(service);
+  const spans = new SpanStore();
+  const tracing = env.OTEL_SDK_DISABLED?.trim().toLowerCase() !== 'true';
+  if (!tracing) {
+    return { tracing, exportsTo: undefined, spans, metrics, flush: () => Promise.resolve() };
+  }
+  if (logger !== undefined) diag.setLogger(diagTo(logger), DiagLogLevel.WARN);
+  const exportsTo = otlpTracesUrl(env);
+  const processors: SpanProcessor[] = [spans];
+  if (exportsTo !== undefined) processors.push(new BatchSpanProcessor(new OTLPTraceExporter({ url: exportsTo })));
+  const resource = defaultResource()
+    .merge(resourceFromAttributes({ 'service.name': service }))
+    .merge(detectResources({ detectors: [envDetector] }));
+  const provider = new BasicTracerProvider({ resource, spanProcessors: processors });
+  trace.setGlobalTracerProvider(provider);
+  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+  propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+  observeCalls(metrics);
+  return { tracing, exportsTo, spans, metrics, flush: () => provider.forceFlush() };
+}
+
+/** The OTLP/HTTP traces URL the environment asks for, as the specification builds it. */
+export function otlpTracesUrl(env: Record<string, string | undefined>): string | undefined {
+  const exact = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?.trim();
+  if (exact) return exact;
+  const base = env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim();
+  if (!base) return undefined;
+  return `${base.replace(/\/+$/, '')}/v1/traces`;
+}
+
+/** OpenTelemetry's diagnostics as the process's own warnings. */
+function diagTo(logger: { warn(obj: object, msg?: string): void }): DiagLogger {
+  const warn = (message: string, ...args: unknown[]) =>
+    logger.warn({ detail: args.map(String).join(' ') }, `opentelemetry: ${message}`);
+  const ignore = () => {};
+  return { error: warn, warn, info: ignore, debug: ignore, verbose: ignore };
+}

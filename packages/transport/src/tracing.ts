@@ -1,0 +1,293 @@
+/**
+ * Trace context and spans for every transport, made here and nowhere else (W3C Trace Context
+ * through @opentelemetry/api):
+ *
+ *   caller                                       wire                     server
+ *   startCall()     CLIENT span "posts/create"   ── traceparent ──▶       startHandling()  SERVER span "posts/create";
+ *                   ends when the reply arrives                           the handler runs inside it, so its own calls,
+ *                                                                         events and queries are its children
+ *   startPublish()  PRODUCER span                ── traceparent ──▶       startDelivery()  CONSUMER span, one per
+ *                   "publish post.created"          with every copy        delivery, child of the publish
+ *
+ * What travels is a TraceCarrier, `{ traceparent, tracestate? }`. Each transport puts it in its
+ * own protocol's place (HTTP headers, AMQP message headers, the TCP and UDP envelopes) and hands
+ * what arrived back here, so the format is written once. A missing or malformed traceparent
+ * starts a new trace; it is never an error.
+ *
+ * Without an OpenTelemetry SDK (a library user, a test, OTEL_SDK_DISABLED=true) spans record
+ * nothing and cost little, but a trace id still travels: the first hop makes one, so one user
+ * action can still be followed through the logs. Metrics hang off the same points (observer.ts).
+ */
+import {
+  ROOT_CONTEXT,
+  SpanKind,
+  SpanStatusCode,
+  TraceFlags,
+  context as contexts,
+  defaultTextMapGetter,
+  defaultTextMapSetter,
+  trace,
+  type Context,
+  type Span,
+} from '@opentelemetry/api';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { TransportError } from './errors.js';
+import { newSpanId, newTraceId } from './ids.js';
+import { callObserver } from './observer.js';
+import type { TransportKind } from './transport.js';
+
+/** The trace context one message carries. */
+export interface TraceCarrier {
+  traceparent?: string;
+  tracestate?: string;
+}
+
+const tracer = trace.getTracer('@chirp/transport');
+const w3c = new W3CTraceContextPropagator();
+
+/** Attribute names beyond OpenTelemetry's semantic conventions, all under `chirp.`. */
+export const CHIRP_TRANSPORT = 'chirp.transport';
+
+/**
+ * The result code of a call or delivery as metrics and spans record it: 'OK', a TransportError's
+ * code, or INTERNAL for anything else.
+ */
+export function codeOf(err: unknown): string {
+  return err instanceof TransportError ? err.code : 'INTERNAL';
+}
+
+// ---- caller --------------------------------------------------------------------------
+
+/** One call as its caller sees it: the CLIENT span, what to send with the request, and its end. */
+export class ClientCall {
+  readonly carrier: TraceCarrier;
+  readonly #span: Span;
+  readonly #transport: TransportKind;
+  readonly #service: string;
+  readonly #method: string;
+  readonly #started: number;
+
+  constructor(transport: TransportKind, service: string, method: string, parent: Context | undefined) {
+    this.#transport = transport;
+    this.#service = service;
+    this.#method = method;
+    const span = tracer.startSpan(`${service}/${method}`, { kind: SpanKind.CLIENT }, parent ?? contexts.active());
+    if (span.isRecording()) {
+      span.setAttributes({
+        'rpc.system': 'chirp',
+        'rpc.service': service,
+        'rpc.method': method,
+        [CHIRP_TRANSPORT]: transport,
+      });
+    }
+    this.#span = span;
+    this.carrier = carrierOf(span);
+    this.#started = callObserver() === undefined ? 0 : performance.now();
+  }
+
+  get traceId(): string {
+    return traceIdOf(this.carrier);
+  }
+
+  /** Which replica the transport picked and how many bytes the request took, for the span. */
+  sent(address: string, bytes: number): void {
+    if (!this.#span.isRecording()) return;
+    this.#span.setAttributes({ 'server.address': address, 'chirp.request.size': bytes });
+  }
+
+  /** `reply`, with the span ended and the call counted when it settles. */
+  track<T>(reply: Promise<T>): Promise<T> {
+    if (!this.#span.isRecording() && callObserver() === undefined) return reply;
+    return reply.then(
+      (value) => {
+        this.#end('OK');
+        return value;
+      },
+      (err: unknown) => {
+        this.#end(codeOf(err));
+        throw err;
+      },
+    );
+  }
+
+  /** A call that failed before anything was sent (too big, nowhere to send it): ended, and `err` as a rejection. */
+  fail(err: unknown): Promise<never> {
+    this.#end(codeOf(err));
+    return Promise.reject(err as Error);
+  }
+
+  #end(code: string): void {
+    endSpan(this.#span, code);
+    callObserver()?.call('client', this.#transport, this.#service, this.#method, code, this.#started);
+  }
+}
+
+// ---- server --------------------------------------------------------------------------
+
+/** What a transport knows about a request it received, before any handler runs. */
+export interface Incoming {
+  transport: TransportKind;
+  service: string;
+  method: string;
+  trace: TraceCarrier | undefined;
+  /** The caller's address, where the transport knows it. */
+  peer?: string;
+  /** The request's size on the wire. */
+  bytes?: number;
+}
+
+/** One call as its server sees it: the SERVER span (a child of the caller's) and its end. */
+export class ServerCall {
+  /** The context the handler runs in: its span is the call's SERVER span. */
+  readonly context: Context;
+  readonly traceId: string;
+  readonly #span: Span;
+  readonly #incoming: Incoming;
+  readonly #started: number;
+
+  constructor(incoming: Incoming) {
+    this.#incoming = incoming;
+    const parent = extract(incoming.trace);
+    const span = tracer.startSpan(`${incoming.service}/${incoming.method}`, { kind: SpanKind.SERVER }, parent);
+    if (span.isRecording()) {
+      span.setAttributes({
+        'rpc.system': 'chirp',
+        'rpc.service': incoming.service,
+        'rpc.method': incoming.method,
+        [CHIRP_TRANSPORT]: incoming.transport,
+      });
+      if (incoming.peer !== undefined) span.setAttribute('network.peer.address', incoming.peer);
+      if (incoming.bytes !== undefined) span.setAttribute('chirp.request.size', incoming.bytes);
+    }
+    this.#span = span;
+    this.context = withValidSpan(parent, span);
+    this.traceId = trace.getSpanContext(this.context)!.traceId;
+    this.#started = callObserver() === undefined ? 0 : performance.now();
+  }
+
+  end(code: string): void {
+    endSpan(this.#span, code);
+    const { transport, service, method } = this.#incoming;
+    callObserver()?.call('server', transport, service, method, code, this.#started);
+  }
+}
+
+// ---- events --------------------------------------------------------------------------
+
+/** One publish: the PRODUCER span every copy of the event is a child of. */
+export class PublishCall {
+  readonly carrier: TraceCarrier;
+  readonly #span: Span;
+  readonly #what: readonly [TransportKind, string, string];
+
+  constructor(transport: TransportKind, service: string, topic: string, parent: Context | undefined) {
+    this.#what = [transport, service, topic];
+    const span = tracer.startSpan(`publish ${topic}`, { kind: SpanKind.PRODUCER }, parent ?? contexts.active());
+    if (span.isRecording()) {
+      span.setAttributes({
+        'messaging.system': messagingSystem(transport),
+        'messaging.operation.type': 'send',
+        'messaging.destination.name': `${service}.${topic}`,
+        [CHIRP_TRANSPORT]: transport,
+      });
+    }
+    this.#span = span;
+    this.carrier = carrierOf(span);
+  }
+
+  /** How many subscribers (or broker queues) the event went to, and its size, for the span. */
+  sent(copies: number | undefined, bytes: number): void {
+    if (!this.#span.isRecording()) return;
+    this.#span.setAttribute('messaging.message.body.size', bytes);
+    if (copies !== undefined) this.#span.setAttribute('messaging.batch.message_count', copies);
+  }
+
+  track(done: Promise<void>): Promise<void> {
+    if (!this.#span.isRecording() && callObserver() === undefined) return done;
+    return done.then(
+      () => this.end('OK'),
+      (err: unknown) => {
+        this.end(codeOf(err));
+        throw err;
+      },
+    );
+  }
+
+  /** For a publish that is done once it returns (the socket transports hand events to the kernel). */
+  end(code: string): void {
+    endSpan(this.#span, code);
+    callObserver()?.event('publish', ...this.#what, code);
+  }
+}
+
+/** One event received by one subscriber: the CONSUMER span its handler runs in. */
+export class DeliveryCall {
+  readonly context: Context;
+  readonly traceId: string;
+  readonly #span: Span;
+  readonly #what: readonly [TransportKind, string, string];
+
+  constructor(transport: TransportKind, service: string, topic: string, carrier: TraceCarrier | undefined) {
+    this.#what = [transport, service, topic];
+    const parent = extract(carrier);
+    const span = tracer.startSpan(`process ${topic}`, { kind: SpanKind.CONSUMER }, parent);
+    if (span.isRecording()) {
+      span.setAttributes({
+        'messaging.system': messagingSystem(transport),
+        'messaging.operation.type': 'process',
+        'messaging.destination.name': `${service}.${topic}`,
+        [CHIRP_TRANSPORT]: transport,
+      });
+    }
+    this.#span = span;
+    this.context = withValidSpan(parent, span);
+    this.traceId = trace.getSpanContext(this.context)!.traceId;
+  }
+
+  end(code: string): void {
+    endSpan(this.#span, code);
+    callObserver()?.event('deliver', ...this.#what, code);
+  }
+}
+
+// ---- the wire format -----------------------------------------------------------------
+
+/** The trace context of `span` as it travels; a span without a valid context gets a fresh trace. */
+function carrierOf(span: Span): TraceCarrier {
+  const carrier: TraceCarrier = {};
+  w3c.inject(withValidSpan(ROOT_CONTEXT, span), carrier, defaultTextMapSetter);
+  return carrier;
+}
+
+/** The caller's context from what arrived; ROOT (a new trace) when absent or malformed. */
+function extract(carrier: TraceCarrier | undefined): Context {
+  if (carrier?.traceparent === undefined) return ROOT_CONTEXT;
+  return w3c.extract(ROOT_CONTEXT, carrier, defaultTextMapGetter);
+}
+
+/**
+ * `parent` with `span` as its span. Without an SDK a root span has no valid ids: a made-up
+ * context (not sampled) stands in, so a trace id still travels and gets logged.
+ */
+function withValidSpan(parent: Context, span: Span): Context {
+  if (trace.isSpanContextValid(span.spanContext())) return trace.setSpan(parent, span);
+  return trace.setSpanContext(parent, { traceId: newTraceId(), spanId: newSpanId(), traceFlags: TraceFlags.NONE });
+}
+
+function traceIdOf(carrier: TraceCarrier): string {
+  return carrier.traceparent?.slice(3, 35) ?? '';
+}
+
+function endSpan(span: Span, code: string): void {
+  if (!span.isRecording()) return;
+  span.setAttribute('rpc.response.status_code', code);
+  if (code !== 'OK') {
+    span.setAttribute('error.type', code);
+    span.setStatus({ code: SpanStatusCode.ERROR });
+  }
+  span.end();
+}
+
+function messagingSystem(transport: TransportKind): string {
+  return transport === 'amqp' ? 'rabbitmq' : `chirp.${transport}`;
+}
