@@ -3,14 +3,19 @@
  * started as its own process with exactly the command and environment the compose file
  * gives it (compose's `${VAR:-default}` filled in, its host names mapped to 127.0.0.1,
  * against the real local PostgreSQL and RabbitMQ), and the scenario runs through them:
- * sign up → follow → post → timeline and live update. Needs the services built (`npm run build`).
+ * sign up → follow → post → timeline and live update; the spans every process exports over OTLP
+ * (to compose's Jaeger, here a receiver the test starts) make one trace of the post. Needs the
+ * services built (`npm run build`).
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { auth, client, DEFAULT_PORTS, follows, posts } from '@chirp/contracts';
+import { startOtlpReceiver, type OtlpReceiver, type SpanRecord } from '@chirp/telemetry';
 import { createTransport, transportConfigFromEnv, type RoutedTransport } from '@chirp/transport';
 import { eventually } from '@chirp/transport/testing';
+import { upstream } from '@chirp/transport/testing/spans';
+import { trace } from '@opentelemetry/api';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
@@ -18,7 +23,9 @@ import { parse } from 'yaml';
 import { ROOT, ServiceProcess } from './processes.js';
 
 const SERVICES = ['auth', 'follows', 'posts', 'notify'] as const;
-const HOSTS = ['postgres', 'rabbitmq', ...SERVICES];
+const HOSTS = ['postgres', 'rabbitmq', 'jaeger', ...SERVICES];
+/** Where compose's Jaeger takes OTLP; here, the test's own receiver stands in for it. */
+const OTLP_PORT = 4318;
 
 interface ComposeService {
   command: string[];
@@ -45,7 +52,9 @@ function containerEnv(service: string, vars: Record<string, string>): Record<str
   return env;
 }
 
+let jaeger: OtlpReceiver;
 beforeAll(async () => {
+  jaeger = await startOtlpReceiver({ port: OTLP_PORT });
   // The accounts compose creates in its postgres and rabbitmq containers (with its default passwords).
   const admin = new pg.Client({
     connectionString: process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1/postgres',
@@ -59,6 +68,7 @@ beforeAll(async () => {
   if (!/^chirp\s/m.test(users)) execFileSync('rabbitmqctl', ['add_user', 'chirp', 'chirp']);
   execFileSync('rabbitmqctl', ['set_permissions', '-p', '/', 'chirp', '.*', '.*', '.*']);
 });
+afterAll(() => jaeger?.close());
 
 it('starts every service from its built main.ts', () => {
   for (const service of SERVICES) {
@@ -96,7 +106,7 @@ describe.each(['amqp', 'tcp'])('the compose setup with TRANSPORT=%s', (transport
     for (const service of [...SERVICES].reverse()) await children.get(service)?.stop();
   }, 60_000);
 
-  it('runs the scenario through the services as compose starts them, and they stop cleanly', async () => {
+  it('runs the scenario through the services as compose starts them, exporting its trace, and they stop cleanly', async () => {
     const suffix = randomBytes(3).toString('hex');
     const a = (await client(caller, auth).signUp({ username: `ann_${suffix}`, password: 'correct horse' })).user;
     const b = (await client(caller, auth).signUp({ username: `ben_${suffix}`, password: 'correct horse' })).user;
@@ -110,7 +120,11 @@ describe.each(['amqp', 'tcp'])('the compose setup with TRANSPORT=%s', (transport
     await eventually(() => expect(received[0]?.type).toBe('hello'), 10_000);
 
     await client(caller, follows).follow({ followerId: a.id, followeeId: b.id });
-    const { post } = await client(caller, posts).create({ authorId: b.id, authorUsername: b.username, text: 'hi ann' });
+    const parent = upstream();
+    const { post } = await client(caller, posts).create(
+      { authorId: b.id, authorUsername: b.username, text: 'hi ann' },
+      { parent },
+    );
     expect((await client(caller, posts).homeTimeline({ userId: a.id })).posts[0]?.id).toBe(post.id);
     await eventually(() => expect(received.find((m) => m.type === 'post')?.post?.id).toBe(post.id), 10_000);
     socket.close();
@@ -119,5 +133,27 @@ describe.each(['amqp', 'tcp'])('the compose setup with TRANSPORT=%s', (transport
       const child = children.get(service)!;
       expect(await child.stop(), `${service} exits 0 on SIGTERM: ${child.log}`).toBe(0);
     }
+
+    // Every process exported its part of the post's trace (flushed on SIGTERM), each span a child
+    // of the one before it, across three processes and two transport hops.
+    const { traceId, spanId } = trace.getSpanContext(parent)!;
+    const spans = jaeger.spans().filter((span) => span.traceId === traceId);
+    const one = (name: string, kind: SpanRecord['kind'], process: string) => {
+      const found = spans.filter((span) => span.name === name && span.kind === kind && span.process === process);
+      expect(found, `one ${kind} span ${name} from ${process} in ${JSON.stringify(spans)}`).toHaveLength(1);
+      return found[0]!;
+    };
+    const create = one('posts/create', 'server', 'posts');
+    expect(create.parentId).toBe(spanId);
+    expect(create.attributes['chirp.transport']).toBe(transport);
+    expect(one('INSERT posts', 'client', 'posts').parentId).toBe(create.spanId);
+    const published = one('publish post.created', 'producer', 'posts');
+    expect(published.parentId).toBe(create.spanId);
+    const delivered = one('process post.created', 'consumer', 'notify');
+    expect(delivered.parentId).toBe(published.spanId);
+    const asked = one('follows/followers', 'client', 'notify');
+    expect(asked.parentId).toBe(delivered.spanId);
+    expect(one('follows/followers', 'server', 'follows').parentId).toBe(asked.spanId);
+    expect(one('push post', 'producer', 'notify').parentId).toBe(delivered.spanId);
   });
 });

@@ -3,7 +3,7 @@
  * whole back end on a real transport and PostgreSQL: what a person sees when they sign up,
  * follow someone, post, get a post live, search, and mistype a password.
  *
- * Runs on http and tcp by default; WEB_TEST_TRANSPORT=amqp (or a comma list, e.g. udp,mixed)
+ * Runs on http, tcp, udp and amqp by default; WEB_TEST_TRANSPORT=mixed (or a comma list, e.g. tcp,mixed)
  * points it at others. The production build is made once per run, only if a source changed
  * since the last one (WEB_TEST_REBUILD=1 forces it). Screenshots of the home, user and
  * Transports pages go to apps/web/test-results/.
@@ -22,7 +22,7 @@ import { startWebStack, type WebStack } from './testing/web-stack.js';
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SCREENSHOTS = path.join(WEB_DIR, 'test-results');
 const KNOWN: readonly string[] = [...TRANSPORT_KINDS, ...Object.keys(TRANSPORT_PRESETS)];
-const TRANSPORTS = (process.env.WEB_TEST_TRANSPORT ?? 'http,tcp')
+const TRANSPORTS = (process.env.WEB_TEST_TRANSPORT ?? 'http,tcp,udp,amqp')
   .split(',')
   .map((t) => t.trim())
   .filter((t): t is StackOptions['transport'] => KNOWN.includes(t));

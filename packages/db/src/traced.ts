@@ -30,7 +30,8 @@ function tracedQueryable<Q extends SqlQueryable>(queryable: Q, namespace: string
         return (query: SqlQuery) => statement(query, namespace, () => run.call(target, query));
       }
       if (property === 'startTransaction') {
-        const start = (target as unknown as { startTransaction(level?: unknown): Promise<SqlQueryable> }).startTransaction;
+        const start = (target as unknown as { startTransaction(level?: unknown): Promise<SqlQueryable> })
+          .startTransaction;
         return async (level?: unknown) => tracedQueryable(await start.call(target, level), namespace);
       }
       return forward(target, property);

@@ -14,7 +14,11 @@ import type { Telemetry } from './setup.js';
 const MAX_IDS = 50;
 const TRACE_ID = /^[0-9a-f]{32}$/;
 
-export async function answerTelemetry(telemetry: Telemetry, req: IncomingMessage, res: ServerResponse): Promise<boolean> {
+export async function answerTelemetry(
+  telemetry: Telemetry,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<boolean> {
   const url = new URL(req.url ?? '/', 'http://admin');
   if (url.pathname === '/metrics') {
     const text = await telemetry.metrics.render();

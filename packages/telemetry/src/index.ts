@@ -4,3 +4,4 @@ export { Metrics } from './metrics.js';
 export { answerTelemetry } from './admin.js';
 export { traceFields } from './logs.js';
 export { splitOf, childrenById, isCall, isDatabaseSpan, type Split } from './breakdown.js';
+export { startOtlpReceiver, type OtlpReceiver } from './receiver.js';

@@ -30,7 +30,10 @@ export const DEFAULT_ADMIN_PORT = 4000;
 export function webConfigFromEnv(env: Record<string, string | undefined>): WebConfig {
   return {
     notifyUrl: notifyUrl(env.NOTIFY_URL ?? DEFAULT_NOTIFY_URL),
-    admin: { host: env.ADMIN_HOST ?? '127.0.0.1', port: port(env.ADMIN_PORT ?? String(DEFAULT_ADMIN_PORT), 'ADMIN_PORT') },
+    admin: {
+      host: env.ADMIN_HOST ?? '127.0.0.1',
+      port: port(env.ADMIN_PORT ?? String(DEFAULT_ADMIN_PORT), 'ADMIN_PORT'),
+    },
     cookieSecure: flag(env.COOKIE_SECURE, 'COOKIE_SECURE'),
     production: env.NODE_ENV === 'production',
   };

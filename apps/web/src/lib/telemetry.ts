@@ -10,8 +10,7 @@ import http from 'node:http';
 import { answerTelemetry, startTelemetry } from '@chirp/telemetry';
 import { processEnv, webConfig } from './config';
 
-const warn = (obj: object, msg?: string) =>
-  console.error(JSON.stringify({ level: 'warn', name: 'web', msg, ...obj }));
+const warn = (obj: object, msg?: string) => console.error(JSON.stringify({ level: 'warn', name: 'web', msg, ...obj }));
 
 export function startWebTelemetry(): void {
   const telemetry = startTelemetry({ service: 'web', env: processEnv(), logger: { warn } });

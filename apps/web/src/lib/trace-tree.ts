@@ -98,7 +98,8 @@ export function treeOf(spans: readonly SpanRecord[], traceId: string): ActionTre
   /** The nearest ancestor that is drawn. */
   const shownParent = (span: SpanRecord): SpanRecord | undefined => {
     let parent = span.parentId === undefined ? undefined : byId.get(span.parentId);
-    while (parent !== undefined && folded(parent)) parent = parent.parentId === undefined ? undefined : byId.get(parent.parentId);
+    while (parent !== undefined && folded(parent))
+      parent = parent.parentId === undefined ? undefined : byId.get(parent.parentId);
     return parent;
   };
   const children = new Map<string, SpanRecord[]>();

@@ -26,7 +26,13 @@ export class EventPublisher {
   }
 
   /** Resolves once the broker confirms the event; fails with UNAVAILABLE or DEADLINE_EXCEEDED after `deadline`. */
-  async publish(service: string, topic: string, event: unknown, publishing: PublishCall, deadline: number): Promise<void> {
+  async publish(
+    service: string,
+    topic: string,
+    event: unknown,
+    publishing: PublishCall,
+    deadline: number,
+  ): Promise<void> {
     const content = encodeBody(event);
     checkSize(content.length, this.#options.maxMessageBytes, `event ${service}.${topic}`);
     publishing.sent(undefined, content.length);

@@ -178,7 +178,12 @@ export class CallbackSubscriptions {
           message: `no subscription ${request.params.subscriptionId} here`,
         });
       }
-      const incoming = { transport: 'http' as const, service: sub.service, topic: sub.topic, trace: traceHeadersOf(request) };
+      const incoming = {
+        transport: 'http' as const,
+        service: sub.service,
+        topic: sub.topic,
+        trace: traceHeadersOf(request),
+      };
       // Answered after the handler: a publisher with many events queued for a slow subscriber waits (and then drops).
       await deliver(sub.handler, request.body, incoming, this.#options.logger);
       return reply.code(204).send();

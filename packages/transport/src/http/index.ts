@@ -72,7 +72,12 @@ export class HttpTransport implements Transport {
       checkSize(bytes, this.maxMessageBytes, `request ${service}.${method}`);
       const headers = traceHeaders(out.call.carrier);
       headers[TIMEOUT_HEADER] = String(out.timeoutMs);
-      exchange = { method: 'POST', path: `/${encodeURIComponent(service)}/${encodeURIComponent(method)}`, headers, body };
+      exchange = {
+        method: 'POST',
+        path: `/${encodeURIComponent(service)}/${encodeURIComponent(method)}`,
+        headers,
+        body,
+      };
     } catch (err) {
       return out.call.fail(err);
     }

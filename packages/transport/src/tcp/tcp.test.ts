@@ -81,13 +81,9 @@ describe('TCP server under bad input', () => {
 
   it('answers a request missing fields with INVALID_ARGUMENT for that request id', async () => {
     const peer = await rawPeer();
+    peer.socket.write(encodeFrame(JSON.stringify({ type: 'request', id: 'r2', service: 'echo', timeoutMs: 1000 })));
     peer.socket.write(
-      encodeFrame(JSON.stringify({ type: 'request', id: 'r2', service: 'echo', timeoutMs: 1000 })),
-    );
-    peer.socket.write(
-      encodeFrame(
-        JSON.stringify({ type: 'request', id: 'r3', service: 'echo', method: 'echo', timeoutMs: -5 }),
-      ),
+      encodeFrame(JSON.stringify({ type: 'request', id: 'r3', service: 'echo', method: 'echo', timeoutMs: -5 })),
     );
     peer.socket.write(encodeFrame(JSON.stringify({ type: 'event', subscriptionId: 's', topic: 't' })));
     await eventually(() => expect(peer.received).toHaveLength(3));

@@ -24,7 +24,15 @@ export async function rawRequest(
   trace: Record<string, string>,
 ): Promise<ReplyBody> {
   const address = world.config.services[service]?.addresses?.[0] ?? 'nowhere:0';
-  const envelope = JSON.stringify({ type: 'request', id: 'raw-1', service, method, payload, timeoutMs: TIMEOUT_MS, ...trace });
+  const envelope = JSON.stringify({
+    type: 'request',
+    id: 'raw-1',
+    service,
+    method,
+    payload,
+    timeoutMs: TIMEOUT_MS,
+    ...trace,
+  });
   switch (world.kind) {
     case 'http': {
       const response = await httpRequest(`http://${address}/${service}/${method}`, {
