@@ -16,7 +16,16 @@
 import { TRANSPORT_KINDS, type TransportKind } from '@chirp/transport';
 import { DEFAULT_POSTGRES_URL } from './stack/databases.js';
 
-export const WORKLOAD_NAMES = ['rpc', 'baselines', 'signing', 'openloop', 'social', 'notify', 'faults'] as const;
+export const WORKLOAD_NAMES = [
+  'rpc',
+  'baselines',
+  'signing',
+  'telemetry',
+  'openloop',
+  'social',
+  'notify',
+  'faults',
+] as const;
 export type WorkloadName = (typeof WORKLOAD_NAMES)[number];
 
 export interface OpenLoopSettings {

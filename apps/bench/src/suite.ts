@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { compare } from './comparison.js';
 import { measureHarness } from './load/harness.js';
 import { describeMachine } from './machine.js';
+import { Collector } from './process/collector.js';
 import { ServerProcess } from './process/server-process.js';
 import type { Progress } from './progress.js';
 import { writeResults } from './report/write.js';
@@ -22,6 +23,7 @@ import { openLoopWorkload } from './workloads/open-loop-workload.js';
 import { rpcWorkload } from './workloads/rpc.js';
 import { signingWorkload } from './workloads/signing.js';
 import { socialWorkload } from './workloads/social.js';
+import { telemetryWorkload } from './workloads/telemetry.js';
 import type { RunningTarget, Sections, SuiteContext, SuiteResults, Workload } from './workloads/workload.js';
 
 /** Every workload, in the order a run takes them. */
@@ -29,6 +31,7 @@ export const WORKLOADS: { [N in WorkloadName]: Workload<N> } = {
   rpc: rpcWorkload,
   baselines: baselinesWorkload,
   signing: signingWorkload,
+  telemetry: telemetryWorkload,
   openloop: openLoopWorkload,
   social: socialWorkload,
   notify: notifyWorkload,
@@ -58,6 +61,7 @@ export async function runSuite(settings: Settings, progress: Progress): Promise<
     timeoutMs: settings.timeoutMs,
   };
   const running = new Map<TargetName, Promise<RunningTarget>>();
+  let collector: Promise<Collector> | undefined;
   const context: SuiteContext = {
     settings,
     progress,
@@ -70,6 +74,18 @@ export async function runSuite(settings: Settings, progress: Progress): Promise<
       }
       return target;
     },
+    async release(name) {
+      const target = running.get(name);
+      running.delete(name);
+      if (target !== undefined) await stopTarget(target);
+    },
+    collector() {
+      collector ??= Collector.start().then((started) => {
+        targetContext.otlpEndpoint = started.endpoint;
+        return started;
+      });
+      return collector;
+    },
   };
   const sections: Partial<Sections> = {};
   try {
@@ -78,7 +94,8 @@ export async function runSuite(settings: Settings, progress: Progress): Promise<
       await runWorkload(WORKLOADS[name], context, sections);
     }
   } finally {
-    await stopAll(running);
+    await Promise.all([...running.values()].map(stopTarget));
+    await (await collector?.catch(() => undefined))?.stop();
   }
   const results: SuiteResults = {
     startedAt: started.toISOString(),
@@ -125,15 +142,11 @@ async function startTarget(name: TargetName, context: TargetContext, profileDir?
   }
 }
 
-async function stopAll(running: Map<TargetName, Promise<RunningTarget>>): Promise<void> {
-  await Promise.all(
-    [...running.values()].map(async (started) => {
-      const target = await started.catch(() => undefined);
-      if (target === undefined) return;
-      await target.caller.close().catch(() => {});
-      await target.server.stop();
-    }),
-  );
+async function stopTarget(started: Promise<RunningTarget>): Promise<void> {
+  const target = await started.catch(() => undefined);
+  if (target === undefined) return;
+  await target.caller.close().catch(() => {});
+  await target.server.stop();
 }
 
 function withoutPassword(url: string): string {
@@ -160,6 +173,7 @@ function isIncomplete(sections: Partial<Sections>): boolean {
     ...(sections.baselines?.targets ?? []),
     ...(sections.openloop?.targets ?? []),
   ];
+  if (Object.keys(sections.telemetry?.errors ?? {}).length > 0) return true;
   const stacks = [
     ...(sections.social?.targets ?? []),
     ...(sections.notify?.targets ?? []),

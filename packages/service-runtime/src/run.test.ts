@@ -43,11 +43,12 @@ describe('service runtime', () => {
     expect(await running.runtime.transport.request('follows', 'ping', {}, { parent })).toBe('pong');
     await running.runtime.transport.request('follows', 'nope', {}).catch(() => undefined);
     const metrics = await (await fetch(`${base}/metrics`)).text();
-    const labels = (code: string, method: string) =>
-      `service="follows",rpc_service="follows",method="${method}",transport="tcp",code="${code}"`;
-    expect(metrics).toContain(`chirp_rpc_server_duration_seconds_count{${labels('OK', 'ping')}} 1`);
-    expect(metrics).toContain(`chirp_rpc_server_duration_seconds_count{${labels('UNIMPLEMENTED', 'nope')}} 1`);
-    expect(metrics).toContain(`chirp_rpc_client_duration_seconds_count{${labels('OK', 'ping')}} 1`);
+    const call = { service: 'follows', rpc_service: 'follows', method: 'ping', transport: 'tcp', code: 'OK' };
+    expect(sample(metrics, 'chirp_rpc_server_duration_seconds_count', call)).toBe(1);
+    expect(sample(metrics, 'chirp_rpc_client_duration_seconds_count', call)).toBe(1);
+    expect(sample(metrics, 'chirp_rpc_server_duration_seconds_bucket', { ...call, le: '+Inf' })).toBe(1);
+    const refused = { ...call, method: 'nope', code: 'UNIMPLEMENTED' };
+    expect(sample(metrics, 'chirp_rpc_server_duration_seconds_count', refused)).toBe(1);
     expect(metrics).toContain('chirp_pings_waiting{service="follows"} 3');
     expect(metrics).toMatch(/^process_resident_memory_bytes\{service="follows"\} [1-9]\d+$/m);
     expect(metrics).toMatch(/^nodejs_eventloop_lag_p99_seconds\{service="follows"\} /m);
@@ -116,3 +117,16 @@ describe('service runtime', () => {
     expect(steps).toEqual(['last call finished', 'drain', 'close']);
   });
 });
+
+/** The value of the sample of `name` with exactly these labels (in any order) in Prometheus text. */
+function sample(text: string, name: string, labels: Record<string, string>): number | undefined {
+  for (const line of text.split('\n')) {
+    const match = /^(\w+)\{(.*)\} (\S+)$/.exec(line);
+    if (match?.[1] !== name) continue;
+    const found = Object.fromEntries([...match[2]!.matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]));
+    if (JSON.stringify(Object.entries(found).sort()) === JSON.stringify(Object.entries(labels).sort())) {
+      return Number(match[3]);
+    }
+  }
+  return undefined;
+}

@@ -11,8 +11,10 @@ import type { SpanRecord } from './span-store.js';
 export interface OtlpReceiver {
   /** What to set OTEL_EXPORTER_OTLP_ENDPOINT to. */
   endpoint: string;
-  /** Every span received so far, in arrival order. */
+  /** The spans received so far (the newest `maxSpans`), in arrival order. */
   spans(): SpanRecord[];
+  /** Every span received, kept or not. */
+  readonly received: number;
   /** Forget what was received (e.g. between two benchmark phases). */
   clear(): void;
   close(): Promise<void>;
@@ -21,8 +23,18 @@ export interface OtlpReceiver {
 const MAX_BODY_BYTES = 64 * 1024 * 1024;
 const KINDS: SpanRecord['kind'][] = ['internal', 'internal', 'server', 'client', 'producer', 'consumer'];
 
-export async function startOtlpReceiver(options: { host?: string; port?: number } = {}): Promise<OtlpReceiver> {
-  let received: SpanRecord[] = [];
+export interface ReceiverOptions {
+  host?: string;
+  /** Default: any free port. */
+  port?: number;
+  /** Keep at most about this many spans, the newest (default: all). */
+  maxSpans?: number;
+}
+
+export async function startOtlpReceiver(options: ReceiverOptions = {}): Promise<OtlpReceiver> {
+  const maxSpans = options.maxSpans ?? Infinity;
+  let kept: SpanRecord[] = [];
+  let received = 0;
   const server = http.createServer((req, res) => {
     if (req.method !== 'POST' || req.url !== '/v1/traces') {
       res.writeHead(404).end();
@@ -37,7 +49,10 @@ export async function startOtlpReceiver(options: { host?: string; port?: number 
     req.on('end', () => {
       try {
         if (bytes > MAX_BODY_BYTES) throw new Error('too large');
-        received.push(...spansOf(JSON.parse(Buffer.concat(chunks).toString('utf8')) as ExportRequest));
+        const spans = spansOf(JSON.parse(Buffer.concat(chunks).toString('utf8')) as ExportRequest);
+        received += spans.length;
+        kept.push(...spans);
+        if (kept.length > maxSpans) kept = kept.slice(kept.length - Math.floor(maxSpans / 2)); // amortised: drop the older half
         res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
       } catch {
         res.writeHead(400).end();
@@ -51,8 +66,11 @@ export async function startOtlpReceiver(options: { host?: string; port?: number 
   const { address, port } = server.address() as AddressInfo;
   return {
     endpoint: `http://${address}:${port}`,
-    spans: () => received,
-    clear: () => void (received = []),
+    spans: () => kept,
+    get received() {
+      return received;
+    },
+    clear: () => void (kept = []),
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }

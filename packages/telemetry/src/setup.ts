@@ -19,9 +19,18 @@ import { context, diag, propagation, trace, DiagLogLevel, type DiagLogger } from
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { defaultResource, detectResources, envDetector, resourceFromAttributes } from '@opentelemetry/resources';
-import { BasicTracerProvider, BatchSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { observeCalls } from '@chirp/transport';
+import { defaultResource, resourceFromAttributes } from '@opentelemetry/resources';
+import {
+  AlwaysOffSampler,
+  AlwaysOnSampler,
+  BasicTracerProvider,
+  BatchSpanProcessor,
+  ParentBasedSampler,
+  TraceIdRatioBasedSampler,
+  type Sampler,
+  type SpanProcessor,
+} from '@opentelemetry/sdk-trace-base';
+import { followParentSampling, observeCalls } from '@chirp/transport';
 import { Metrics } from './metrics.js';
 import { SpanStore } from './span-store.js';
 
@@ -34,6 +43,11 @@ export interface Telemetry {
   readonly metrics: Metrics;
   /** Export what is still batched (a process that stops calls this last). */
   flush(): Promise<void>;
+  /**
+   * Export what is batched, then undo every registration, as if never started (the benchmark's
+   * load generator measures with and without telemetry in one process).
+   */
+  stop(): Promise<void>;
 }
 
 export interface TelemetryOptions {
@@ -65,8 +79,20 @@ function setUp({ service, env, logger }: TelemetryOptions): Telemetry {
   const metrics = new Metrics(service);
   const spans = new SpanStore();
   const tracing = env.OTEL_SDK_DISABLED?.trim().toLowerCase() !== 'true';
+  const unregister = (): void => {
+    observeCalls(undefined);
+    followParentSampling(false);
+    delete holder[SLOT];
+  };
   if (!tracing) {
-    return { tracing, exportsTo: undefined, spans, metrics, flush: () => Promise.resolve() };
+    return {
+      tracing,
+      exportsTo: undefined,
+      spans,
+      metrics,
+      flush: () => Promise.resolve(),
+      stop: () => Promise.resolve(unregister()),
+    };
   }
   if (logger !== undefined) diag.setLogger(diagTo(logger), DiagLogLevel.WARN);
   const exportsTo = otlpTracesUrl(env);
@@ -74,13 +100,74 @@ function setUp({ service, env, logger }: TelemetryOptions): Telemetry {
   if (exportsTo !== undefined) processors.push(new BatchSpanProcessor(new OTLPTraceExporter({ url: exportsTo })));
   const resource = defaultResource()
     .merge(resourceFromAttributes({ 'service.name': service }))
-    .merge(detectResources({ detectors: [envDetector] }));
-  const provider = new BasicTracerProvider({ resource, spanProcessors: processors });
+    .merge(resourceFromAttributes(resourceAttributesFromEnv(env)));
+  const sampler = samplerFromEnv(env);
+  const provider = new BasicTracerProvider({ resource, spanProcessors: processors, sampler });
   trace.setGlobalTracerProvider(provider);
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
   propagation.setGlobalPropagator(new W3CTraceContextPropagator());
   observeCalls(metrics);
-  return { tracing, exportsTo, spans, metrics, flush: () => provider.forceFlush() };
+  followParentSampling(sampler instanceof ParentBasedSampler);
+  return {
+    tracing,
+    exportsTo,
+    spans,
+    metrics,
+    flush: () => provider.forceFlush(),
+    stop: async () => {
+      await provider.shutdown();
+      trace.disable();
+      context.disable();
+      propagation.disable();
+      diag.disable();
+      unregister();
+    },
+  };
+}
+
+/**
+ * The sampler OTEL_TRACES_SAMPLER and OTEL_TRACES_SAMPLER_ARG name (the SDK would read them from
+ * process.env itself; they are read here from the env this process was configured with).
+ */
+export function samplerFromEnv(env: Record<string, string | undefined>): Sampler {
+  const name = env.OTEL_TRACES_SAMPLER?.trim().toLowerCase() || 'parentbased_always_on';
+  const arg = Number(env.OTEL_TRACES_SAMPLER_ARG ?? '1');
+  const ratio = Number.isFinite(arg) && arg >= 0 && arg <= 1 ? arg : 1;
+  const root: Record<string, () => Sampler> = {
+    always_on: () => new AlwaysOnSampler(),
+    always_off: () => new AlwaysOffSampler(),
+    traceidratio: () => new TraceIdRatioBasedSampler(ratio),
+  };
+  const base = name.replace(/^parentbased_/, '');
+  const make = root[base];
+  if (make === undefined) throw new Error(`OTEL_TRACES_SAMPLER=${name} is not one of ${SAMPLERS.join(', ')}`);
+  return name.startsWith('parentbased_') ? new ParentBasedSampler({ root: make() }) : make();
+}
+
+const SAMPLERS = [
+  'always_on',
+  'always_off',
+  'traceidratio',
+  'parentbased_always_on',
+  'parentbased_always_off',
+  'parentbased_traceidratio',
+];
+
+/** OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES (`key=value,…`, values percent-encoded), the latter winning less. */
+function resourceAttributesFromEnv(env: Record<string, string | undefined>): Record<string, string> {
+  const attributes: Record<string, string> = {};
+  for (const pair of (env.OTEL_RESOURCE_ATTRIBUTES ?? '').split(',')) {
+    const at = pair.indexOf('=');
+    if (at <= 0) continue;
+    try {
+      attributes[pair.slice(0, at).trim()] = decodeURIComponent(pair.slice(at + 1).trim());
+    } catch {
+      // a malformed value is skipped, as the specification asks
+    }
+  }
+  const name = env.OTEL_SERVICE_NAME?.trim();
+  if (name) attributes['service.name'] = name;
+  return attributes;
 }
 
 /** The OTLP/HTTP traces URL the environment asks for, as the specification builds it. */

@@ -19,18 +19,21 @@
  * action can still be followed through the logs. Metrics hang off the same points (observer.ts).
  */
 import {
+  INVALID_SPANID,
+  INVALID_TRACEID,
   ROOT_CONTEXT,
   SpanKind,
   SpanStatusCode,
   TraceFlags,
   context as contexts,
-  defaultTextMapGetter,
-  defaultTextMapSetter,
   trace,
   type Context,
   type Span,
+  type SpanContext,
+  type Tracer,
+  type TracerProvider,
 } from '@opentelemetry/api';
-import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { TraceState, parseTraceParent } from '@opentelemetry/core';
 import { TransportError } from './errors.js';
 import { newSpanId, newTraceId } from './ids.js';
 import { callObserver } from './observer.js';
@@ -42,8 +45,41 @@ export interface TraceCarrier {
   tracestate?: string;
 }
 
-const tracer = trace.getTracer('@chirp/transport');
-const w3c = new W3CTraceContextPropagator();
+/**
+ * The tracer of the provider registered now. Looked up again when the registration changes
+ * (a process that turns telemetry off and on, as the benchmark's load generator does): a
+ * tracer kept from an earlier provider would go on using that provider's sampler.
+ */
+let registered: { provider: TracerProvider; tracer: Tracer } | undefined;
+function tracer(): Tracer {
+  const provider = trace.getTracerProvider();
+  if (registered?.provider !== provider) registered = { provider, tracer: provider.getTracer('@chirp/transport') };
+  return registered.tracer;
+}
+
+const FOLLOWS_PARENT = Symbol.for('chirp.transport.followsParentSampling');
+const policy = globalThis as typeof globalThis & { [FOLLOWS_PARENT]?: boolean };
+
+/**
+ * Told by @chirp/telemetry when the sampler follows the caller's decision (`parentbased_*`, the
+ * default): a span under an unsampled parent is then never recorded, so it is made here, an id
+ * and nothing else, instead of by the SDK (whose sampling, id generation and bookkeeping cost
+ * a small call more than its own dispatch, for nothing kept).
+ */
+export function followParentSampling(on: boolean): void {
+  policy[FOLLOWS_PARENT] = on;
+}
+
+function startSpan(name: string, kind: SpanKind, parent: Context): Span {
+  if (policy[FOLLOWS_PARENT] === true) {
+    const caller = trace.getSpanContext(parent);
+    if (caller !== undefined && (caller.traceFlags & TraceFlags.SAMPLED) === 0 && caller.traceId !== INVALID_TRACEID) {
+      const { traceId, traceFlags, traceState } = caller;
+      return trace.wrapSpanContext({ traceId, spanId: newSpanId(), traceFlags, ...(traceState && { traceState }) });
+    }
+  }
+  return tracer().startSpan(name, { kind }, parent);
+}
 
 /** Attribute names beyond OpenTelemetry's semantic conventions, all under `chirp.`. */
 export const CHIRP_TRANSPORT = 'chirp.transport';
@@ -71,7 +107,7 @@ export class ClientCall {
     this.#transport = transport;
     this.#service = service;
     this.#method = method;
-    const span = tracer.startSpan(`${service}/${method}`, { kind: SpanKind.CLIENT }, parent ?? contexts.active());
+    const span = startSpan(`${service}/${method}`, SpanKind.CLIENT, parent ?? contexts.active());
     if (span.isRecording()) {
       span.setAttributes({
         'rpc.system': 'chirp',
@@ -148,7 +184,7 @@ export class ServerCall {
   constructor(incoming: Incoming) {
     this.#incoming = incoming;
     const parent = extract(incoming.trace);
-    const span = tracer.startSpan(`${incoming.service}/${incoming.method}`, { kind: SpanKind.SERVER }, parent);
+    const span = startSpan(`${incoming.service}/${incoming.method}`, SpanKind.SERVER, parent);
     if (span.isRecording()) {
       span.setAttributes({
         'rpc.system': 'chirp',
@@ -182,7 +218,7 @@ export class PublishCall {
 
   constructor(transport: TransportKind, service: string, topic: string, parent: Context | undefined) {
     this.#what = [transport, service, topic];
-    const span = tracer.startSpan(`publish ${topic}`, { kind: SpanKind.PRODUCER }, parent ?? contexts.active());
+    const span = startSpan(`publish ${topic}`, SpanKind.PRODUCER, parent ?? contexts.active());
     if (span.isRecording()) {
       span.setAttributes({
         'messaging.system': messagingSystem(transport),
@@ -230,7 +266,7 @@ export class DeliveryCall {
   constructor(transport: TransportKind, service: string, topic: string, carrier: TraceCarrier | undefined) {
     this.#what = [transport, service, topic];
     const parent = extract(carrier);
-    const span = tracer.startSpan(`process ${topic}`, { kind: SpanKind.CONSUMER }, parent);
+    const span = startSpan(`process ${topic}`, SpanKind.CONSUMER, parent);
     if (span.isRecording()) {
       span.setAttributes({
         'messaging.system': messagingSystem(transport),
@@ -252,17 +288,40 @@ export class DeliveryCall {
 
 // ---- the wire format -----------------------------------------------------------------
 
-/** The trace context of `span` as it travels; a span without a valid context gets a fresh trace. */
+/**
+ * The trace context of `span` as it travels; a span without a valid context (no SDK, no parent)
+ * gets a fresh trace. Written here rather than through the W3C propagator: this runs for every
+ * call, and the propagator's generic carrier handling cost a TCP call more than its framing.
+ */
 function carrierOf(span: Span): TraceCarrier {
-  const carrier: TraceCarrier = {};
-  w3c.inject(withValidSpan(ROOT_CONTEXT, span), carrier, defaultTextMapSetter);
+  const context = span.spanContext();
+  if (context.traceId === INVALID_TRACEID) return { traceparent: `00-${newTraceId()}-${newSpanId()}-00` };
+  const flags = (0x100 | (context.traceFlags & 0xff)).toString(16).slice(1);
+  const carrier: TraceCarrier = { traceparent: `00-${context.traceId}-${context.spanId}-${flags}` };
+  const state = context.traceState?.serialize();
+  if (state) carrier.tracestate = state;
   return carrier;
 }
 
-/** The caller's context from what arrived; ROOT (a new trace) when absent or malformed. */
+/** The usual traceparent, checked in one go: version 00, lower-case hex ids, flags. */
+const VERSION_00 = /^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
+
+/** The caller's context from what arrived (W3C rules, @opentelemetry/core's parser); ROOT (a new trace) when absent or malformed. */
 function extract(carrier: TraceCarrier | undefined): Context {
-  if (carrier?.traceparent === undefined) return ROOT_CONTEXT;
-  return w3c.extract(ROOT_CONTEXT, carrier, defaultTextMapGetter);
+  const traceparent = carrier?.traceparent;
+  if (typeof traceparent !== 'string') return ROOT_CONTEXT;
+  let remote: SpanContext | null;
+  if (VERSION_00.test(traceparent)) {
+    const traceFlags = parseInt(traceparent.slice(53), 16);
+    remote = { traceId: traceparent.slice(3, 35), spanId: traceparent.slice(36, 52), traceFlags };
+  } else {
+    remote = parseTraceParent(traceparent); // other versions, surrounding whitespace: the parser knows the rules
+  }
+  if (remote === null || remote.traceId === INVALID_TRACEID || remote.spanId === INVALID_SPANID) return ROOT_CONTEXT;
+  remote.isRemote = true;
+  const state = carrier?.tracestate;
+  if (typeof state === 'string' && state.length > 0) remote.traceState = new TraceState(state);
+  return trace.setSpanContext(ROOT_CONTEXT, remote);
 }
 
 /**
@@ -270,7 +329,10 @@ function extract(carrier: TraceCarrier | undefined): Context {
  * context (not sampled) stands in, so a trace id still travels and gets logged.
  */
 function withValidSpan(parent: Context, span: Span): Context {
-  if (trace.isSpanContextValid(span.spanContext())) return trace.setSpan(parent, span);
+  const own = span.spanContext();
+  // A span that records nothing and is its parent's context (no SDK, or not sampled) adds nothing to it.
+  if (own === trace.getSpanContext(parent)) return parent;
+  if (own.traceId !== INVALID_TRACEID) return trace.setSpan(parent, span);
   return trace.setSpanContext(parent, { traceId: newTraceId(), spanId: newSpanId(), traceFlags: TraceFlags.NONE });
 }
 

@@ -1,4 +1,5 @@
-/** The messages between the load generator and a server process, over Node's IPC channel. */
+/** The messages between the load generator and its child processes, over Node's IPC channel. */
+import type { SpanRecord } from '@chirp/telemetry';
 import type { TargetContext, TargetName } from '../targets/target.js';
 
 /** A process's CPU time so far (process.cpuUsage, µs) and when it was read (epoch ms, sub-ms). */
@@ -16,6 +17,11 @@ export type FromServer =
   | { type: 'failed'; message: string }
   | { type: 'cpu'; id: number; reading: CpuReading }
   | { type: 'stopped' };
+
+export type ToCollector = { type: 'spans'; id: number; traceIds: string[] } | { type: 'stop' };
+
+export type FromCollector =
+  { type: 'ready'; endpoint: string } | { type: 'spans'; id: number; spans: SpanRecord[]; received: number };
 
 export function readCpu(): CpuReading {
   const { user, system } = process.cpuUsage();

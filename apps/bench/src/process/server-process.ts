@@ -1,12 +1,10 @@
 /**
  * The load generator's handle on a server process: fork `server-child`, have it serve one
- * target, read its CPU time during a run, stop it. Built code forks the built child; run
- * from TypeScript sources (the tests) the child is run from its source too, through
- * ts-loader.mjs.
+ * target, read its CPU time during a run, stop it.
  */
-import { fork, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import type { ChildProcess } from 'node:child_process';
 import type { TargetContext, TargetName } from '../targets/target.js';
+import { forkChild } from './fork.js';
 import type { CpuReading, FromServer, ToServer } from './messages.js';
 
 const READY_TIMEOUT_MS = 30_000;
@@ -40,7 +38,7 @@ export class ServerProcess {
     const profile = profileDir
       ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${target}.cpuprofile`]
       : [];
-    const child = forkChild(profile);
+    const child = forkChild('server-child', profile);
     const address = await new Promise<string>((resolve, reject) => {
       const timer = setTimeout(() => {
         child.kill();
@@ -81,13 +79,4 @@ export class ServerProcess {
     await exited;
     clearTimeout(timer);
   }
-}
-
-function forkChild(extraArgv: string[]): ChildProcess {
-  const fromSource = import.meta.url.endsWith('.ts');
-  const entry = fileURLToPath(new URL(fromSource ? './server-child.ts' : './server-child.js', import.meta.url));
-  const execArgv = fromSource
-    ? ['--conditions=source', '--import', new URL('./ts-loader.mjs', import.meta.url).href]
-    : [];
-  return fork(entry, [], { execArgv: [...execArgv, ...extraArgv], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
 }

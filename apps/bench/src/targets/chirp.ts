@@ -6,12 +6,14 @@
  * through the bare Transport, so the ratio to the baseline is the transport layer's own.)
  * The plain targets run without TRANSPORT_SECRET, like HTTP and AMQP (which sign nothing
  * either), so the four compare on equal terms; `signed` runs TCP or UDP with it set, every
- * frame and datagram signed and checked, to show what that costs.
+ * frame and datagram signed and checked, to show what that costs. The plain targets run
+ * without telemetry too (no SDK: spans cost next to nothing); `traced` runs it, to price it.
  */
 import { createHash } from 'node:crypto';
 import { connect as amqpConnect } from 'amqplib';
 import { createTransport, DEFAULT_TRANSPORT_CONFIG, type TransportKind, type TransportConfig } from '@chirp/transport';
-import { answer, type Target, type TargetContext, type TargetName } from './target.js';
+import { startTelemetry } from '@chirp/telemetry';
+import { answer, tracingEnv, type Target, type TargetContext, type TargetName, type TracingMode } from './target.js';
 
 const SERVICE = 'bench';
 function configFor(kind: TransportKind, context: TargetContext, addresses: string[], signed: boolean): TransportConfig {
@@ -29,7 +31,7 @@ function configFor(kind: TransportKind, context: TargetContext, addresses: strin
 }
 
 export function chirpTarget(kind: TransportKind, description: string): Target {
-  return chirpTargetNamed(kind, kind, description, false);
+  return chirpTargetNamed(kind, kind, description);
 }
 
 export function signedTarget(kind: 'tcp' | 'udp', description: string): Target {
@@ -37,15 +39,35 @@ export function signedTarget(kind: 'tcp' | 'udp', description: string): Target {
     `${kind}+secret`,
     kind,
     `${description}; every message HMAC-signed and replay-checked (TRANSPORT_SECRET set)`,
-    true,
+    { signed: true },
   );
 }
 
-function chirpTargetNamed(name: TargetName, kind: TransportKind, description: string, signed: boolean): Target {
+/**
+ * The transport with telemetry on in its server process, started as a service starts it. The
+ * caller's half is the load generator's, which turns its own telemetry on around each measured
+ * run (workloads/telemetry.ts): it is global to the process, and the other targets run without.
+ */
+export function tracedTarget(kind: TransportKind, mode: TracingMode, description: string): Target {
+  const what = mode === 'traced' ? 'every call traced' : 'one call in 100 traced';
+  return chirpTargetNamed(`${kind}+${mode}`, kind, `${description}; telemetry on, ${what}`, { tracing: mode });
+}
+
+function chirpTargetNamed(
+  name: TargetName,
+  kind: TransportKind,
+  description: string,
+  options: { signed?: boolean; tracing?: TracingMode } = {},
+): Target {
+  const signed = options.signed === true;
   return {
     name,
     description,
     async serve(context) {
+      const telemetry =
+        options.tracing === undefined
+          ? undefined
+          : startTelemetry({ service: 'bench-server', env: tracingEnv(options.tracing, context.otlpEndpoint) });
       const transport = createTransport(configFor(kind, context, [], signed));
       const listener = await transport.serve(SERVICE, {
         echo: (payload) => answer('echo', payload),
@@ -56,6 +78,7 @@ function chirpTargetNamed(name: TargetName, kind: TransportKind, description: st
         async close() {
           await listener.close();
           await transport.close();
+          await telemetry?.stop();
           if (kind === 'amqp') await deleteAmqpTopology(context);
         },
       };

@@ -1,23 +1,35 @@
-/** Every target by name: the four transports, their four baselines, and TCP and UDP signed. */
+/** Every target by name: the four transports, their four baselines, TCP and UDP signed, each transport traced. */
 import { amqplibEcho } from './amqplib-echo.js';
-import { chirpTarget, signedTarget } from './chirp.js';
+import { TRANSPORT_KINDS } from '@chirp/transport';
+import { chirpTarget, signedTarget, tracedTarget } from './chirp.js';
 import { dgramEcho } from './dgram-echo.js';
 import { fastifyEcho } from './fastify-echo.js';
 import { netEcho } from './net-echo.js';
-import type { Target, TargetName } from './target.js';
+import { TRACING_MODES, type Target, type TargetName, type TracedName } from './target.js';
 
 export * from './target.js';
 
-const TCP = 'Chirp TCP transport: one multiplexed connection, length-prefixed JSON envelopes';
-const UDP = 'Chirp UDP transport: one JSON envelope per datagram, retransmission, de-duplication';
+const DESCRIPTIONS = {
+  http: 'Chirp HTTP transport: Fastify server, undici Pool client',
+  amqp: 'Chirp AMQP transport: durable quorum request queue, direct reply-to',
+  tcp: 'Chirp TCP transport: one multiplexed connection, length-prefixed JSON envelopes',
+  udp: 'Chirp UDP transport: one JSON envelope per datagram, retransmission, de-duplication',
+};
+
+const TRACED = Object.fromEntries(
+  TRANSPORT_KINDS.flatMap((kind) =>
+    TRACING_MODES.map((mode) => [`${kind}+${mode}`, tracedTarget(kind, mode, DESCRIPTIONS[kind])]),
+  ),
+) as Record<TracedName, Target>;
 
 export const TARGETS: Record<TargetName, Target> = {
-  http: chirpTarget('http', 'Chirp HTTP transport: Fastify server, undici Pool client'),
-  amqp: chirpTarget('amqp', 'Chirp AMQP transport: durable quorum request queue, direct reply-to'),
-  tcp: chirpTarget('tcp', TCP),
-  udp: chirpTarget('udp', UDP),
-  'tcp+secret': signedTarget('tcp', TCP),
-  'udp+secret': signedTarget('udp', UDP),
+  http: chirpTarget('http', DESCRIPTIONS.http),
+  amqp: chirpTarget('amqp', DESCRIPTIONS.amqp),
+  tcp: chirpTarget('tcp', DESCRIPTIONS.tcp),
+  udp: chirpTarget('udp', DESCRIPTIONS.udp),
+  'tcp+secret': signedTarget('tcp', DESCRIPTIONS.tcp),
+  'udp+secret': signedTarget('udp', DESCRIPTIONS.udp),
+  ...TRACED,
   fastify: fastifyEcho,
   amqplib: amqplibEcho,
   net: netEcho,

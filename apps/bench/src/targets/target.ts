@@ -1,7 +1,8 @@
 /**
  * A target is one thing the benchmark measures: a Chirp transport (http, amqp, tcp, udp),
  * the bare baseline it is compared with (Fastify + undici, amqplib, node:net, node:dgram),
- * or TCP and UDP with every message signed (tcp+secret, udp+secret). Each has two halves that never share a process: `serve` runs in the
+ * TCP and UDP with every message signed (tcp+secret, udp+secret), or a transport with
+ * telemetry on (tcp+traced, tcp+sampled, …). Each has two halves that never share a process: `serve` runs in the
  * server process (server-child.ts) and `connect` in the load generator. Both halves serve
  * and call the same two methods with the same payloads, so the figures compare.
  */
@@ -12,7 +13,23 @@ export type BaselineName = (typeof BASELINE_NAMES)[number];
 /** TCP and UDP again with TRANSPORT_SECRET set: what signing every message costs. */
 export const SIGNED_NAMES = ['tcp+secret', 'udp+secret'] as const;
 export type SignedName = (typeof SIGNED_NAMES)[number];
-export type TargetName = TransportKind | BaselineName | SignedName;
+/**
+ * Each transport again with telemetry on, as every service runs it (spans kept and exported over
+ * OTLP, per-call metrics): `+traced` records every call, `+sampled` one trace in a hundred.
+ */
+export const TRACING_MODES = ['traced', 'sampled'] as const;
+export type TracingMode = (typeof TRACING_MODES)[number];
+export type TracedName = `${TransportKind}+${TracingMode}`;
+export type TargetName = TransportKind | BaselineName | SignedName | TracedName;
+
+/** The OpenTelemetry settings of a traced target's processes (the sampler decides at the caller). */
+export function tracingEnv(mode: TracingMode, otlpEndpoint: string | undefined): Record<string, string> {
+  return {
+    OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
+    OTEL_TRACES_SAMPLER_ARG: mode === 'traced' ? '1' : '0.01',
+    ...(otlpEndpoint !== undefined && { OTEL_EXPORTER_OTLP_ENDPOINT: otlpEndpoint }),
+  };
+}
 
 /** Each transport against the bare library it is built on. */
 export const BASELINE_OF: Record<TransportKind, BaselineName> = {
@@ -36,6 +53,8 @@ export interface TargetContext {
   amqpPrefix: string;
   /** A call's deadline; a call that takes longer counts as an error. */
   timeoutMs: number;
+  /** Where traced processes export their spans (the run's collector), once it runs. */
+  otlpEndpoint?: string;
 }
 
 export interface ServedTarget {

@@ -16,12 +16,15 @@ import type { FaultsSection } from './faults.js';
 import type { NotifySection } from './notify.js';
 import type { OpenLoopSection } from './open-loop-workload.js';
 import type { SocialSection } from './social.js';
+import type { TelemetrySection } from './telemetry.js';
+import type { Collector } from '../process/collector.js';
 
 /** Every workload's section, by workload name. */
 export interface Sections {
   rpc: ClosedLoopSection;
   baselines: ClosedLoopSection;
   signing: ClosedLoopSection;
+  telemetry: TelemetrySection;
   openloop: OpenLoopSection;
   social: SocialSection;
   notify: NotifySection;
@@ -52,6 +55,10 @@ export interface SuiteContext {
   targetContext: TargetContext;
   /** The target's server process and a connected caller: started on first use, then reused. */
   target(name: TargetName): Promise<RunningTarget>;
+  /** Stop a target's server process and caller now, rather than at the end of the run. */
+  release(name: TargetName): Promise<void>;
+  /** The run's span collector (started on first use; every target started after it exports to it). */
+  collector(): Promise<Collector>;
 }
 
 export interface Chart {
