@@ -107,7 +107,8 @@ export const USAGE = `Usage: npm run bench -- [options]
   --p99=TIME              open loop: the p99 a sustainable rate stays under (default 10ms)
   --users=N               social mix: users in the generated graph (default 1000, quick 200)
   --out=DIR               write the result folder under DIR instead of bench/results
-  --profile               run each server process under node --cpu-prof (profiles/ in the result folder)
+  --profile               run every server process (and every process of a stack) under node --cpu-prof
+                          (profiles/ in the result folder)
   --rerender=DIR          only rewrite report.md and charts of the run in DIR from its results.json
   --help                  this text
 

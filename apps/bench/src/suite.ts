@@ -66,6 +66,7 @@ export async function runSuite(settings: Settings, progress: Progress): Promise<
     settings,
     progress,
     targetContext,
+    ...(profileDir !== undefined && { profileDir }),
     target(name) {
       let target = running.get(name);
       if (target === undefined) {

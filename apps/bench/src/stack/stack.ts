@@ -60,6 +60,8 @@ export interface StackOptions {
   front?: Partial<Record<RpcService, (listen: string) => Promise<string>>>;
   /** Start the web app too (default true); a workload that only calls the services saves its start and memory. */
   web?: boolean;
+  /** Run every process under `node --cpu-prof`, each writing `<name>.cpuprofile` here when it stops. */
+  profileDir?: string;
 }
 
 type RpcService = 'auth' | 'posts' | 'follows';
@@ -159,6 +161,15 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     const run = async (name: StackProcessName, readyUrl: string, extraEnv: Record<string, string>) => {
       launches.set(name, () => run(name, readyUrl, extraEnv));
       const command = name === 'web' ? webCommand(ports.web, '127.0.0.1') : serviceCommand(name);
+      if (options.profileDir !== undefined) {
+        // Node refuses --cpu-prof in NODE_OPTIONS: it goes before the script.
+        command.args = [
+          `--cpu-prof`,
+          `--cpu-prof-dir=${options.profileDir}`,
+          `--cpu-prof-name=${name}.cpuprofile`,
+          ...command.args,
+        ];
+      }
       const p = startLogged(name, command, { ...env, ...extraEnv }, path.join(options.logDir, `${name}.log`));
       started.push(p);
       p.child.on('exit', (code, signal) => {

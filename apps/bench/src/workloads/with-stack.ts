@@ -36,6 +36,7 @@ export async function withStack<T>(
     logDir,
     env: { AUTH_BCRYPT_COST: String(BENCH_BCRYPT_COST) },
     onDeath: (message) => progress.line(`${workload} ${transport}: ${message}`),
+    ...(context.profileDir !== undefined && { profileDir: path.join(context.profileDir, `${workload}-${transport}`) }),
     ...more,
   });
   progress.line(

@@ -53,6 +53,8 @@ export interface SuiteContext {
   settings: Settings;
   progress: Progress;
   targetContext: TargetContext;
+  /** With --profile: where every measured process writes its CPU profile. */
+  profileDir?: string;
   /** The target's server process and a connected caller: started on first use, then reused. */
   target(name: TargetName): Promise<RunningTarget>;
   /** Stop a target's server process and caller now, rather than at the end of the run. */
