@@ -1,7 +1,7 @@
 /**
  * How Chirp's processes are run, shared by `npm start` (scripts/start.mjs) and the
  * benchmark's stack launcher (apps/bench/src/stack): the four services from their build
- * (services/<name>/dist/main.js) and the web app with `next start`, each a child process
+ * (services/<name>/dist/main.js) and the web app (apps/web/dist/server.js), each a child process
  * whose output goes to a log file; waiting until one answers its readiness URL; stopping it
  * gracefully (SIGTERM, then SIGKILL after a grace period); the end of a log for a process
  * that died. Types: app-processes.d.mts.
@@ -23,13 +23,12 @@ export function serviceCommand(service) {
   return { command: process.execPath, args: [path.join(ROOT, 'services', service, 'dist', 'main.js')], cwd: ROOT };
 }
 
-/** `next start` of the built web app (apps/web/.next) on `port`. */
+/** The built web app (apps/web/dist/server.js: the JSON API, and Next.js for the pages) on `port`. */
 export function webCommand(port, hostname) {
-  const next = path.join(ROOT, 'node_modules', 'next', 'dist', 'bin', 'next');
   const host = hostname === undefined ? [] : ['--hostname', hostname];
   return {
     command: process.execPath,
-    args: [next, 'start', '-p', String(port), ...host],
+    args: [path.join(ROOT, 'apps', 'web', 'dist', 'server.js'), '--port', String(port), ...host],
     cwd: path.join(ROOT, 'apps', 'web'),
   };
 }

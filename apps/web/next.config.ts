@@ -1,20 +1,19 @@
 /**
- * Next.js settings for Chirp's web app.
+ * Next.js settings for Chirp's web app (its pages and server actions; the JSON API is served
+ * beside Next by src/server.ts).
  *
- * How the workspace packages are built in: @chirp/contracts and @chirp/transport publish their
- * TypeScript sources under the "source" export condition (and `dist` only after a build), and
- * their sources import each other as `./x.js` (NodeNext style). We bundle the sources, so
- * `next build` and `next dev` need no prior build of the packages and pick up edits to them:
- *   - transpilePackages runs them through Next's compiler;
- *   - webpack resolves the "source" condition first and `./x.js` to `./x.ts`
- *     (resolve.conditionNames / resolve.extensionAlias).
- * That is why the scripts pass --webpack: Turbopack (Next 16's default) cannot yet map `.js`
- * imports to `.ts` files (vercel/next.js#82945), nor be given extra export conditions.
+ * The workspace packages (@chirp/contracts, @chirp/transport, @chirp/telemetry) are not bundled:
+ * the server requires their builds from node_modules at run time, like the JSON API does, so
+ * the process holds one copy of each — one transport, one TransportError class (an error thrown
+ * by one copy is not `instanceof` another's), one telemetry. Build them first (`npm run build`,
+ * which turbo orders). Server-only dependencies (amqplib, fastify, undici, the OpenTelemetry SDK,
+ * prom-client) stay unbundled too; no client component imports @chirp/* values (only types), so
+ * none of it reaches a browser.
  *
- * Server-only dependencies of the transports (amqplib, fastify, undici) and of telemetry (the
- * OpenTelemetry SDK, prom-client) are never bundled:
- * serverExternalPackages makes the server require them from node_modules at run time, and no
- * client component imports @chirp/* values (only types), so they never reach a browser.
+ * The app's own files import each other as `./x.js` (so the JSON API's server can run them as
+ * compiled by tsc); webpack maps those to `./x.ts` (resolve.extensionAlias). That is why the
+ * scripts pass --webpack: Turbopack (Next 16's default) cannot yet map `.js` imports to `.ts`
+ * files (vercel/next.js#82945).
  *
  * The Content-Security-Policy is set per request in src/proxy.ts (it needs a nonce and the
  * run-time NOTIFY_URL). CHIRP_WEB_SKIP_TYPECHECK=1 skips the build's own type check, for the
@@ -32,18 +31,25 @@ const OTEL_SDK = [
 ];
 
 interface WebpackResolve {
-  conditionNames?: string[];
   extensionAlias?: Record<string, string[]>;
 }
 
 const config: NextConfig = {
-  transpilePackages: ['@chirp/contracts', '@chirp/transport', '@chirp/telemetry'],
-  serverExternalPackages: ['amqplib', 'fastify', 'undici', 'prom-client', '@opentelemetry/api', ...OTEL_SDK],
+  serverExternalPackages: [
+    '@chirp/contracts',
+    '@chirp/transport',
+    '@chirp/telemetry',
+    'amqplib',
+    'fastify',
+    'undici',
+    'prom-client',
+    '@opentelemetry/api',
+    ...OTEL_SDK,
+  ],
   poweredByHeader: false,
   typescript: { ignoreBuildErrors: process.env.CHIRP_WEB_SKIP_TYPECHECK === '1' },
   webpack(webpackConfig: { resolve: WebpackResolve }) {
     const resolve = webpackConfig.resolve;
-    resolve.conditionNames = ['source', ...(resolve.conditionNames ?? ['...'])];
     resolve.extensionAlias = { ...resolve.extensionAlias, '.js': ['.ts', '.tsx', '.js'] };
     return webpackConfig;
   },

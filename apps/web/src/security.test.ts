@@ -1,6 +1,6 @@
 /**
  * The app's security rules, each proven against the real system: the production build served
- * by `next start`, the whole back end on TCP and PostgreSQL, bcrypt at its production cost (10)
+ * by its server (dist/server.js), the whole back end on TCP and PostgreSQL, bcrypt at its production cost (10)
  * so that timing is bcrypt's and not noise. Sessions (random, hashed, new per log-in, revoked
  * with their live socket), the cookie's attributes, log-in that does not tell which usernames
  * exist, the per-username throttle, bcrypt's 72-byte limit, and cross-site requests to the API

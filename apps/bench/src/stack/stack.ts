@@ -1,6 +1,6 @@
 /**
  * The whole application as the benchmark measures it: auth, follows, posts and notify, each
- * its own process from its build, and the built web app under `next start` — started the
+ * its own process from its build, and the built web app (apps/web/dist/server.js) — started the
  * way `npm start` starts them (scripts/app-processes.mjs), with every internal call on the
  * transport under test (TRANSPORT=http|amqp|tcp|udp|mixed), on real PostgreSQL (a fresh
  * database per service, databases.ts) and real RabbitMQ (a unique AMQP_PREFIX), each process

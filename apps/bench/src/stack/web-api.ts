@@ -1,5 +1,5 @@
 /**
- * The web app's JSON API (apps/web/src/app/api) as the benchmark calls it: one undici Pool of
+ * The web app's JSON API (apps/web/src/api) as the benchmark calls it: one undici Pool of
  * keep-alive connections, a user acting with `Authorization: Bearer <token>`. A reply outside
  * 2xx rejects with an ApiCallError whose code is `HTTP <status> <the API's error code>`, so the
  * report counts errors by kind; a connection failure keeps undici's code (UND_ERR_…, ECONNRESET).

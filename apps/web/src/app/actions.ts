@@ -14,6 +14,7 @@ import { LOG_IN_WORDS, USERNAME, logInProblem, postProblem, signUpProblem } from
 import { servicesFor } from '../lib/services';
 import { actionViewer, endSession, sessionToken, startSession } from '../lib/session';
 import { forgetSession, recordAction } from '../lib/traces';
+import { forgetVerified } from '../lib/viewer';
 
 export interface FormState {
   error?: string;
@@ -72,6 +73,7 @@ export async function logOut(): Promise<void> {
       .auth.logOut({ token })
       .catch(() => {});
     forgetSession(token);
+    forgetVerified(token);
   }
   await endSession();
   redirect('/login');

@@ -4,7 +4,7 @@
  * to Next and to error.tsx.
  */
 import 'server-only';
-import { ServiceError } from './errors';
+import { ServiceError } from './errors.js';
 
 export type Attempt<T> = { ok: true; value: T } | { ok: false; message: string };
 

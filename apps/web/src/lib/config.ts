@@ -13,12 +13,15 @@
  *                  and the browser tests), where a browser would refuse to send it back.
  *   ADMIN_HOST, ADMIN_PORT  where /healthz and /metrics are served, default 127.0.0.1:4000
  *                  (the app's port + 1000, as for every service; 0: any free port).
+ *   SESSION_CACHE_MS  how long a verified session token is taken on trust before auth is asked
+ *                  again, default 1000 (0: ask auth on every request); see viewer.ts.
  */
 // No @chirp/* imports here: proxy.ts (the CSP) reads this file too, and must stay small.
 
 export interface WebConfig {
   notifyUrl: string;
   admin: { host: string; port: number };
+  sessionCacheMs: number;
   /** undefined: decide per request (see cookieSecure in session.ts). */
   cookieSecure: boolean | undefined;
   production: boolean;
@@ -34,9 +37,37 @@ export function webConfigFromEnv(env: Record<string, string | undefined>): WebCo
       host: env.ADMIN_HOST ?? '127.0.0.1',
       port: port(env.ADMIN_PORT ?? String(DEFAULT_ADMIN_PORT), 'ADMIN_PORT'),
     },
+    sessionCacheMs: milliseconds(env.SESSION_CACHE_MS ?? '1000', 'SESSION_CACHE_MS'),
     cookieSecure: flag(env.COOKIE_SECURE, 'COOKIE_SECURE'),
     production: env.NODE_ENV === 'production',
   };
+}
+
+/** Where the web server listens, and whether Next.js runs in development mode: `server.ts`'s command line. */
+export interface ServerOptions {
+  port: number;
+  hostname: string;
+  dev: boolean;
+}
+
+/**
+ * `--port N`, `--hostname H` (or `-p`, `-H`, as `next start` takes them), `--dev`; else PORT
+ * (default 3000) and HOSTNAME (default every interface).
+ */
+export function serverOptionsFrom(argv: string[], env: Record<string, string | undefined>): ServerOptions {
+  const options: ServerOptions = {
+    port: port(env.PORT ?? '3000', 'PORT'),
+    hostname: env.HOSTNAME ?? '0.0.0.0',
+    dev: false,
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--dev') options.dev = true;
+    else if (arg === '--port' || arg === '-p') options.port = port(argv[++i] ?? '', arg);
+    else if (arg === '--hostname' || arg === '-H') options.hostname = argv[++i] ?? options.hostname;
+    else throw new Error(`unknown argument ${arg}: use --port N, --hostname H, --dev`);
+  }
+  return options;
 }
 
 let cached: WebConfig | undefined;
@@ -50,6 +81,12 @@ export function webConfig(): WebConfig {
 /** The environment the transport, telemetry and trace settings are parsed from, read here like the rest. */
 export function processEnv(): Record<string, string | undefined> {
   return process.env;
+}
+
+function milliseconds(value: string, variable: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 60_000) throw new Error(`${variable}=${value} must be 0 to 60000 ms`);
+  return n;
 }
 
 function port(value: string, variable: string): number {

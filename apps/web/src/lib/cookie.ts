@@ -8,7 +8,7 @@
  * (`npm start`, the browser tests), where the browser would otherwise drop it; COOKIE_SECURE
  * overrides either way.
  */
-import type { WebConfig } from './config';
+import type { WebConfig } from './config.js';
 
 export const SESSION_COOKIE = 'chirp_session';
 

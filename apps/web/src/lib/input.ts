@@ -6,7 +6,7 @@
  * person reads is a sentence, not a schema message.
  */
 import { MAX_POST_CHARS } from '@chirp/contracts';
-import { postLength } from './text';
+import { postLength } from './text.js';
 
 /** 3–20 letters, digits or underscores: the contract's Username. */
 export const USERNAME = /^[A-Za-z0-9_]{3,20}$/;

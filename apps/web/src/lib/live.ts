@@ -8,9 +8,9 @@
  */
 import 'server-only';
 import { headers } from 'next/headers';
-import { webConfig } from './config';
-import { hostnameOf } from './cookie';
-import { cookieSecure } from './session';
+import { webConfig } from './config.js';
+import { hostnameOf } from './cookie.js';
+import { cookieSecure } from './session.js';
 
 export interface LiveConnection {
   notifyUrl: string;

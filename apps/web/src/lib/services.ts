@@ -5,7 +5,6 @@
  * @chirp/transport's tracing.ts): the Transports page shows its spans, from every process it
  * crossed. A failed call rejects with a ServiceError whose message is fit to show a person.
  */
-import 'server-only';
 import { DEFAULT_PORTS, auth, client, follows, posts, type Client } from '@chirp/contracts';
 import { INVALID_SPAN_CONTEXT, TraceFlags, context, trace as tracing, type Context } from '@opentelemetry/api';
 import {
@@ -19,9 +18,9 @@ import {
   type RoutedTransport,
   type Transport,
 } from '@chirp/transport';
-import { processEnv } from './config';
-import { ServiceError, serviceError } from './errors';
-import type { ActionTrace } from './traces';
+import { processEnv } from './config.js';
+import { ServiceError, serviceError } from './errors.js';
+import type { ActionTrace } from './traces.js';
 
 /** The services web calls, and the one it only links browsers to. */
 export const SERVICES = ['auth', 'posts', 'follows'] as const;

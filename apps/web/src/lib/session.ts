@@ -9,18 +9,12 @@ import 'server-only';
 import { cache } from 'react';
 import { cookies, headers } from 'next/headers';
 import { redirect } from 'next/navigation';
-import type { User } from '@chirp/contracts';
-import { webConfig } from './config';
-import { SESSION_COOKIE, sessionCookieAttributes } from './cookie';
-import { ServiceError } from './errors';
-import { servicesFor, type Services } from './services';
-import { recordAction } from './traces';
+import { webConfig } from './config.js';
+import { SESSION_COOKIE, sessionCookieAttributes } from './cookie.js';
+import { ServiceError } from './errors.js';
+import { viewerOfToken, type Viewer } from './viewer.js';
 
-export interface Viewer {
-  user: User;
-  token: string;
-  call: Services;
-}
+export type { Viewer };
 
 export async function sessionToken(): Promise<string | undefined> {
   return (await cookies()).get(SESSION_COOKIE)?.value || undefined;
@@ -63,19 +57,6 @@ export function actionViewer(action: string): Promise<Viewer | null> {
 async function verifiedViewer(action: string): Promise<Viewer | null> {
   const token = await sessionToken();
   return token === undefined ? null : viewerOfToken(token, action);
-}
-
-/** Who `token` belongs to, or null when auth knows no such session; auth down is a ServiceError. */
-export async function viewerOfToken(token: string, action: string): Promise<Viewer | null> {
-  const call = servicesFor(action);
-  recordAction(token, call.trace);
-  try {
-    const { user } = await call.auth.verify({ token });
-    return { user, token, call };
-  } catch (err) {
-    if (err instanceof ServiceError && (err.code === 'UNAUTHENTICATED' || err.code === 'INVALID_ARGUMENT')) return null;
-    throw err;
-  }
 }
 
 export async function startSession(token: string, expiresAt: string): Promise<void> {

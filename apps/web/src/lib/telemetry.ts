@@ -1,5 +1,5 @@
 /**
- * The web app's telemetry, started once by instrumentation.ts when the server starts: the same
+ * The web app's telemetry, started once by server.ts before anything else: the same
  * set-up as every service (@chirp/telemetry: spans kept for the Transports page, OTLP export when
  * OTEL_EXPORTER_OTLP_ENDPOINT is set, prom-client metrics), with Next.js's own request spans as
  * the roots of each action's trace. /healthz and /metrics are served on a small admin port
@@ -7,12 +7,12 @@
  * without it and says so.
  */
 import http from 'node:http';
-import { answerTelemetry, startTelemetry } from '@chirp/telemetry';
-import { processEnv, webConfig } from './config';
+import { answerTelemetry, startTelemetry, type Telemetry } from '@chirp/telemetry';
+import { processEnv, webConfig } from './config.js';
 
 const warn = (obj: object, msg?: string) => console.error(JSON.stringify({ level: 'warn', name: 'web', msg, ...obj }));
 
-export function startWebTelemetry(): void {
+export function startWebTelemetry(): Telemetry {
   const telemetry = startTelemetry({ service: 'web', env: processEnv(), logger: { warn } });
   const { host, port } = webConfig().admin;
   const admin = http.createServer((req, res) => {
@@ -35,4 +35,5 @@ export function startWebTelemetry(): void {
   admin.on('error', (err) => warn({ err: err.message, host, port }, 'web: admin port not served'));
   admin.listen(port, host);
   admin.unref();
+  return telemetry;
 }

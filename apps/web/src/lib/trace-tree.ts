@@ -10,7 +10,7 @@
 import 'server-only';
 import { DEFAULT_PORTS } from '@chirp/contracts';
 import { isDatabaseSpan, splitOf, telemetry, type Split, type SpanRecord } from '@chirp/telemetry';
-import { processEnv } from './config';
+import { processEnv } from './config.js';
 
 /** The processes whose spans the page gathers, besides its own. */
 export const TRACED_SERVICES = ['auth', 'posts', 'follows', 'notify'] as const;

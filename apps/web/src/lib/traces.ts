@@ -7,7 +7,6 @@
  * Kept in this process's memory and bounded on both axes (actions per session, sessions),
  * oldest dropped first: it is a window onto recent activity, not a record.
  */
-import 'server-only';
 import { createHash } from 'node:crypto';
 
 export const ACTIONS_PER_SESSION = 10;

@@ -1,7 +1,8 @@
 /**
- * The web app as the browser tests run it: a production build (made once, and again only
- * when a source it is built from changed since), served by `next start` in its own process
- * on a free loopback port with the stack's environment — the same way a person runs it.
+ * The web app as the browser and API tests run it: a production build (made once, and again
+ * only when a source it is built from changed since: Next's build and the server's), served by
+ * its server (dist/server.js: the JSON API, and Next.js for the pages) in its own process on a
+ * free loopback port with the stack's environment — the same way a person runs it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
@@ -14,7 +15,9 @@ import { freePort } from '@chirp/transport/testing';
 export const WEB_DIR = fileURLToPath(new URL('../..', import.meta.url));
 const REPO = path.resolve(WEB_DIR, '../..');
 const NEXT_BIN = createRequire(import.meta.url).resolve('next/dist/bin/next');
+const TSC_BIN = createRequire(import.meta.url).resolve('typescript/bin/tsc');
 const BUILD_ID = path.join(WEB_DIR, '.next', 'BUILD_ID');
+const SERVER = path.join(WEB_DIR, 'dist', 'server.js');
 
 /** What the build is made from: a change to any of these makes the build stale. */
 const BUILD_INPUTS = [
@@ -22,9 +25,7 @@ const BUILD_INPUTS = [
   path.join(WEB_DIR, 'next.config.ts'),
   path.join(WEB_DIR, 'package.json'),
   path.join(WEB_DIR, 'tsconfig.json'),
-  path.join(REPO, 'packages/contracts/src'),
-  path.join(REPO, 'packages/transport/src'),
-  path.join(REPO, 'packages/telemetry/src'),
+  path.join(WEB_DIR, 'tsconfig.server.json'),
 ];
 
 function newestChange(file: string): number {
@@ -36,22 +37,32 @@ function newestChange(file: string): number {
 }
 
 export function buildIsStale(): boolean {
-  if (process.env.WEB_TEST_REBUILD === '1' || !existsSync(BUILD_ID)) return true;
-  return Math.max(...BUILD_INPUTS.map(newestChange)) > statSync(BUILD_ID).mtimeMs;
+  if (process.env.WEB_TEST_REBUILD === '1' || !existsSync(BUILD_ID) || !existsSync(SERVER)) return true;
+  const built = Math.min(statSync(BUILD_ID).mtimeMs, statSync(SERVER).mtimeMs);
+  return Math.max(...BUILD_INPUTS.map(newestChange)) > built;
 }
 
-/** `next build --webpack` unless the existing build is current. Returns whether it built. */
+/**
+ * `next build --webpack` and the server's `tsc` unless the existing build is current. Returns
+ * whether it built. The workspace packages are used from their builds (`npm test` builds them).
+ */
 export async function ensureBuilt(): Promise<boolean> {
   if (!buildIsStale()) return false;
-  const build = run(['build', '--webpack'], {
+  const env: NodeJS.ProcessEnv = {
     ...process.env,
     NODE_ENV: 'production',
     NEXT_TELEMETRY_DISABLED: '1',
     // `npm test` type-checked every workspace just before the tests; don't do it twice.
     CHIRP_WEB_SKIP_TYPECHECK: '1',
-  });
-  const code = await new Promise<number | null>((resolve) => build.child.on('exit', resolve));
-  if (code !== 0) throw new Error(`next build failed (exit ${code}):\n${build.output().slice(-4000)}`);
+  };
+  for (const [what, args] of [
+    ['next build', [NEXT_BIN, 'build', '--webpack']],
+    ['tsc -p tsconfig.server.json', [TSC_BIN, '-p', 'tsconfig.server.json']],
+  ] as const) {
+    const build = run([...args], env);
+    const code = await new Promise<number | null>((resolve) => build.child.on('exit', resolve));
+    if (code !== 0) throw new Error(`${what} failed (exit ${code}):\n${build.output().slice(-4000)}`);
+  }
   return true;
 }
 
@@ -63,12 +74,12 @@ export interface WebApp {
 }
 
 /**
- * `next start` on a free port with `env` added to this process's environment; its admin port
+ * The web server on a free port with `env` added to this process's environment; its admin port
  * (/metrics) on another free port, as tests run several apps at once.
  */
 export async function startWebApp(env: Record<string, string>): Promise<WebApp> {
   const port = await freePort();
-  const server = run(['start', '--port', String(port), '--hostname', '127.0.0.1'], {
+  const server = run([SERVER, '--port', String(port), '--hostname', '127.0.0.1'], {
     ...process.env,
     ADMIN_PORT: '0',
     ...env,
@@ -86,7 +97,7 @@ export async function startWebApp(env: Record<string, string>): Promise<WebApp> 
   };
   const deadline = Date.now() + 30_000;
   while (true) {
-    if (server.child.exitCode !== null) throw new Error(`next start exited:\n${server.output().slice(-4000)}`);
+    if (server.child.exitCode !== null) throw new Error(`the web server exited:\n${server.output().slice(-4000)}`);
     const ok = await fetch(`${url}/login`).then(
       (res) => res.ok,
       () => false,
@@ -94,15 +105,16 @@ export async function startWebApp(env: Record<string, string>): Promise<WebApp> 
     if (ok) break;
     if (Date.now() > deadline) {
       await stop();
-      throw new Error(`next start did not answer on ${url} within 30 s:\n${server.output().slice(-4000)}`);
+      throw new Error(`the web server did not answer on ${url} within 30 s:\n${server.output().slice(-4000)}`);
     }
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
   return { url, output: server.output, stop };
 }
 
+/** `node <args>` in the web app's folder, its output kept. */
 function run(args: string[], env: NodeJS.ProcessEnv): { child: ChildProcess; output(): string } {
-  const child = spawn(process.execPath, [NEXT_BIN, ...args], { cwd: WEB_DIR, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, args, { cwd: WEB_DIR, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const keep = (chunk: Buffer) => {
     output = (output + chunk.toString()).slice(-100_000);

@@ -1,7 +1,7 @@
 /**
  * The whole system as the web tests run it: the back end in this process (tests/src/stack.ts)
- * on one transport and PostgreSQL, the production build of the web app served by `next start`
- * against it, and notify checked to accept the app's pages. Started once per test file.
+ * on one transport and PostgreSQL, the production build of the web app served by its server
+ * (dist/server.js) against it, and notify checked to accept the app's pages. Started once per test file.
  */
 import { startStack, type Stack, type StackOptions } from '../../../../tests/src/stack.js';
 import { assertNotifyAcceptsOrigin, ensureBuilt, startWebApp, type WebApp } from './web-app.js';
