@@ -13,7 +13,6 @@ import { fileURLToPath } from 'node:url';
 import { freePort } from '@chirp/transport/testing';
 
 export const WEB_DIR = fileURLToPath(new URL('../..', import.meta.url));
-const REPO = path.resolve(WEB_DIR, '../..');
 const NEXT_BIN = createRequire(import.meta.url).resolve('next/dist/bin/next');
 const TSC_BIN = createRequire(import.meta.url).resolve('typescript/bin/tsc');
 const BUILD_ID = path.join(WEB_DIR, '.next', 'BUILD_ID');
