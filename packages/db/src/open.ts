@@ -18,6 +18,7 @@ import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
 import { migrate, readMigrations, type SqlSession } from './migrate.js';
+import { pgSql, pgliteSql, type Sql } from './sql.js';
 import { traced } from './traced.js';
 
 export type DatabaseKind = 'pglite' | 'postgres';
@@ -64,6 +65,8 @@ export interface Database {
   applied: string[];
   /** `new PrismaClient({ adapter })` with the service's own generated client. */
   adapter: PrismaPg | PrismaPGlite;
+  /** The same database without Prisma, for the hot paths' prepared statements (sql.ts). */
+  sql: Sql;
   /** Release the database; call after the PrismaClient's $disconnect(). */
   close(): Promise<void>;
 }
@@ -80,8 +83,17 @@ export async function openDatabase(config: DatabaseConfig, migrationsDir: string
     } finally {
       await client.end();
     }
-    const adapter = traced(new PrismaPg({ connectionString: url, max: config.poolSize ?? 10 }), databaseName(url));
-    return { kind: 'postgres', where, applied, adapter, close: async () => {} };
+    // One pool for Prisma and the prepared statements alike.
+    const pool = new pg.Pool({ connectionString: url, max: config.poolSize ?? 10 });
+    const namespace = databaseName(url);
+    return {
+      kind: 'postgres',
+      where,
+      applied,
+      adapter: traced(new PrismaPg(pool), namespace),
+      sql: pgSql(pool, namespace),
+      close: () => pool.end(),
+    };
   }
 
   const release = config.dataDir ? await lockDataDir(config.dataDir) : async () => {};
@@ -97,6 +109,7 @@ export async function openDatabase(config: DatabaseConfig, migrationsDir: string
       where,
       applied,
       adapter: traced(new PrismaPGlite(pglite), `pglite ${config.service}`),
+      sql: pgliteSql(pglite, `pglite ${config.service}`),
       close: async () => {
         if (!pglite.closed) await pglite.close();
         await release();

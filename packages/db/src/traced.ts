@@ -1,5 +1,6 @@
 /**
- * A span for every SQL statement a service's Prisma client sends, made at the driver adapter:
+ * A span for every SQL statement a service sends, through its Prisma client (made at the driver
+ * adapter) or straight on the driver (sql.ts):
  * what it times is the database's own work and the round trip to it, not Prisma's (which stays
  * in the handler's time). Named `SELECT posts`, `INSERT follows`, …, with OpenTelemetry's
  * database attributes; the statement's text is Prisma's, with `$1` placeholders, never values.
@@ -27,7 +28,7 @@ function tracedQueryable<Q extends SqlQueryable>(queryable: Q, namespace: string
     get(target, property) {
       if (property === 'queryRaw' || property === 'executeRaw') {
         const run = target[property] as (query: SqlQuery) => Promise<unknown>;
-        return (query: SqlQuery) => statement(query, namespace, () => run.call(target, query));
+        return (query: SqlQuery) => traceStatement(query.sql, namespace, () => run.call(target, query));
       }
       if (property === 'startTransaction') {
         const start = (target as unknown as { startTransaction(level?: unknown): Promise<SqlQueryable> })
@@ -51,11 +52,12 @@ function tableOf(sql: string): string | undefined {
   return /\b(?:from|into|update)\s+(?:"?\w+"?\.)?"?(\w+)"?/i.exec(outer)?.[1];
 }
 
-async function statement<T>(query: SqlQuery, namespace: string, run: () => Promise<T>): Promise<T> {
+/** Run one SQL statement inside its span (when a recording span is active; else just run it). */
+export async function traceStatement<T>(sql: string, namespace: string, run: () => Promise<T>): Promise<T> {
   const parent = context.active();
   if (trace.getSpan(parent)?.isRecording() !== true) return run();
-  const operation = /^\s*(\w+)/.exec(query.sql)?.[1]?.toUpperCase() ?? 'SQL';
-  const table = tableOf(query.sql);
+  const operation = /^\s*(\w+)/.exec(sql)?.[1]?.toUpperCase() ?? 'SQL';
+  const table = tableOf(sql);
   const span = tracer.startSpan(
     table === undefined ? operation : `${operation} ${table}`,
     {
@@ -64,7 +66,7 @@ async function statement<T>(query: SqlQuery, namespace: string, run: () => Promi
         'db.system.name': 'postgresql',
         'db.namespace': namespace,
         'db.operation.name': operation,
-        'db.query.text': query.sql,
+        'db.query.text': sql,
         ...(table !== undefined && { 'db.collection.name': table }),
       },
     },

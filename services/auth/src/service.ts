@@ -8,9 +8,10 @@
  *   same message, and about the same time (an unknown username is checked against a
  *   dummy bcrypt hash).
  * - A session token is 256 random bits; the database keeps only its SHA-256, so a copy of
- *   the sessions table logs nobody in. verify is one primary-key lookup joined to the user.
- *   There is deliberately no cache of valid sessions: with several replicas a log-out on
- *   one could not evict the others' copies, and log-out must take effect at once.
+ *   the sessions table logs nobody in. verify is one primary-key lookup joined to the user, a
+ *   prepared statement (queries.ts). auth keeps no cache of valid sessions: with several
+ *   replicas a log-out on one could not evict the others' copies. (The web app trusts a verified
+ *   token for at most a second, and forgets it at once when it logs it out.)
  * - A log-out publishes session.revoked (the user and the token's hash), so notify closes
  *   that session's live sockets at once. Best effort, like every event on HTTP and UDP: if it
  *   is lost, notify's periodic re-verification closes them a little later.
@@ -18,14 +19,17 @@
 import { randomUUID } from 'node:crypto';
 import { auth, publish, type Implementation, type User } from '@chirp/contracts';
 import { TransportError, type Logger, type Transport } from '@chirp/transport';
-import { isUniqueViolation } from '@chirp/db';
+import { isUniqueViolation, type Sql } from '@chirp/db';
 import type { PrismaClient } from './generated/prisma/client.js';
+import { SESSION_USER, USERS_BY_ID, USERS_IN_RANGE, type UserRow } from './queries.js';
 import { checkPasswordRules, dummyPasswordHash, hashPassword, verifyPassword } from './passwords.js';
 import type { LoginThrottle } from './throttle.js';
 import { hashToken, newSessionToken } from './tokens.js';
 
 export interface AuthServiceDeps {
   prisma: PrismaClient;
+  /** The same database for the hot paths' prepared statements. */
+  sql: Sql;
   bcryptCost: number;
   sessionTtlMs: number;
   throttle: LoginThrottle;
@@ -43,6 +47,7 @@ const noSession = () => new TransportError('UNAUTHENTICATED', 'session expired o
 
 export function createAuthService({
   prisma,
+  sql,
   bcryptCost,
   sessionTtlMs,
   throttle,
@@ -107,13 +112,9 @@ export function createAuthService({
     },
 
     async verify({ token }) {
-      const rows = await prisma.$queryRaw<{ id: string; username: string; createdMs: number }[]>`
-        SELECT u.id, u.username, (extract(epoch FROM u.created_at) * 1000)::float8 AS "createdMs"
-        FROM sessions s JOIN users u ON u.id = s.user_id
-        WHERE s.token_hash = ${hashToken(token)} AND s.expires_at > ${new Date()}`;
-      const row = rows[0];
+      const [row] = await sql.query<UserRow>(SESSION_USER, [hashToken(token)]);
       if (row === undefined) throw noSession();
-      return { user: { id: row.id, username: row.username, createdAt: new Date(row.createdMs).toISOString() } };
+      return { user: toUser(row) };
     },
 
     async logOut({ token }, context) {
@@ -134,7 +135,7 @@ export function createAuthService({
 
     async getUsers({ ids }) {
       const unique = [...new Set(ids)];
-      const rows = await prisma.user.findMany({ where: { id: { in: unique } } });
+      const rows = await sql.query<UserRow>(USERS_BY_ID, [unique]);
       const byId = new Map(rows.map((row) => [row.id, toUser(row)]));
       return { users: unique.flatMap((id) => byId.get(id) ?? []) };
     },
@@ -144,16 +145,12 @@ export function createAuthService({
       if (!USERNAME_CHARS.test(start)) return { users: [] };
       // Byte order ("C" collation, see the migration): every name starting with `start` lies in
       // [start, start + '~'), because '~' sorts after every character a username may hold.
-      const rows = await prisma.user.findMany({
-        where: { username: { gte: start, lt: `${start}~` } },
-        orderBy: { username: 'asc' },
-        take: limit ?? FIND_USERS_DEFAULT_LIMIT,
-      });
+      const rows = await sql.query<UserRow>(USERS_IN_RANGE, [start, `${start}~`, limit ?? FIND_USERS_DEFAULT_LIMIT]);
       return { users: rows.map(toUser) };
     },
   };
 }
 
-function toUser(row: { id: string; username: string; createdAt: Date }): User {
+function toUser(row: UserRow): User {
   return { id: row.id, username: row.username, createdAt: row.createdAt.toISOString() };
 }

@@ -29,6 +29,7 @@ export function startAuth(config: AuthConfig): (runtime: Runtime) => Promise<Aut
     try {
       const implementation = createAuthService({
         prisma,
+        sql: db.sql,
         bcryptCost: config.bcryptCost,
         sessionTtlMs: config.sessionTtlMs,
         throttle,

@@ -5,19 +5,32 @@
  * the reader has paged, and the other user's id breaks ties between follows made in the
  * same millisecond. One row more than asked for tells whether there is a next page.
  */
-import { decodeKeyset, encodeKeyset } from '@chirp/db';
+import { decodeKeyset, encodeKeyset, type Sql, type Statement } from '@chirp/db';
 import { TransportError } from '@chirp/transport';
-import { Prisma, type PrismaClient } from './generated/prisma/client.js';
-
-const { raw, sql } = Prisma;
 
 export type Direction = 'followers' | 'following';
 
-/** For each list: the column naming the user whose list it is, and the column listed. */
-const COLUMNS: Record<Direction, { owner: string; listed: string }> = {
-  followers: { owner: 'followee_id', listed: 'follower_id' },
-  following: { owner: 'follower_id', listed: 'followee_id' },
+/**
+ * For each list, the statement of its first page and of a page after a cursor: prepared
+ * statements (@chirp/db's sql.ts), as these are on the path of every home timeline and of every
+ * post's fan-out. $1 the user, $2 the page size + 1, then the cursor's time and id.
+ */
+const PAGES: Record<Direction, { first: Statement; after: Statement }> = {
+  followers: statements('followers', 'followee_id', 'follower_id'),
+  following: statements('following', 'follower_id', 'followee_id'),
 };
+
+function statements(name: Direction, owner: string, listed: string): { first: Statement; after: Statement } {
+  const select = `SELECT ${listed} AS id, created_at AS "createdAt" FROM follows WHERE ${owner} = $1`;
+  const order = `ORDER BY created_at DESC, ${listed} DESC LIMIT $2`;
+  return {
+    first: { name: `follows.${name}`, text: `${select} ${order}` },
+    after: {
+      name: `follows.${name}_after`,
+      text: `${select} AND (created_at, ${listed}) < ($3::timestamptz, $4) ${order}`,
+    },
+  };
+}
 
 export interface Page {
   userIds: string[];
@@ -25,21 +38,18 @@ export interface Page {
 }
 
 export async function listPage(
-  prisma: PrismaClient,
+  sql: Sql,
   direction: Direction,
   request: { userId: string; cursor?: string; limit: number },
 ): Promise<Page> {
-  const { owner, listed } = COLUMNS[direction];
   const after = request.cursor === undefined ? undefined : (decodeKeyset(request.cursor) ?? badCursor());
-  const before = after
-    ? sql`AND (created_at, ${raw(listed)}) < (${after.createdAt.toISOString()}::timestamptz, ${after.id})`
-    : sql``;
-  const rows = await prisma.$queryRaw<{ id: string; createdAt: Date | string }[]>`
-    SELECT ${raw(listed)} AS id, created_at AS "createdAt"
-    FROM follows
-    WHERE ${raw(owner)} = ${request.userId} ${before}
-    ORDER BY created_at DESC, ${raw(listed)} DESC
-    LIMIT ${request.limit + 1}`;
+  const { first, after: next } = PAGES[direction];
+  const rows = await sql.query<{ id: string; createdAt: Date }>(
+    after === undefined ? first : next,
+    after === undefined
+      ? [request.userId, request.limit + 1]
+      : [request.userId, request.limit + 1, after.createdAt.toISOString(), after.id],
+  );
   const page = rows.slice(0, request.limit);
   const last = page.at(-1);
   return {

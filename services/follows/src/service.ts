@@ -1,21 +1,25 @@
 /**
- * The follows service: who follows whom, over Prisma. Follow and unfollow are idempotent
+ * The follows service: who follows whom, over Prisma (the lists, on every home timeline and
+ * post fan-out, as prepared statements: pages.ts). Follow and unfollow are idempotent
  * by construction (an insert that skips an existing pair, a delete of whatever is there),
  * so a retried or concurrent duplicate call is harmless and needs no idempotency key.
  * A new edge is only stored between users auth says exist (users.ts).
  */
 import { follows, PAGE_SIZE_DEFAULT, type Implementation } from '@chirp/contracts';
 import { TransportError } from '@chirp/transport';
+import type { Sql } from '@chirp/db';
 import type { PrismaClient } from './generated/prisma/client.js';
 import { listPage } from './pages.js';
 import type { UserDirectory } from './users.js';
 
 export interface FollowsDeps {
   prisma: PrismaClient;
+  /** The same database, for the lists' prepared statements (pages.ts). */
+  sql: Sql;
   users: UserDirectory;
 }
 
-export function createFollowsService({ prisma, users }: FollowsDeps): Implementation<typeof follows> {
+export function createFollowsService({ prisma, sql, users }: FollowsDeps): Implementation<typeof follows> {
   return {
     async follow({ followerId, followeeId }, context) {
       if (followerId === followeeId) throw new TransportError('INVALID_ARGUMENT', 'you cannot follow yourself');
@@ -39,10 +43,10 @@ export function createFollowsService({ prisma, users }: FollowsDeps): Implementa
     },
 
     followers: ({ userId, cursor, limit }) =>
-      listPage(prisma, 'followers', { userId, cursor, limit: limit ?? PAGE_SIZE_DEFAULT }),
+      listPage(sql, 'followers', { userId, cursor, limit: limit ?? PAGE_SIZE_DEFAULT }),
 
     following: ({ userId, cursor, limit }) =>
-      listPage(prisma, 'following', { userId, cursor, limit: limit ?? PAGE_SIZE_DEFAULT }),
+      listPage(sql, 'following', { userId, cursor, limit: limit ?? PAGE_SIZE_DEFAULT }),
 
     async counts({ userId }) {
       const [followers, following] = await Promise.all([

@@ -25,7 +25,7 @@ export function startFollows(config: FollowsConfig): (runtime: Runtime) => Promi
     };
     try {
       const users = createUserDirectory(client(runtime.transport, auth), config.userCacheSize);
-      await runtime.serve(handlersFor(follows, createFollowsService({ prisma, users })));
+      await runtime.serve(handlersFor(follows, createFollowsService({ prisma, sql: db.sql, users })));
     } catch (err) {
       await close();
       throw err;

@@ -4,9 +4,9 @@
  *
  * create, in order:
  *   1. the text rule (text.ts); nothing is stored on error;
- *   2. idempotency: a create carrying the (authorId, idempotencyKey) of an earlier one
- *      returns that post and publishes nothing; two racing creates with the same key meet
- *      at the unique index, and the loser returns the winner's post;
+ *   2. one INSERT … ON CONFLICT DO NOTHING (queries.ts): a create carrying the (authorId,
+ *      idempotencyKey) of an earlier one inserts nothing, returns that post and publishes
+ *      nothing; two racing creates with the same key meet at the unique index the same way;
  *   3. the row is committed, post.created (with the caller's trace id) is handed to the
  *      event relay (event-relay.ts), and create returns: the publish is not on its latency.
  *      The relay publishes in hand-over order and retries a failed publish with backoff
@@ -23,13 +23,14 @@
 import type { Context } from '@opentelemetry/api';
 import { posts, type EventOf, type Implementation } from '@chirp/contracts';
 import { TransportError, type Logger, type Transport } from '@chirp/transport';
-import { isUniqueViolation } from '@chirp/db';
+import type { Sql } from '@chirp/db';
 import type { PrismaClient } from './generated/prisma/client.js';
 import { newPostId } from './ids.js';
+import { EARLIER_POST, INSERT_POST } from './queries.js';
 import { searchPosts } from './search.js';
 import { postText } from './text.js';
 import { homeAuthors, timelineOf } from './timeline.js';
-import { toWire } from './wire.js';
+import { toWire, type StoredPost } from './wire.js';
 
 export type PostCreated = EventOf<typeof posts, 'post.created'>;
 
@@ -41,6 +42,8 @@ export interface PostCreatedHandover {
 
 export interface PostsDeps {
   prisma: PrismaClient;
+  /** The same database, for the hot paths' prepared statements (queries.ts). */
+  sql: Sql;
   /** Calls to follows: the runtime's transport. */
   transport: Pick<Transport, 'request'>;
   /** Takes post.created events and publishes them (start.ts: an EventRelay). */
@@ -53,37 +56,26 @@ export interface PostsDeps {
 const POST_FIELDS = { id: true, authorId: true, authorUsername: true, text: true, createdAt: true } as const;
 
 export function createPostsService(deps: PostsDeps): Implementation<typeof posts> {
-  const { prisma, transport, logger } = deps;
-
-  const earlier = (authorId: string, idempotencyKey: string) =>
-    prisma.post.findUnique({ where: { authorId_idempotencyKey: { authorId, idempotencyKey } }, select: POST_FIELDS });
+  const { prisma, sql, transport, logger } = deps;
 
   return {
     async create(request, context) {
       const text = postText(request.text);
-      const key = request.idempotencyKey;
-      if (key !== undefined) {
-        const first = await earlier(request.authorId, key);
-        if (first) return { post: toWire(first) };
-      }
+      const key = request.idempotencyKey ?? null;
       const { id, createdAt } = newPostId();
-      let stored;
-      try {
-        stored = await prisma.post.create({
-          data: {
-            id,
-            createdAt,
-            text,
-            authorId: request.authorId,
-            authorUsername: request.authorUsername,
-            idempotencyKey: key ?? null,
-          },
-          select: POST_FIELDS,
-        });
-      } catch (err) {
-        const raced = key !== undefined && isUniqueViolation(err) ? await earlier(request.authorId, key) : null;
-        if (raced) return { post: toWire(raced) };
-        throw err;
+      const [stored] = await sql.query<StoredPost>(INSERT_POST, [
+        id,
+        createdAt,
+        text,
+        request.authorId,
+        request.authorUsername,
+        key,
+      ]);
+      if (stored === undefined) {
+        // A retry, or a racing copy, of a create with this key: the first post, and no second event.
+        const [first] = await sql.query<StoredPost>(EARLIER_POST, [request.authorId, key]);
+        if (first === undefined) throw new Error(`posts: the insert with key ${key} met a row that is gone`);
+        return { post: toWire(first) };
       }
       const post = toWire(stored);
       deps.events.hand({ event: { post, traceId: context.traceId }, trace: context.trace });
@@ -96,13 +88,13 @@ export function createPostsService(deps: PostsDeps): Implementation<typeof posts
       return { post: toWire(post) };
     },
 
-    userTimeline: (request) => timelineOf(prisma, [request.userId], request),
+    userTimeline: (request) => timelineOf(sql, [request.userId], request),
 
     async homeTimeline(request, context) {
       const authors = await homeAuthors(transport, logger, request.userId, deps.homeMaxFollowees, context);
-      return timelineOf(prisma, authors, request);
+      return timelineOf(sql, authors, request);
     },
 
-    search: (request) => searchPosts(prisma, request.query, request),
+    search: (request) => searchPosts(sql, request.query, request),
   };
 }

@@ -49,6 +49,7 @@ export function startPosts(
     try {
       const service = createPostsService({
         prisma,
+        sql: db.sql,
         transport,
         events: relay,
         logger,

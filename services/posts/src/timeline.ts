@@ -3,15 +3,16 @@
  *
  * A user's timeline is one author; a home timeline is the user plus everyone they follow,
  * asked of the follows service (this service never reads follows' tables), then one query
- * `author_id IN (...)` ordered by (created_at desc, id desc) — both orders agree, see ids.ts.
+ * `author_id = ANY(…)` ordered by (created_at desc, id desc) — both orders agree, see ids.ts —
+ * a prepared statement (queries.ts).
  * Pages are keyset pages (cursor.ts): the next one starts strictly after the last post seen.
  */
 import { PAGE_SIZE_DEFAULT, client, follows, type Post } from '@chirp/contracts';
-import { encodeKeyset } from '@chirp/db';
+import { encodeKeyset, type Sql } from '@chirp/db';
 import { onward, type CallContext, type Logger, type Transport } from '@chirp/transport';
 import { timelineAfter } from './cursor.js';
-import type { PrismaClient } from './generated/prisma/client.js';
-import { toWire } from './wire.js';
+import { HOME_TIMELINE, USER_TIMELINE } from './queries.js';
+import { toWire, type StoredPost } from './wire.js';
 
 export interface PageRequest {
   cursor?: string;
@@ -26,20 +27,14 @@ export interface Page {
 /** follows.following returns at most this many ids per call (its contract's maximum). */
 const FOLLOWING_PAGE = 1000;
 
-export async function timelineOf(prisma: PrismaClient, authorIds: string[], request: PageRequest): Promise<Page> {
+export async function timelineOf(sql: Sql, authorIds: string[], request: PageRequest): Promise<Page> {
   const limit = request.limit ?? PAGE_SIZE_DEFAULT;
   const after = request.cursor === undefined ? undefined : timelineAfter(request.cursor);
-  const rows = await prisma.post.findMany({
-    where: {
-      authorId: authorIds.length === 1 ? authorIds[0] : { in: authorIds },
-      ...(after && {
-        OR: [{ createdAt: { lt: after.createdAt } }, { createdAt: after.createdAt, id: { lt: after.id } }],
-      }),
-    },
-    orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
-    take: limit + 1,
-    select: { id: true, authorId: true, authorUsername: true, text: true, createdAt: true },
-  });
+  const [statements, authors] = authorIds.length === 1 ? [USER_TIMELINE, authorIds[0]] : [HOME_TIMELINE, authorIds];
+  const rows = await sql.query<StoredPost>(
+    after === undefined ? statements.first : statements.after,
+    after === undefined ? [authors, limit + 1] : [authors, limit + 1, after.createdAt.toISOString(), after.id],
+  );
   const page = rows.slice(0, limit);
   const last = page.at(-1);
   return {

@@ -8,6 +8,8 @@ import { P99_TARGET, THROUGHPUT_TARGET, headlineLevels } from '../comparison.js'
 import { BASELINE_OF } from '../targets/index.js';
 import { findCase, type CaseResult, type TargetResult } from '../workloads/closed-loop-workload.js';
 import type { Rendered, SuiteResults } from '../workloads/workload.js';
+import type { SocialMode } from '../workloads/social.js';
+import { stackCpuPerRequest, transportShare } from './social-report.js';
 import { GENERATOR_BUSY_PERCENT, busy } from './closed-loop-report.js';
 import { ms, percent, rate, ratio } from './format.js';
 
@@ -51,16 +53,19 @@ function headline(results: SuiteResults): string[] {
     `Small RPC = echo 64 B. Latency at concurrency ${levels.latency}, throughput at ${levels.throughput}, medians. ` +
       `Bar for each transport: throughput ≥ ${THROUGHPUT_TARGET}× its baseline's, p99 ≤ ${P99_TARGET}× its baseline's. ` +
       `CPU/call ÷ baseline (at c=${levels.throughput}, load generator + server) is the overhead that a busy machine does not distort. ` +
-      'Social mix: the whole application through the web API, the highest request rate whose p99 stays in bounds (see its section).',
+      'Social mix: the whole application, through the web API and straight to the services, the highest request rate whose p99 ' +
+      'stays in bounds; the stack CPU per request there (every process, PostgreSQL and RabbitMQ included); and the share of a ' +
+      "request's time spent in transport (see its section).",
     '',
-    `| target | p50 ms (c=${levels.latency}) | p99 ms (c=${levels.latency}) | req/s (c=${levels.throughput}) | req/s ÷ baseline | p99 ÷ baseline | CPU/call ÷ baseline | max sustainable rate/s | social mix max rate/s |`,
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    `| target | p50 ms (c=${levels.latency}) | p99 ms (c=${levels.latency}) | req/s (c=${levels.throughput}) | req/s ÷ baseline | p99 ÷ baseline | CPU/call ÷ baseline | max sustainable rate/s | social max req/s (web; direct) | stack CPU ms/request (web; direct) | transport share (web; direct) |`,
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
   const row = (t: TargetResult | undefined, name: string, label: string, extra: string[]): string => {
     const lat = findCase(t, 'echo', 64, levels.latency);
     const thr = findCase(t, 'echo', 64, levels.throughput);
     const max = open.find((o) => o.target === name)?.maxSustainableRate;
-    const socialMax = social.find((s) => s.transport === name)?.maxSustainableRate;
+    const stack = social.find((s) => s.transport === name);
+    const both = (show: (mode: SocialMode) => string) => (stack ? `${show(stack.web)}; ${show(stack.direct)}` : '–');
     const cells = [
       label,
       lat ? ms(lat.median.p50) : '–',
@@ -68,7 +73,15 @@ function headline(results: SuiteResults): string[] {
       thr ? `${rate(thr.median.throughput)}${busy(thr) ? ' †' : ''}` : '–',
       ...extra,
       max === undefined ? '–' : max === null ? 'none' : rate(max),
-      socialMax === undefined ? '–' : socialMax === null ? 'none' : rate(socialMax),
+      both((m) => (m.maxSustainableRate === null ? 'none' : rate(m.maxSustainableRate))),
+      both((m) => {
+        const us = stackCpuPerRequest(m);
+        return us === undefined ? '–' : (us / 1000).toFixed(2);
+      }),
+      both((m) => {
+        const share = transportShare(m);
+        return share === undefined ? '–' : percent(share * 100);
+      }),
     ];
     return `| ${cells.join(' | ')} |`;
   };

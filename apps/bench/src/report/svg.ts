@@ -1,6 +1,6 @@
 /**
- * Two small SVG chart kinds for the report, written as text: a grouped bar chart and a
- * line chart (optionally log-scaled). No browser, no dependency; the SVG is static and
+ * Three small SVG chart kinds for the report, written as text: a grouped bar chart, a grouped
+ * stacked bar chart, and a line chart (optionally log-scaled). No browser, no dependency; the SVG is static and
  * renders on GitHub and in any viewer. Transports and their baselines share a hue, the
  * baseline lighter (bars) or dashed (lines), so each pair reads together.
  */
@@ -68,6 +68,50 @@ export function barChart(chart: BarChart): string {
       `<text x="${f(M.left + (i + 0.5) * groupW)}" y="${H - M.bottom + 18}" text-anchor="middle">${esc(g)}</text>`,
   );
   return frame(chart.title, chart.yLabel, '', yTicks(y), [...bars, ...xLabels], legend(chart.series));
+}
+
+export interface StackedBarChart {
+  title: string;
+  yLabel: string;
+  /** Groups along the x axis, e.g. request kinds. */
+  groups: string[];
+  /** Bars within each group, e.g. two ways of driving the load. */
+  bars: string[];
+  /** What each bar is made of, bottom first. */
+  segments: Series[];
+  /** values[group][bar][segment]; undefined: no bar. */
+  values: (number[] | undefined)[][];
+}
+
+export function stackedBarChart(chart: StackedBarChart): string {
+  const totals = chart.values.flatMap((group) => group.map((bar) => (bar ?? []).reduce((a, b) => a + b, 0)));
+  const y = linearScale(0, niceCeil(Math.max(1e-9, ...totals)), PLOT_H);
+  const groupW = PLOT_W / chart.groups.length;
+  const barW = (groupW * 0.8) / chart.bars.length;
+  const body: string[] = [];
+  chart.groups.forEach((group, g) => {
+    chart.bars.forEach((bar, b) => {
+      const parts = chart.values[g]?.[b];
+      if (parts === undefined) return;
+      const x = M.left + g * groupW + groupW * 0.1 + b * barW;
+      let base = 0;
+      parts.forEach((v, i) => {
+        const h = y.at(v);
+        const segment = chart.segments[i]!;
+        body.push(
+          `<rect x="${f(x)}" y="${f(M.top + PLOT_H - base - h)}" width="${f(barW * 0.9)}" height="${f(h)}" fill="${segment.color}"><title>${esc(`${group}, ${bar}, ${segment.name}: ${+v.toPrecision(3)}`)}</title></rect>`,
+        );
+        base += h;
+      });
+      body.push(
+        `<text x="${f(x + barW * 0.45)}" y="${f(M.top + PLOT_H - base - 4)}" text-anchor="middle" font-size="10">${esc(bar)}</text>`,
+      );
+    });
+    body.push(
+      `<text x="${f(M.left + (g + 0.5) * groupW)}" y="${H - M.bottom + 18}" text-anchor="middle">${esc(group)}</text>`,
+    );
+  });
+  return frame(chart.title, chart.yLabel, '', yTicks(y), body, legend(chart.segments));
 }
 
 export function lineChart(chart: LineChart): string {

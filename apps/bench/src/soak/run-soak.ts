@@ -24,6 +24,7 @@ import type { Progress } from '../progress.js';
 import { startStack, type StackProcessName, type StackTransport } from '../stack/stack.js';
 import { WebApi } from '../stack/web-api.js';
 import { activityPicker, generateGraph, seededRandom } from '../workloads/social-graph.js';
+import { TraceSampler } from '../load/trace-sampler.js';
 import { socialMix } from '../workloads/social-mix.js';
 import { seedGraph } from '../workloads/social-seed.js';
 import { BENCH_BCRYPT_COST } from '../workloads/with-stack.js';
@@ -123,7 +124,7 @@ export async function soakTransport(
         notifications.missed = notifications.expected - notifications.received;
       }
     };
-    const load = new MixLoad(socialMix(api, users, pickActive, random), {
+    const load = new MixLoad(socialMix(api, { users, pickActive, random }, new TraceSampler(0)), {
       rate: options.rate,
       maxOutstanding: options.rate * 10,
       onReply: (kind, reply) => {

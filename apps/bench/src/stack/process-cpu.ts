@@ -1,6 +1,6 @@
 /**
- * CPU time of a process the benchmark started but does not control (a service, `next
- * start`), read from Linux's /proc: utime + stime of the process and of every process under
+ * CPU time of a process the benchmark started but does not control (a service, the web
+ * app), or of the database and broker it uses, read from Linux's /proc: utime + stime of the process and of every process under
  * it (a server may fork workers), in the same CpuReading shape the server processes report
  * over IPC, so cpuPercent() applies to both. /proc counts in clock ticks (10 ms): read over
  * windows of a second or more. Elsewhere than Linux there is no reading (undefined).
@@ -13,6 +13,8 @@ const TICKS_PER_SECOND = 100;
 
 interface Stat {
   pid: number;
+  /** The executable's name, as /proc says it (at most 15 characters). */
+  comm: string;
   ppid: number;
   user: number;
   system: number;
@@ -32,12 +34,29 @@ export function processTreeCpu(rootPid: number): CpuReading | undefined {
       }
     }
   }
-  const tree = stats.filter((s) => inTree.has(s.pid));
+  return reading(
+    stats.filter((s) => inTree.has(s.pid)),
+    at,
+  );
+}
+
+/**
+ * CPU time of every process whose executable is called `comm` (PostgreSQL's server and its
+ * backends, RabbitMQ's Erlang VM), whoever started them; undefined when none runs. Counts every
+ * client of theirs: fair while the benchmark's stack is the only one.
+ */
+export function processesNamedCpu(comm: string): CpuReading | undefined {
+  const at = performance.timeOrigin + performance.now();
+  const named = allStats().filter((s) => s.comm === comm);
+  return named.length === 0 ? undefined : reading(named, at);
+}
+
+function reading(stats: Stat[], atMs: number): CpuReading {
   const micros = (ticks: number): number => (ticks / TICKS_PER_SECOND) * 1e6;
   return {
-    userUs: micros(tree.reduce((sum, s) => sum + s.user, 0)),
-    systemUs: micros(tree.reduce((sum, s) => sum + s.system, 0)),
-    atMs: at,
+    userUs: micros(stats.reduce((sum, s) => sum + s.user, 0)),
+    systemUs: micros(stats.reduce((sum, s) => sum + s.system, 0)),
+    atMs,
   };
 }
 
@@ -53,8 +72,15 @@ function allStats(): Stat[] {
     try {
       const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
       // "pid (comm) state ppid … utime stime …": comm may hold spaces and parentheses.
-      const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
-      stats.push({ pid: Number(pid), ppid: Number(fields[1]), user: Number(fields[11]), system: Number(fields[12]) });
+      const close = text.lastIndexOf(')');
+      const fields = text.slice(close + 2).split(' ');
+      stats.push({
+        pid: Number(pid),
+        comm: text.slice(text.indexOf('(') + 1, close),
+        ppid: Number(fields[1]),
+        user: Number(fields[11]),
+        system: Number(fields[12]),
+      });
     } catch {
       // the process exited between readdir and read
     }

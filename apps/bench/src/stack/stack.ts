@@ -30,7 +30,7 @@ import {
 import type { CpuReading } from '../process/messages.js';
 import { assertBrokerReachable, deleteTopology } from './broker.js';
 import { createDatabases, databaseName, databaseUrl, dropDatabases } from './databases.js';
-import { processTreeCpu } from './process-cpu.js';
+import { processTreeCpu, processesNamedCpu } from './process-cpu.js';
 
 /** One transport for every call, or the mixed preset (auth TCP, posts and follows AMQP, events UDP). */
 export type StackTransport = TransportKind | 'mixed';
@@ -66,7 +66,10 @@ export interface StackOptions {
 
 type RpcService = 'auth' | 'posts' | 'follows';
 
-export type StackProcessName = AppService | 'web';
+/** The processes the stack starts. */
+export type StartedName = AppService | 'web';
+/** Those, and the database server and broker they run on (whose CPU is read too). */
+export type StackProcessName = StartedName | 'postgres' | 'rabbitmq';
 
 export interface Stack {
   transport: StackTransport;
@@ -76,14 +79,17 @@ export interface Stack {
   notifyUrl: string;
   /** What a client in another process needs to call the services as the web app does (TRANSPORT, <SERVICE>_ADDR, AMQP_*, TRANSPORT_SECRET). */
   clientEnv: Record<string, string>;
-  /** Every process's CPU time now (with its children), by name; a process gone or not on Linux is missing. */
+  /**
+   * Every process's CPU time now (with its children), by name, PostgreSQL's and RabbitMQ's too
+   * (their processes on this machine); a process gone or not on Linux is missing.
+   */
   cpu(): Partial<Record<StackProcessName, CpuReading>>;
   /** Throws, naming the process and the end of its log, if any process has died. */
   assertAlive(): void;
   /** Stop one process (SIGKILL: a crash) and start it again with the same ports and settings; resolves once it is ready. */
-  restart(name: StackProcessName, signal: 'SIGKILL' | 'SIGTERM'): Promise<void>;
+  restart(name: StartedName, signal: 'SIGKILL' | 'SIGTERM'): Promise<void>;
   /** Each running process's pid, by name (for its memory and open files in /proc). */
-  pids(): Partial<Record<StackProcessName, number>>;
+  pids(): Partial<Record<StartedName, number>>;
   stop(): Promise<void>;
 }
 
@@ -123,7 +129,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     await mkdir(options.logDir, { recursive: true });
     const ports = Object.fromEntries(
       await Promise.all([...SERVICES, 'web'].map(async (name) => [name, await freePort()] as const)),
-    ) as Record<StackProcessName, number>;
+    ) as Record<StartedName, number>;
     const notifyUrl = `ws://127.0.0.1:${ports.notify}/ws`;
     const webUrl = `http://127.0.0.1:${ports.web}`;
     const clientEnv: Record<string, string> = {
@@ -157,8 +163,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       NEXT_TELEMETRY_DISABLED: '1',
       ...options.env,
     };
-    const launches = new Map<StackProcessName, () => Promise<void>>();
-    const run = async (name: StackProcessName, readyUrl: string, extraEnv: Record<string, string>) => {
+    const launches = new Map<StartedName, () => Promise<void>>();
+    const run = async (name: StartedName, readyUrl: string, extraEnv: Record<string, string>) => {
       launches.set(name, () => run(name, readyUrl, extraEnv));
       const command = name === 'web' ? webCommand(ports.web, '127.0.0.1') : serviceCommand(name);
       if (options.profileDir !== undefined) {
@@ -205,6 +211,10 @@ export async function startStack(options: StackOptions): Promise<Stack> {
           const reading = p.child.pid === undefined ? undefined : processTreeCpu(p.child.pid);
           if (reading !== undefined) readings[p.name as StackProcessName] = reading;
         }
+        const postgres = processesNamedCpu('postgres');
+        if (postgres !== undefined) readings.postgres = postgres;
+        const rabbitmq = processesNamedCpu('beam.smp');
+        if (rabbitmq !== undefined) readings.rabbitmq = rabbitmq;
         return readings;
       },
       assertAlive() {
@@ -225,8 +235,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         started.splice(place, 0, started.pop()!); // back in its place in the stop order
       },
       pids() {
-        const pids: Partial<Record<StackProcessName, number>> = {};
-        for (const p of started) if (p.child.pid !== undefined) pids[p.name as StackProcessName] = p.child.pid;
+        const pids: Partial<Record<StartedName, number>> = {};
+        for (const p of started) if (p.child.pid !== undefined) pids[p.name as StartedName] = p.child.pid;
         return pids;
       },
       stop,

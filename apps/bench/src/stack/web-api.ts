@@ -61,41 +61,46 @@ export class WebApi {
     return this.#call('POST', '/api/login', undefined, { username, password }) as Promise<Session>;
   }
 
-  homeTimeline(token: string, cursor?: string): Promise<PostPage> {
-    return this.#call('GET', `/api/timeline${query({ cursor })}`, token) as Promise<PostPage>;
+  homeTimeline(token: string, traceparent?: string): Promise<PostPage> {
+    return this.#call('GET', '/api/timeline', token, undefined, traceparent) as Promise<PostPage>;
   }
 
-  userTimeline(token: string, username: string, cursor?: string): Promise<PostPage> {
-    const path = `/api/users/${encodeURIComponent(username)}/posts${query({ cursor })}`;
-    return this.#call('GET', path, token) as Promise<PostPage>;
+  userTimeline(token: string, username: string, traceparent?: string): Promise<PostPage> {
+    const path = `/api/users/${encodeURIComponent(username)}/posts`;
+    return this.#call('GET', path, token, undefined, traceparent) as Promise<PostPage>;
   }
 
-  post(token: string, text: string): Promise<{ post: ApiPost }> {
-    return this.#call('POST', '/api/posts', token, { text }) as Promise<{ post: ApiPost }>;
+  post(token: string, text: string, traceparent?: string): Promise<{ post: ApiPost }> {
+    return this.#call('POST', '/api/posts', token, { text }, traceparent) as Promise<{ post: ApiPost }>;
   }
 
-  async follow(token: string, username: string): Promise<void> {
-    await this.#call('PUT', `/api/follows/${encodeURIComponent(username)}`, token);
+  async follow(token: string, username: string, traceparent?: string): Promise<void> {
+    await this.#call('PUT', `/api/follows/${encodeURIComponent(username)}`, token, undefined, traceparent);
   }
 
-  async unfollow(token: string, username: string): Promise<void> {
-    await this.#call('DELETE', `/api/follows/${encodeURIComponent(username)}`, token);
+  async unfollow(token: string, username: string, traceparent?: string): Promise<void> {
+    await this.#call('DELETE', `/api/follows/${encodeURIComponent(username)}`, token, undefined, traceparent);
   }
 
-  search(token: string, q: string): Promise<{ posts: ApiPost[]; users: ApiUser[] }> {
-    return this.#call('GET', `/api/search${query({ q })}`, token) as Promise<{ posts: ApiPost[]; users: ApiUser[] }>;
+  search(token: string, q: string, traceparent?: string): Promise<{ posts: ApiPost[]; users: ApiUser[] }> {
+    return this.#call('GET', `/api/search${query({ q })}`, token, undefined, traceparent) as Promise<{
+      posts: ApiPost[];
+      users: ApiUser[];
+    }>;
   }
 
   close(): Promise<void> {
     return this.#pool.close();
   }
 
-  async #call(method: string, path: string, token?: string, body?: unknown): Promise<unknown> {
+  /** `traceparent`: the W3C trace context the request starts from (the load generator decides which are sampled). */
+  async #call(method: string, path: string, token?: string, body?: unknown, traceparent?: string): Promise<unknown> {
     const headers: Record<string, string> = token
       ? { authorization: `Bearer ${token}` }
       : // Without a token, a change must say where it comes from, as a browser would.
         { origin: this.#origin };
     if (body !== undefined) headers['content-type'] = 'application/json';
+    if (traceparent !== undefined) headers.traceparent = traceparent;
     const res = await this.#pool.request({
       method: method as 'GET',
       path,

@@ -1,34 +1,50 @@
 /**
  * The social mix: the whole application (stack/) on each transport and on mixed, seeded with
- * a generated power-law graph (social-graph.ts, social-seed.ts), then driven through the web
- * app's JSON API with the DeathStarBench-style request mix (social-mix.ts):
+ * a generated power-law graph (social-graph.ts, social-seed.ts), then driven with the
+ * DeathStarBench-style request mix (social-mix.ts) two ways, side by side:
  *
- *  (a) closed loop at a few concurrency levels: throughput, p50/p99 per request kind, repeated;
- *  (b) open loop (Poisson arrivals, latency from the intended send time) at rising rates, to
- *      the max sustainable rate: the highest whose p99 stays under the limit with < 1% errors
- *      (searchMaxRate, a failing rate run twice, as the echo open loop does).
+ *   web     through the web app's JSON API (what a user sees);
+ *   direct  straight to the services through their typed clients, with the same mix, graph and
+ *           calls, without the web tier (what the transports carry).
  *
- * Every run records each process's CPU (services and web, from /proc) and the load generator's.
- * The stack is fresh per transport (new databases), and the graph and mix use the same seed on
- * every transport, so they all serve the same network.
+ * Each way: (a) closed loop at a few concurrency levels: throughput, p50/p99 per request kind,
+ * repeated; (b) open loop (Poisson arrivals, latency from the intended send time) at rising
+ * rates, to the max sustainable rate: the highest whose p99 stays under the limit with < 1%
+ * errors (searchMaxRate, a failing rate run twice, as the echo open loop does); (c) where each
+ * request's time went (social-breakdown.ts), from the traces of about TRACES_WANTED requests of
+ * an open-loop run at a quarter of that rate (little queueing), exported by every process to the
+ * run's collector.
+ *
+ * Every run records each process's CPU (services, web, PostgreSQL and RabbitMQ, from /proc) and
+ * the load generator's. The stack is fresh per transport (new databases), and the graph and mix
+ * use the same seed on every transport, so they all serve the same network.
  */
+import { DEFAULT_PORTS } from '@chirp/contracts';
+import { createTransport, transportConfigFromEnv } from '@chirp/transport';
 import { closedLoop } from '../load/closed-loop.js';
 import { openLoop, type OpenLoopFigures } from '../load/open-loop.js';
-import { summarise, type Repeated, type RunFigures } from '../load/run.js';
+import { summarise, type Repeated, type RequestSource, type RunFigures } from '../load/run.js';
+import { TraceSampler } from '../load/trace-sampler.js';
 import { rate } from '../report/format.js';
 import { renderSocial } from '../report/social-report.js';
-import { stackCpuWindow } from '../stack/stack-cpu.js';
-import type { StackProcessName, StackTransport } from '../stack/stack.js';
+import { stackCpuWindow, type StackCpuWindow } from '../stack/stack-cpu.js';
+import type { Stack, StackProcessName, StackTransport } from '../stack/stack.js';
 import { WebApi } from '../stack/web-api.js';
 import { describeRun } from './closed-loop-workload.js';
 import { failsOnlyTwice, searchMaxRate, stoppedBecause } from './open-loop-workload.js';
+import { breakdownOf, type KindBreakdown } from './social-breakdown.js';
 import { activityPicker, generateGraph, seededRandom } from './social-graph.js';
-import { MIX_SHARES, socialMix } from './social-mix.js';
-import { seedGraph } from './social-seed.js';
+import { MIX_SHARES, directMix, socialMix } from './social-mix.js';
+import { seedGraph, type SeededUser } from './social-seed.js';
 import { BENCH_BCRYPT_COST, stackTransports, withStack } from './with-stack.js';
-import type { Workload } from './workload.js';
+import type { SuiteContext, Workload } from './workload.js';
 
 const GRAPH_SEED = 20_251_123;
+/** Requests traced for the breakdown, about: enough for medians per kind of the mix's common ones. */
+const TRACES_WANTED = 400;
+
+export const SOCIAL_MODES = ['web', 'direct'] as const;
+export type SocialModeName = (typeof SOCIAL_MODES)[number];
 
 /** CPU of each stack process during a run, % of one core. */
 export type StackCpu = Partial<Record<StackProcessName, number>>;
@@ -52,13 +68,23 @@ export interface SeedFigures {
   medianFollowers: number;
 }
 
-export interface SocialTarget {
-  transport: StackTransport;
-  seed?: SeedFigures;
+/** The mix driven one way on one transport. */
+export interface SocialMode {
   closedLoop: SocialClosedCase[];
   steps: SocialStep[];
   maxSustainableRate: number | null;
   stoppedBecause: string;
+  /** The run traced for the breakdown: open loop at a quarter of the max sustainable rate. */
+  traced?: SocialStep;
+  /** Where a request's time went, per kind (empty when no trace came back). */
+  breakdown: KindBreakdown[];
+}
+
+export interface SocialTarget {
+  transport: StackTransport;
+  seed?: SeedFigures;
+  web: SocialMode;
+  direct: SocialMode;
   /** Wall time for this transport: stack start, seeding, measuring, stop. */
   seconds: number;
   error?: string;
@@ -86,9 +112,17 @@ export function socialFailure(step: OpenLoopFigures, p99LimitMs: number, maxErro
   return undefined;
 }
 
+const emptyMode = (): SocialMode => ({
+  closedLoop: [],
+  steps: [],
+  maxSustainableRate: null,
+  stoppedBecause: '',
+  breakdown: [],
+});
+
 export const socialWorkload: Workload<'social'> = {
   name: 'social',
-  title: 'Social mix (the whole application, through the web API)',
+  title: 'Social mix (the whole application: through the web API, and straight to the services)',
   async run(context) {
     const { settings, progress } = context;
     const s = settings.social;
@@ -103,15 +137,9 @@ export const socialWorkload: Workload<'social'> = {
       maxErrorShare: s.maxErrorShare,
       targets: [],
     };
+    const collector = await context.collector();
     for (const transport of stackTransports(settings)) {
-      const target: SocialTarget = {
-        transport,
-        closedLoop: [],
-        steps: [],
-        maxSustainableRate: null,
-        stoppedBecause: '',
-        seconds: 0,
-      };
+      const target: SocialTarget = { transport, web: emptyMode(), direct: emptyMode(), seconds: 0 };
       section.targets.push(target);
       const started = performance.now();
       try {
@@ -126,72 +154,113 @@ export const socialWorkload: Workload<'social'> = {
             `social ${transport.padEnd(7)} seeded ${users.length} users, ${graph.follows.length} follows, ` +
               `${s.seedPosts} posts in ${target.seed.seconds.toFixed(1)} s`,
           );
-          const api = new WebApi(stack.webUrl, {
-            connections: Math.max(...s.concurrency, 64),
-            timeoutMs: settings.timeoutMs,
-          });
-          try {
-            const mix = socialMix(api, users, pickActive, random);
-            const cpu = stackCpuWindow(stack);
-            const runs = new Map<number, { figures: RunFigures[]; cpu: StackCpu[] }>();
-            for (let rep = 1; rep <= settings.repetitions; rep++) {
-              for (const concurrency of s.concurrency) {
-                const figures = await closedLoop(mix, cpu.source, {
-                  concurrency,
-                  warmupMs: settings.warmupMs,
-                  durationMs: settings.durationMs,
-                  byKind: true,
-                });
-                stack.assertAlive();
-                const entry = runs.get(concurrency) ?? { figures: [], cpu: [] };
-                entry.figures.push(figures);
-                entry.cpu.push(cpu.take());
-                runs.set(concurrency, entry);
-                const reps = settings.repetitions > 1 ? ` rep ${rep}/${settings.repetitions}` : '';
-                progress.line(`social ${transport.padEnd(7)} closed c=${concurrency}${reps}  ${describeRun(figures)}`);
-              }
-            }
-            for (const [concurrency, entry] of runs) {
-              target.closedLoop.push({ concurrency, stackCpu: entry.cpu, ...summarise(entry.figures) });
-            }
-            /** One open-loop step at `offered`: why it failed, or undefined if it held. */
-            const step = async (offered: number): Promise<string | undefined> => {
-              const figures = await openLoop(mix, cpu.source, {
-                rate: offered,
-                warmupMs: settings.warmupMs,
-                durationMs: settings.durationMs,
-                maxOutstanding: s.openLoop.maxOutstanding,
-                byKind: true,
-              });
-              stack.assertAlive();
-              target.steps.push({ ...figures, stackCpu: cpu.take() });
-              progress.line(
-                `social ${transport.padEnd(7)} open ${rate(offered).padStart(6)}/s offered  ${describeRun(figures)}`,
-              );
-              return socialFailure(figures, s.openLoop.p99LimitMs, s.maxErrorShare);
-            };
-            const failures = new Map<number, string>();
-            target.maxSustainableRate = await searchMaxRate(s.openLoop, failsOnlyTwice(step, failures));
-            target.stoppedBecause = stoppedBecause(failures);
-          } finally {
-            await api.close();
+          const draws = { users, pickActive, random };
+          const cpu = stackCpuWindow(stack);
+          for (const mode of SOCIAL_MODES) {
+            await driveMode(context, stack, mode, target[mode], cpu, draws, async (sampler) => {
+              target[mode].breakdown = await breakdownOf(collector, sampler.sampled);
+            });
           }
         });
       } catch (err) {
         target.error = err instanceof Error ? err.message : String(err);
-        target.stoppedBecause = 'failed';
         progress.line(`social ${transport}: FAILED: ${target.error}`);
       }
       target.seconds = (performance.now() - started) / 1000;
+      const max = (m: SocialMode) => (m.maxSustainableRate === null ? 'none' : `${rate(m.maxSustainableRate)}/s`);
       progress.line(
-        `social ${transport.padEnd(7)} max sustainable ${target.maxSustainableRate === null ? 'none' : `${rate(target.maxSustainableRate)}/s`}` +
-          ` (${target.stoppedBecause}); ${target.seconds.toFixed(0)} s in all`,
+        `social ${transport.padEnd(7)} max sustainable: web ${max(target.web)} (${target.web.stoppedBecause}), ` +
+          `direct ${max(target.direct)} (${target.direct.stoppedBecause}); ${target.seconds.toFixed(0)} s in all`,
       );
     }
     return section;
   },
   render: (section, results) => renderSocial(section, results),
 };
+
+/**
+ * One way of driving the mix on one stack: the closed loop (repeated, the highest concurrency's
+ * last repetition traced), then the open-loop search for the max sustainable rate.
+ */
+async function driveMode(
+  context: SuiteContext,
+  stack: Stack,
+  mode: SocialModeName,
+  result: SocialMode,
+  cpu: StackCpuWindow,
+  draws: { users: SeededUser[]; pickActive: () => number; random: () => number },
+  traced: (sampler: TraceSampler) => Promise<void>,
+): Promise<void> {
+  const { settings, progress } = context;
+  const s = settings.social;
+  const label = `social ${stack.transport.padEnd(7)} ${mode.padEnd(6)}`;
+  const untraced = new TraceSampler(0);
+  const web = new WebApi(stack.webUrl, { connections: Math.max(...s.concurrency, 64), timeoutMs: settings.timeoutMs });
+  const services = createTransport(transportConfigFromEnv(stack.clientEnv, DEFAULT_PORTS));
+  const mixOf = (sampler: TraceSampler): RequestSource =>
+    mode === 'web' ? socialMix(web, draws, sampler) : directMix(services, draws, sampler);
+  try {
+    const runs = new Map<number, { figures: RunFigures[]; cpu: StackCpu[] }>();
+    for (let rep = 1; rep <= settings.repetitions; rep++) {
+      for (const concurrency of s.concurrency) {
+        const figures = await closedLoop(mixOf(untraced), cpu.source, {
+          concurrency,
+          warmupMs: settings.warmupMs,
+          durationMs: settings.durationMs,
+          byKind: true,
+        });
+        stack.assertAlive();
+        const entry = runs.get(concurrency) ?? { figures: [], cpu: [] };
+        entry.figures.push(figures);
+        entry.cpu.push(cpu.take());
+        runs.set(concurrency, entry);
+        const reps = settings.repetitions > 1 ? ` rep ${rep}/${settings.repetitions}` : '';
+        progress.line(`${label} closed c=${concurrency}${reps}  ${describeRun(figures)}`);
+      }
+    }
+    for (const [concurrency, entry] of runs) {
+      result.closedLoop.push({ concurrency, stackCpu: entry.cpu, ...summarise(entry.figures) });
+    }
+    /** One open-loop step at `offered`: why it failed, or undefined if it held. */
+    const step = async (offered: number): Promise<string | undefined> => {
+      const figures = await openLoop(mixOf(untraced), cpu.source, {
+        rate: offered,
+        warmupMs: settings.warmupMs,
+        durationMs: settings.durationMs,
+        maxOutstanding: s.openLoop.maxOutstanding,
+        byKind: true,
+      });
+      stack.assertAlive();
+      result.steps.push({ ...figures, stackCpu: cpu.take() });
+      progress.line(`${label} open ${rate(offered).padStart(6)}/s offered  ${describeRun(figures)}`);
+      return socialFailure(figures, s.openLoop.p99LimitMs, s.maxErrorShare);
+    };
+    const failures = new Map<number, string>();
+    result.maxSustainableRate = await searchMaxRate(s.openLoop, failsOnlyTwice(step, failures));
+    result.stoppedBecause = stoppedBecause(failures);
+
+    // Where the time goes: traced at a quarter of the max rate, where a request meets little
+    // queueing, so each part is what it costs rather than how long it waited.
+    const tracedRate = Math.max(s.openLoop.minRate, Math.round((result.maxSustainableRate ?? s.openLoop.minRate) / 4));
+    const sampler = new TraceSampler(
+      Math.max(1, Math.round((tracedRate * settings.durationMs) / 1000 / TRACES_WANTED)),
+    );
+    const figures = await openLoop(mixOf(sampler), cpu.source, {
+      rate: tracedRate,
+      warmupMs: settings.warmupMs,
+      durationMs: settings.durationMs,
+      maxOutstanding: s.openLoop.maxOutstanding,
+      byKind: true,
+    });
+    stack.assertAlive();
+    result.traced = { ...figures, stackCpu: cpu.take() };
+    progress.line(`${label} traced ${rate(tracedRate).padStart(6)}/s offered  ${describeRun(figures)}`);
+    await traced(sampler);
+  } finally {
+    await web.close();
+    await services.close();
+  }
+}
 
 function seedFigures(follows: number, followers: number[], posts: number, startedAt: number): SeedFigures {
   const sorted = [...followers].sort((a, b) => a - b);

@@ -2,7 +2,7 @@
  * What the workloads that run on the whole application (social, notify) share: the transports
  * they cover (every one, and mixed), and a stack started for one of them with the run's
  * settings, handed to `work`, and stopped afterwards whatever happened. Logs go to a fresh
- * folder under the OS's temp folder, named in any error.
+ * folder under the OS's temp folder, named in any error; spans to the run's collector.
  */
 import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
@@ -13,6 +13,13 @@ import type { SuiteContext } from './workload.js';
 
 /** Sign-up and log-in only seed these workloads; bcrypt's default cost would make seeding take minutes. */
 export const BENCH_BCRYPT_COST = 4;
+
+/**
+ * Telemetry on, as a deployment runs it, but only the load generator starts traces: a request is
+ * traced when it arrives with the sampled flag (load/trace-sampler.ts), and nothing else is. Spans
+ * go to the run's collector in batches every half second.
+ */
+const TRACING_ENV = { OTEL_TRACES_SAMPLER: 'parentbased_always_off', OTEL_BSP_SCHEDULE_DELAY: '500' };
 
 export function stackTransports(settings: Settings): StackTransport[] {
   return [...settings.transports, ...(settings.mixed ? (['mixed'] as const) : [])];
@@ -28,13 +35,18 @@ export async function withStack<T>(
 ): Promise<T> {
   const { settings, progress } = context;
   const logDir = await mkdtemp(path.join(os.tmpdir(), `chirp-bench-${workload}-${transport}-`));
+  const collector = await context.collector();
   const started = performance.now();
   const stack = await startStack({
     transport,
     amqpUrl: settings.amqpUrl,
     postgresUrl: settings.postgresUrl,
     logDir,
-    env: { AUTH_BCRYPT_COST: String(BENCH_BCRYPT_COST) },
+    env: {
+      AUTH_BCRYPT_COST: String(BENCH_BCRYPT_COST),
+      ...TRACING_ENV,
+      OTEL_EXPORTER_OTLP_ENDPOINT: collector.endpoint,
+    },
     onDeath: (message) => progress.line(`${workload} ${transport}: ${message}`),
     ...(context.profileDir !== undefined && { profileDir: path.join(context.profileDir, `${workload}-${transport}`) }),
     ...more,

@@ -1,0 +1,61 @@
+/**
+ * The statements on posts' hot paths — timelines, a post's insert, search — run as prepared
+ * statements on the driver (@chirp/db's sql.ts: Prisma's per-query cost was most of what posts
+ * spent on a timeline). Rows come back as StoredPost (wire.ts) takes them.
+ */
+import type { Statement } from '@chirp/db';
+
+const COLUMNS = `id, author_id AS "authorId", author_username AS "authorUsername", text, created_at AS "createdAt"`;
+const NEWEST_FIRST = 'ORDER BY created_at DESC, id DESC';
+
+/** One author's posts ($1), newest first, $2 of them; `after`: older than ($3 time, $4 id). */
+export const USER_TIMELINE = timeline('posts.user_timeline', 'author_id = $1');
+/** The posts of any of the authors $1 (an array), the same way. */
+export const HOME_TIMELINE = timeline('posts.home_timeline', 'author_id = ANY($1::text[])');
+
+function timeline(name: string, authors: string): { first: Statement; after: Statement } {
+  return {
+    first: { name, text: `SELECT ${COLUMNS} FROM posts WHERE ${authors} ${NEWEST_FIRST} LIMIT $2` },
+    after: {
+      name: `${name}_after`,
+      text: `SELECT ${COLUMNS} FROM posts WHERE ${authors} AND (created_at, id) < ($3::timestamptz, $4) ${NEWEST_FIRST} LIMIT $2`,
+    },
+  };
+}
+
+/**
+ * A new post; nothing when the author already made one with this idempotency key (then
+ * EARLIER_POST finds it). Concurrent creates with one key meet at the unique index: one row.
+ */
+export const INSERT_POST: Statement = {
+  name: 'posts.insert',
+  text: `INSERT INTO posts (id, created_at, text, author_id, author_username, idempotency_key)
+         VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT (author_id, idempotency_key) DO NOTHING
+         RETURNING ${COLUMNS}`,
+};
+
+/** The post author $1 made with idempotency key $2. */
+export const EARLIER_POST: Statement = {
+  name: 'posts.earlier',
+  text: `SELECT ${COLUMNS} FROM posts WHERE author_id = $1 AND idempotency_key = $2`,
+};
+
+/**
+ * Posts matching every word of $1 (search.ts says how), best first, $2 of them; `after`: below
+ * the cursor's (rank $3, time $4, id $5). PGlite's driver cannot return every PostgreSQL type:
+ * rank is cast to float8 (a JS number).
+ */
+const MATCHES = `SELECT ${COLUMNS}, ts_rank(to_tsvector('english', text), q)::float8 AS rank
+                 FROM posts, plainto_tsquery('english', $1) AS q
+                 WHERE to_tsvector('english', text) @@ q`;
+const BEST_FIRST = 'ORDER BY rank DESC, "createdAt" DESC, id DESC LIMIT $2';
+export const SEARCH = {
+  first: { name: 'posts.search', text: `SELECT * FROM (${MATCHES}) AS m ${BEST_FIRST}` },
+  after: {
+    name: 'posts.search_after',
+    text: `SELECT * FROM (${MATCHES}) AS m
+           WHERE rank < $3::float8 OR (rank = $3::float8 AND ("createdAt", id) < ($4::timestamptz, $5))
+           ${BEST_FIRST}`,
+  },
+} satisfies Record<string, Statement>;
