@@ -48,7 +48,7 @@ describe('bench report', () => {
       const settings = parseArgs(
         [
           '--quick',
-          '--only=rpc,baselines,signing,openloop',
+          '--only=rpc,baselines,signing,telemetry,openloop',
           '--transports=tcp,http',
           '--duration=200ms',
           '--warmup=50ms',
@@ -128,6 +128,23 @@ describe('bench report', () => {
     expect(run.report).toMatch(/\| tcp \| echo 64 B \| 64 \| [\d,]+ \| [\d,]+ \|.*\| [+-]\d+ \|/);
   });
 
+  it('prices telemetry: each transport off, every call traced and 1 in 100 traced, spans exported', () => {
+    const telemetry = run.results.sections.telemetry;
+    const cases = telemetry.cases.map((c: { transport: string; mode: string; concurrency: number }) =>
+      [c.transport, c.mode, c.concurrency].join(' '),
+    );
+    expect(cases.sort()).toEqual(
+      ['http', 'tcp']
+        .flatMap((t) => ['off', 'sampled', 'traced'].flatMap((m) => [`${t} ${m} 1`, `${t} ${m} 64`]))
+        .sort(),
+    );
+    for (const c of telemetry.cases) for (const key of FIGURE_KEYS) expect(typeof c.median[key]).toBe('number');
+    expect(telemetry.errors).toEqual({});
+    expect(telemetry.spansExported).toBeGreaterThan(0);
+    expect(run.report).toContain('## Telemetry cost (traces and metrics on and off)');
+    expect(run.report).toMatch(/\| tcp \| 64 \| [\d,]+ \| [\d,]+ \| [\d,]+ \| -?\d+% \| -?\d+% \|/);
+  });
+
   it('has the open-loop steps and max sustainable rate of every transport and baseline', () => {
     const open = run.results.sections.openloop;
     expect(open.targets.map((t: { target: string }) => t.target)).toEqual(['http', 'fastify', 'tcp', 'net']);
@@ -147,7 +164,7 @@ describe('bench report', () => {
     const headline = run.report.split('## Headline')[1]!.split('\n\n')[2]!.split('\n');
     expect(headline.length).toBe(2 + 4); // header, rule, 2 transports, 2 baselines
     for (const row of headline) expect(row.split('|').length, row).toBe(headline[0]!.split('|').length);
-    for (const heading of ['## RPC (closed loop)', '## Baselines', '## Signing', '## Open loop']) {
+    for (const heading of ['## RPC (closed loop)', '## Baselines', '## Signing', '## Telemetry cost', '## Open loop']) {
       expect(run.report).toContain(heading);
     }
     const charts = [...run.report.matchAll(/!\[[^\]]*\]\(([^)]+\.svg)\)/g)].map((m) => m[1]!);
@@ -172,28 +189,28 @@ describe('bench report', () => {
 
 /**
  * The workloads on the whole application (social mix, notification latency): a tiny run on tcp
- * — the real services and `next start` from their builds (run `npm run build` first), a
- * 30-user graph, two open-loop rates, fan-out to 1 and 3 sockets — must leave their sections
- * in results.json and report.md, charts included.
+ * — the real services and the web app from their builds (run `npm run build` first), a 30-user
+ * graph, two open-loop rates, fan-out to 1 and 3 sockets — must leave their sections in
+ * results.json and report.md, charts included.
  */
 describe('bench report of the application workloads', () => {
   const run = suiteRun(
     'chirp-bench-app-',
     async (out) => {
       const settings = parseArgs(
-        ['--quick', '--only=social,notify', '--transports=tcp', '--duration=300ms', '--warmup=100ms', `--out=${out}`],
+        ['--quick', '--only=social,notify', '--transports=tcp', '--duration=1s', '--warmup=100ms', `--out=${out}`],
         process.env,
       );
       if (settings === 'help') throw new Error('unexpected --help');
       Object.assign(settings.social, { users: 30, followsPerUser: 3, seedPosts: 10, concurrency: [2] });
-      settings.social.openLoop.rates = [5, 10];
+      settings.social.openLoop.rates = [40, 80]; // the traced run, at a quarter of the max, then makes ~20 requests
       Object.assign(settings.notify, { fanouts: [1, 3], posts: 2 });
       return settings;
     },
     180_000,
   );
 
-  it('has the social mix: seeding, closed loop and open-loop steps by request kind, stack CPU, max rate', () => {
+  it('has the social mix both ways: seeding, closed loop, open-loop steps by kind, stack CPU, max rate, breakdown', () => {
     for (const section of ['social', 'notify']) expect(run.results.sections[section].targets[0].error).toBeUndefined();
     expect(run.outcome.incomplete).toBe(false);
     const social = run.results.sections.social;
@@ -203,17 +220,33 @@ describe('bench report of the application workloads', () => {
     expect(social.targets.map((t: { transport: string }) => t.transport)).toEqual(['tcp']);
     const [tcp] = social.targets;
     expect(tcp.seed).toEqual(expect.objectContaining({ users: 30, posts: 10, follows: expect.any(Number) }));
-    expect(tcp.closedLoop.map((c: { concurrency: number }) => c.concurrency)).toEqual([2]);
-    for (const key of FIGURE_KEYS) expect(typeof tcp.closedLoop[0].median[key], key).toBe('number');
-    expect(Object.keys(tcp.closedLoop[0].runs[0].byKind)).toContain('home timeline');
-    expect(tcp.steps.map((s: { rate: number }) => s.rate)).toEqual(expect.arrayContaining([5]));
-    for (const step of tcp.steps) {
-      expect(Object.keys(step.stackCpu)).toEqual(expect.arrayContaining(['auth', 'posts', 'follows', 'notify', 'web']));
-      for (const figures of Object.values(step.byKind) as Record<string, unknown>[]) {
-        for (const key of [...PERCENTILE_KEYS, 'errors', 'errorCodes']) expect(figures).toHaveProperty(key);
+    for (const mode of ['web', 'direct']) {
+      const driven = tcp[mode];
+      expect(driven.closedLoop.map((c: { concurrency: number }) => c.concurrency)).toEqual([2]);
+      for (const key of FIGURE_KEYS) expect(typeof driven.closedLoop[0].median[key], key).toBe('number');
+      expect(Object.keys(driven.closedLoop[0].runs[0].byKind)).toContain('home timeline');
+      expect(driven.steps.map((s: { rate: number }) => s.rate)).toEqual(expect.arrayContaining([40]));
+      for (const step of [...driven.steps, driven.traced]) {
+        const processes = ['auth', 'posts', 'follows', 'notify', 'web', 'postgres'];
+        expect(Object.keys(step.stackCpu)).toEqual(expect.arrayContaining(processes));
+        for (const figures of Object.values(step.byKind) as Record<string, unknown>[]) {
+          for (const key of [...PERCENTILE_KEYS, 'errors', 'errorCodes']) expect(figures).toHaveProperty(key);
+        }
       }
+      expect(driven).toHaveProperty('maxSustainableRate');
+      // Where the time went: the common kinds came back traced, each split into its parts.
+      const kinds = driven.breakdown.map((k: { kind: string }) => k.kind);
+      expect(kinds, mode).toEqual(expect.arrayContaining(['home timeline', 'user timeline']));
+      for (const k of driven.breakdown) {
+        for (const key of ['totalMs', 'edgeMs', 'transportMs', 'handlerMs', 'databaseMs', 'transportShare']) {
+          expect(k[key], `${mode} ${k.kind} ${key}`).toBeGreaterThanOrEqual(0);
+        }
+        expect(k.traces).toBeGreaterThan(0);
+      }
+      const home = driven.breakdown.find((k: { kind: string }) => k.kind === 'home timeline');
+      expect(home.hops, `${mode}: posts, then posts → follows`).toBe(2);
+      expect(home.databaseMs).toBeGreaterThan(0);
     }
-    expect(tcp).toHaveProperty('maxSustainableRate');
   });
 
   it('has the notification latency of every fan-out, with missed deliveries', () => {
@@ -228,15 +261,22 @@ describe('bench report of the application workloads', () => {
     }
   });
 
-  it('reports both sections with charts, and the social max rate in the headline', async () => {
-    for (const heading of ['## Headline', '## Social mix', '## Notification latency', '### Latency by request kind']) {
+  it('reports both sections with charts, and the social figures in the headline', async () => {
+    for (const heading of ['## Headline', '## Social mix', '### Where the time goes', '## Notification latency']) {
       expect(run.report).toContain(heading);
     }
-    expect(run.report).toMatch(/\| social mix max rate\/s \|/);
-    expect(run.report).toMatch(/\| \*\*tcp\*\* \|/);
+    expect(run.report).toMatch(/\| social max req\/s \(web; direct\) \| stack CPU ms\/request \(web; direct\) \|/);
+    expect(run.report).toMatch(/\| \*\*tcp\*\* \|.*\| [\d,]+; [\d,]+ \| [\d.]+; [\d.]+ \| \d+%; \d+% \|/);
+    expect(run.report).toMatch(/\| tcp \| web \| home timeline \| 2 \|/);
     const charts = [...run.report.matchAll(/!\[[^\]]*\]\(([^)]+\.svg)\)/g)].map((m) => m[1]!);
     expect(charts).toEqual(
-      expect.arrayContaining(['social-max-rate.svg', 'social-p99.svg', 'social-throughput.svg', 'notify-p99.svg']),
+      expect.arrayContaining([
+        'social-max-rate.svg',
+        'social-breakdown-tcp.svg',
+        'social-p99-web.svg',
+        'social-p99-direct.svg',
+        'notify-p99.svg',
+      ]),
     );
     for (const chart of charts) {
       expect(await readFile(path.join(run.outcome.dir, chart), 'utf8')).toMatch(/^<svg /);
