@@ -167,6 +167,27 @@ describe.each(CASES)('%s transport', (_name, { kind, secret }) => {
     expect([...seen.g1, ...seen.g2]).toHaveLength(10);
   });
 
+  it('delivers each event once to a subscriber whose first try came before the publisher was up', async () => {
+    const publisher = world.transport();
+    const subscriber = world.transport();
+    await world.unreachable('feed');
+    const early: unknown[] = [];
+    // Socket transports register with the publisher: nobody is there yet, so this fails (AMQP
+    // subscribes at the broker and succeeds: then it is closed, as a caller that gave up would).
+    const first = await subscriber.subscribe('feed', 'news', (event) => void early.push(event)).catch(() => undefined);
+    await first?.close();
+    // The publisher comes up where the subscriber first knocked, as a service starting later does.
+    await world.serve('feed', {}, publisher, kind === 'amqp' ? '127.0.0.1:0' : world.config.services.feed!.listen);
+    const seen: unknown[] = [];
+    await eventually(() => subscriber.subscribe('feed', 'news', (event) => void seen.push(event)), 8_000, 100);
+    await sleep(300); // a forgotten copy of the first try would re-register by now
+    await publisher.publish('feed', 'news', { n: 1 });
+    await eventually(() => expect(seen).toEqual([{ n: 1 }]));
+    await sleep(200);
+    expect(seen).toEqual([{ n: 1 }]);
+    expect(early).toEqual([]);
+  });
+
   it('makes the caller’s span the parent of the handler’s, and the handler’s the parent of its next call', async () => {
     await world.serve('second', { hop: () => 'done' });
     const middle = world.transport();

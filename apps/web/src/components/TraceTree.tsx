@@ -44,7 +44,7 @@ export function TraceTree({ tree, label }: { tree: ActionTree; label: string }) 
             {tree.rows.map((row) => (
               <tr key={row.span.spanId} data-span={row.span.name} className={row.span.error ? 'failed' : undefined}>
                 <td title={describe(row.span)}>
-                  <code style={{ paddingLeft: `${row.depth * 0.75}rem` }}>{describe(row.span)}</code>
+                  <code style={{ paddingLeft: `${row.depth * 0.5}rem` }}>{describe(row.span)}</code>
                 </td>
                 <td>{row.span.process}</td>
                 <td>

@@ -114,8 +114,15 @@ export class TcpTransport implements Transport {
     const subscriptionId = newSubscriptionId();
     const addresses = this.#options.route(service).addresses;
     this.#subscriptions.set(subscriptionId, { service, topic, group: options?.group, handler, extra: { addresses } });
-    // Register with every replica: each publishes its own events.
-    await Promise.all(addresses.map((address) => this.#register(address, subscriptionId)));
+    // Register with every replica: each publishes its own events. One that refuses now is
+    // registered with when its connection comes back; if none accepts, this subscription never
+    // existed (a retry by the caller must not leave a second copy behind to be re-registered).
+    const results = await Promise.allSettled(addresses.map((address) => this.#register(address, subscriptionId)));
+    const failures = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failures.length === results.length) {
+      this.#subscriptions.delete(subscriptionId);
+      throw failures[0]?.reason ?? new TransportError('UNAVAILABLE', `tcp: ${service} has no address to subscribe to`);
+    }
     return {
       close: async () => {
         this.#subscriptions.delete(subscriptionId);
