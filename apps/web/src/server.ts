@@ -10,7 +10,7 @@
  * through it. The API shares everything else with the pages (lib/: the traced service clients,
  * sessions, the input checks), and the pages keep every Next.js feature.
  *
- *   node dist/server.js [--port 3000] [--hostname 0.0.0.0] [--dev]   (PORT and HOSTNAME work too)
+ *   node dist/server.js [--port 3000] [--hostname 0.0.0.0] [--dev]   (PORT works too)
  *
  * Telemetry starts first, so Next.js's own request spans are recorded. SIGTERM or SIGINT: stop
  * taking requests, let those in flight finish (at most 10 s), close the transport, export what

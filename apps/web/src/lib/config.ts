@@ -52,12 +52,13 @@ export interface ServerOptions {
 
 /**
  * `--port N`, `--hostname H` (or `-p`, `-H`, as `next start` takes them), `--dev`; else PORT
- * (default 3000) and HOSTNAME (default every interface).
+ * (default 3000) and every interface. (Not HOSTNAME: shells and containers set it to the
+ * machine's name.)
  */
 export function serverOptionsFrom(argv: string[], env: Record<string, string | undefined>): ServerOptions {
   const options: ServerOptions = {
     port: port(env.PORT ?? '3000', 'PORT'),
-    hostname: env.HOSTNAME ?? '0.0.0.0',
+    hostname: '0.0.0.0',
     dev: false,
   };
   for (let i = 0; i < argv.length; i++) {
