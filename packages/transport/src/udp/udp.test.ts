@@ -351,4 +351,26 @@ describe('ReplyCache', () => {
     expect(cache.bytes).toBe(95);
     expect(cache.evictions).toBe(3);
   });
+
+  it('keeps evicting oldest first through thousands of replies, prunes and keys that run again', () => {
+    const cache = new ReplyCache({ maxEntries: 100, maxBytes: 1_000_000 });
+    for (let i = 0; i < 5_000; i++) cache.finish(`k${i}`, reply(1), i % 2 === 0 ? 10 : Infinity);
+    expect(cache.size).toBe(100);
+    expect(cache.evictions).toBe(4_900);
+    expect(cache.lookup('k4899', 0).state).toBe('new');
+    expect(cache.lookup('k4900', 0).state).toBe('done');
+    cache.prune(10); // the even half expires
+    expect(cache.size).toBe(50);
+    expect(cache.bytes).toBe(50);
+    // A key that expired runs again: its new reply is the newest, not evicted with its old slot.
+    cache.finish('k4900', reply(2), Infinity);
+    for (let i = 0; i < 49; i++) cache.finish(`n${i}`, reply(1), Infinity);
+    expect(cache.size).toBe(100);
+    expect(cache.evictions).toBe(4_900);
+    cache.finish('n49', reply(1), Infinity); // one too many: the oldest, k4901, goes
+    expect(cache.lookup('k4900').state).toBe('done');
+    expect(cache.lookup('k4901').state).toBe('new');
+    expect(cache.lookup('k4903').state).toBe('done');
+    expect(cache.bytes).toBe(101);
+  });
 });
