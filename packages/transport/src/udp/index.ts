@@ -25,7 +25,7 @@ import { decodeEnvelope, encodeEnvelope, type Envelope } from '../envelope.js';
 import { deliver } from '../dispatch.js';
 import { EndpointSet, parseHostPort } from '../endpoints.js';
 import { newRequestId, newSubscriptionId } from '../ids.js';
-import { checkSize, outgoing, type TransportOptions } from '../options.js';
+import { checkSize, outgoing, type OutgoingRequest, type TransportOptions } from '../options.js';
 import { PendingRequests } from '../pending.js';
 import { PublishCall } from '../tracing.js';
 import { emptyAuthStats, type AuthStats } from '../signing.js';
@@ -112,27 +112,29 @@ export class UdpTransport implements Transport {
 
   // ---- client side -------------------------------------------------------------------
 
-  async request(service: string, method: string, payload: unknown, options?: RequestOptions): Promise<unknown> {
-    const out = outgoing('udp', service, method, options, this.#options.defaultTimeoutMs);
-    const { traceparent, tracestate } = out.call.carrier;
-    const envelope: Envelope = {
-      type: 'request',
-      id: out.id,
-      service,
-      method,
-      payload,
-      timeoutMs: out.timeoutMs,
-      traceparent,
-      tracestate,
-    };
+  /** Not `async`: returning the pending promise itself saves a promise and its ticks per call. */
+  request(service: string, method: string, payload: unknown, options?: RequestOptions): Promise<unknown> {
+    let out: OutgoingRequest | undefined;
     let datagram: Buffer;
     let peer: Peer;
     try {
+      out = outgoing('udp', service, method, options, this.#options.defaultTimeoutMs);
+      const { traceparent, tracestate } = out.call.carrier;
+      const envelope: Envelope = {
+        type: 'request',
+        id: out.id,
+        service,
+        method,
+        payload,
+        timeoutMs: out.timeoutMs,
+        traceparent,
+        tracestate,
+      };
       datagram = this.#auth.encode(encodeEnvelope(envelope));
       checkSize(datagram.length, this.maxMessageBytes, `request ${service}.${method}`);
       peer = this.#peerFor(service);
     } catch (err) {
-      return out.call.fail(err);
+      return out === undefined ? Promise.reject(err as Error) : out.call.fail(err);
     }
     this.stats.requests++;
     out.call.sent(peer.address, datagram.length);
