@@ -1,5 +1,5 @@
 /**
- * UDP transport: `node:dgram`, one JSON envelope (envelope.ts) per datagram, no connection.
+ * UDP transport: `node:dgram`, one envelope (envelope.ts) per datagram, no connection.
  *
  * Delivery guarantee — what UDP gives, and what this layer adds:
  * - Requests: the client retransmits the same datagram (same request id) with exponential
@@ -130,7 +130,7 @@ export class UdpTransport implements Transport {
         traceparent,
         tracestate,
       };
-      datagram = this.#auth.encode(encodeEnvelope(envelope));
+      datagram = encodeEnvelope(envelope, this.#auth.headerBytes);
       checkSize(datagram.length, this.maxMessageBytes, `request ${service}.${method}`);
       peer = this.#peerFor(service);
     } catch (err) {
@@ -263,7 +263,7 @@ export class UdpTransport implements Transport {
     }
     let envelope: Envelope;
     try {
-      envelope = decodeEnvelope(body.toString('utf8'));
+      envelope = decodeEnvelope(body);
     } catch (err) {
       this.#options.logger.debug({ err, address: peer.address }, 'udp: unreadable datagram from server');
       return;
@@ -333,7 +333,7 @@ export class UdpTransport implements Transport {
     return this.#exchange(
       this.#peer(address),
       envelope.id,
-      this.#auth.encode(encodeEnvelope(envelope)),
+      encodeEnvelope(envelope, this.#auth.headerBytes),
       timeoutMs,
       `udp subscribe ${sub.topic}`,
     );
@@ -353,7 +353,7 @@ export class UdpTransport implements Transport {
         return this.#exchange(
           this.#peer(address),
           envelope.id,
-          this.#auth.encode(encodeEnvelope(envelope)),
+          encodeEnvelope(envelope, this.#auth.headerBytes),
           timeoutMs,
           'udp unsubscribe',
         );

@@ -144,7 +144,7 @@ export class UdpServer implements Listener {
     }
     let envelope: Envelope;
     try {
-      envelope = decodeEnvelope(body.toString('utf8'));
+      envelope = decodeEnvelope(body);
     } catch (err) {
       this.#dropMalformed(from, (err as Error).message);
       return;
@@ -254,13 +254,12 @@ export class UdpServer implements Listener {
   /** The reply as one sealed datagram; one over the limit becomes a RESOURCE_EXHAUSTED error. */
   #replyDatagram(id: string, body: ReplyBody): Buffer {
     const { auth } = this.#options;
-    let datagram = auth.encode(encodeEnvelope({ type: 'reply', id, ...body }));
+    let datagram = encodeEnvelope({ type: 'reply', id, ...body }, auth.headerBytes);
     if (datagram.length > this.#options.maxMessageBytes) {
       this.stats.oversizedReplies++;
       const message = `reply is ${datagram.length} bytes, over this transport's limit of ${this.#options.maxMessageBytes} bytes`;
-      datagram = auth.encode(
-        encodeEnvelope({ type: 'reply', id, ok: false, error: { code: 'RESOURCE_EXHAUSTED', message } }),
-      );
+      const error = { code: 'RESOURCE_EXHAUSTED', message } as const;
+      datagram = encodeEnvelope({ type: 'reply', id, ok: false, error }, auth.headerBytes);
     }
     auth.seal(datagram);
     return datagram;
@@ -273,15 +272,9 @@ export class UdpServer implements Listener {
   async publish(topic: string, event: unknown, trace: TraceCarrier): Promise<{ copies: number; bytes: number }> {
     const { traceparent, tracestate } = trace;
     const outgoing = this.registry.targets(topic).map((target) => {
-      const datagram = this.#options.auth.encode(
-        encodeEnvelope({
-          type: 'event',
-          subscriptionId: target.subscriptionId,
-          topic,
-          payload: event,
-          traceparent,
-          tracestate,
-        }),
+      const datagram = encodeEnvelope(
+        { type: 'event', subscriptionId: target.subscriptionId, topic, payload: event, traceparent, tracestate },
+        this.#options.auth.headerBytes,
       );
       checkSize(datagram.length, this.#options.maxMessageBytes, `event ${topic}`);
       this.#options.auth.seal(datagram);

@@ -5,11 +5,12 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../config.js';
-import { encodeEnvelope } from '../envelope.js';
+import { MESSAGE_TYPE, decodeEnvelope, encodeEnvelope } from '../envelope.js';
 import { TransportError } from '../errors.js';
 import type { RoutedTransport } from '../factory.js';
 import { TestWorld, eventually, freePort, sleep } from '../testing/index.js';
 import { rawUdpPeer } from '../testing/raw-udp-peer.js';
+import { rawLength, rawMessage } from '../testing/wire.js';
 import { UdpProxy, type UdpProxyOptions } from '../testing/udp-proxy.js';
 import type { Handlers } from '../transport.js';
 import { UdpTransport, type UdpServer } from './index.js';
@@ -57,7 +58,7 @@ async function rejection(promise: Promise<unknown>): Promise<TransportError> {
   return err as TransportError;
 }
 
-function request(id: string, payload: unknown, method = 'echo', service = 'echo'): string {
+function request(id: string, payload: unknown, method = 'echo', service = 'echo'): Buffer {
   return encodeEnvelope({ type: 'request', id, service, method, payload, timeoutMs: 2_000 });
 }
 
@@ -141,12 +142,13 @@ describe('UDP server under bad input', () => {
     const garbage: Array<string | Buffer> = [
       Buffer.from(Array.from({ length: 64 }, (_, i) => (i * 97 + 13) % 256)), // random bytes
       Buffer.alloc(0),
-      '{"type": "request", oops', // not JSON
-      '[1, 2, 3]', // JSON, not an object
-      JSON.stringify({ type: 'request', id: 'r1', service: 'echo', timeoutMs: 1000 }), // no method
-      JSON.stringify({ type: 'request', id: 'r2', service: 'echo', method: 'echo', timeoutMs: -5 }),
-      JSON.stringify({ type: 'subscribe', id: 'r3', topic: 'x' }), // no subscriptionId
-      JSON.stringify({ type: 'teleport', id: 'r4' }), // unknown type
+      '{"type": "request", "id": "r0"}', // a JSON envelope, as older peers sent: an unknown type
+      rawMessage(0x7f, 'r1'), // unknown type
+      rawMessage(MESSAGE_TYPE.request, 1000, 'r2', 'echo'), // no method: cut short
+      rawMessage(MESSAGE_TYPE.request, 1000, 'r3', 'echo', rawLength(40), 'echo'), // a length past the end
+      rawMessage(MESSAGE_TYPE.request, -5, 'r4', 'echo', 'echo', null, null),
+      rawMessage(MESSAGE_TYPE.request, 1000, 'r5', 'echo', 'echo', null, null, Buffer.from('{oops')), // body not JSON
+      rawMessage(MESSAGE_TYPE.subscribe, NaN, 'r6', '', 'x', null), // an empty subscriptionId
       encodeEnvelope({ type: 'reply', id: 'r5', ok: true, result: 1 }), // a type servers do not take
       encodeEnvelope({ type: 'event', subscriptionId: 's', topic: 't' }),
     ];
@@ -161,7 +163,7 @@ describe('UDP server under bad input', () => {
     // The same socket does get answers to a real request, so the silence above was a choice.
     await peer.send(request('real', 'hello'));
     await eventually(() => expect(peer.received).toHaveLength(1));
-    expect(JSON.parse(peer.received[0]!.toString())).toEqual({ type: 'reply', id: 'real', ok: true, result: 'hello' });
+    expect(decodeEnvelope(peer.received[0]!)).toEqual({ type: 'reply', id: 'real', ok: true, result: 'hello' });
     peer.socket.close();
     expect(await world.transport().request('echo', 'echo', 'still here')).toBe('still here');
   });
@@ -184,8 +186,8 @@ describe('UDP server under bad input', () => {
     await peer.send(datagram);
     await eventually(() => expect(peer.received).toHaveLength(3));
     expect(runs).toBe(1);
-    expect(new Set(peer.received.map(String))).toEqual(
-      new Set([JSON.stringify({ type: 'reply', id: 'same-id', ok: true, result: 1 })]),
+    expect(new Set(peer.received.map((datagram) => datagram.toString('hex')))).toEqual(
+      new Set([encodeEnvelope({ type: 'reply', id: 'same-id', ok: true, result: 1 }).toString('hex')]),
     );
     expect(server.stats).toMatchObject({ requests: 1, duplicatesIgnored: 1, duplicatesAnswered: 2 });
 
