@@ -176,10 +176,9 @@ export class UdpServer implements Listener {
   }
 
   #onRequest(envelope: RequestEnvelope, from: dgram.RemoteInfo, bytes: number): void {
-    // The id is only unique per client, hence the sender's address in the key.
+    // The id is only unique per client, hence the sender's address with it.
     const peer = `${from.address}:${from.port}`;
-    const key = `${peer}|${envelope.id}`;
-    const known = this.#cache.lookup(key);
+    const known = this.#cache.lookup(peer, envelope.id);
     if (known.state === 'running') {
       this.stats.duplicatesIgnored++;
       return;
@@ -196,10 +195,10 @@ export class UdpServer implements Listener {
       return;
     }
     this.stats.requests++;
-    this.#cache.markRunning(key);
+    this.#cache.markRunning(peer, envelope.id);
     const deadline = Date.now() + envelope.timeoutMs;
     if (envelope.service !== this.service) {
-      this.#answer(envelope.id, key, from, deadline, wrongService(this.service, envelope.service));
+      this.#answer(envelope.id, peer, from, deadline, wrongService(this.service, envelope.service));
       return;
     }
     const request: IncomingRequest = {
@@ -213,18 +212,18 @@ export class UdpServer implements Listener {
     };
     const body = dispatch(this.#options.handlers, request, envelope.payload, this.#options.logger);
     if (!(body instanceof Promise)) {
-      this.#answer(envelope.id, key, from, deadline, body);
+      this.#answer(envelope.id, peer, from, deadline, body);
       return;
     }
     this.#inFlight.enter();
     void body.then((settled) => {
       this.#inFlight.leave();
-      this.#answer(envelope.id, key, from, deadline, settled);
+      this.#answer(envelope.id, peer, from, deadline, settled);
     });
   }
 
   /** Remember the reply for retransmissions, and send it. */
-  #answer(id: string, key: string, to: dgram.RemoteInfo, deadline: number, body: ReplyBody): void {
+  #answer(id: string, peer: string, to: dgram.RemoteInfo, deadline: number, body: ReplyBody): void {
     let datagram: Buffer;
     try {
       datagram = this.#replyDatagram(id, body);
@@ -233,7 +232,7 @@ export class UdpServer implements Listener {
       this.#options.logger.error({ err, service: this.service }, 'udp: could not reply');
       datagram = this.#replyDatagram(id, { ok: false, error: toWireError(err) });
     }
-    this.#cache.finish(key, datagram, Math.max(deadline, Date.now()) + DEDUPE_MARGIN_MS);
+    this.#cache.finish(peer, id, datagram, Math.max(deadline, Date.now()) + DEDUPE_MARGIN_MS);
     this.#sendReply(datagram, to);
   }
 
