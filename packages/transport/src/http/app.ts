@@ -117,11 +117,11 @@ export function traceHeadersOf(request: FastifyRequest): TraceCarrier {
   return { traceparent: headerOf(request, 'traceparent'), tracestate: headerOf(request, 'tracestate') };
 }
 
-/** The headers that carry `trace` on a request we send. */
-export function traceHeaders(trace: TraceCarrier): Record<string, string> {
-  const headers: Record<string, string> = {};
-  if (trace.traceparent !== undefined) headers.traceparent = trace.traceparent;
-  if (trace.tracestate !== undefined) headers.tracestate = trace.tracestate;
+/** The headers that carry `trace` on a request we send, as names and values one after the other. */
+export function traceHeaders(trace: TraceCarrier): string[] {
+  const headers: string[] = [];
+  if (trace.traceparent !== undefined) headers.push('traceparent', trace.traceparent);
+  if (trace.tracestate !== undefined) headers.push('tracestate', trace.tracestate);
   return headers;
 }
 
