@@ -176,9 +176,8 @@ export class UdpServer implements Listener {
   }
 
   #onRequest(envelope: RequestEnvelope, from: dgram.RemoteInfo, bytes: number): void {
-    // The id is only unique per client, hence the sender's address with it.
-    const peer = `${from.address}:${from.port}`;
-    const known = this.#cache.lookup(peer, envelope.id);
+    // The id is only unique per client, hence the sender's address and port with it.
+    const known = this.#cache.lookup(from.address, from.port, envelope.id);
     if (known.state === 'running') {
       this.stats.duplicatesIgnored++;
       return;
@@ -195,10 +194,10 @@ export class UdpServer implements Listener {
       return;
     }
     this.stats.requests++;
-    this.#cache.markRunning(peer, envelope.id);
+    this.#cache.markRunning(from.address, from.port, envelope.id);
     const deadline = Date.now() + envelope.timeoutMs;
     if (envelope.service !== this.service) {
-      this.#answer(envelope.id, peer, from, deadline, wrongService(this.service, envelope.service));
+      this.#answer(envelope.id, from, deadline, wrongService(this.service, envelope.service));
       return;
     }
     const request: IncomingRequest = {
@@ -207,23 +206,23 @@ export class UdpServer implements Listener {
       method: envelope.method,
       trace: envelope,
       deadline,
-      peer,
+      peer: `${from.address}:${from.port}`,
       bytes,
     };
     const body = dispatch(this.#options.handlers, request, envelope.payload, this.#options.logger);
     if (!(body instanceof Promise)) {
-      this.#answer(envelope.id, peer, from, deadline, body);
+      this.#answer(envelope.id, from, deadline, body);
       return;
     }
     this.#inFlight.enter();
     void body.then((settled) => {
       this.#inFlight.leave();
-      this.#answer(envelope.id, peer, from, deadline, settled);
+      this.#answer(envelope.id, from, deadline, settled);
     });
   }
 
   /** Remember the reply for retransmissions, and send it. */
-  #answer(id: string, peer: string, to: dgram.RemoteInfo, deadline: number, body: ReplyBody): void {
+  #answer(id: string, to: dgram.RemoteInfo, deadline: number, body: ReplyBody): void {
     let datagram: Buffer;
     try {
       datagram = this.#replyDatagram(id, body);
@@ -232,7 +231,7 @@ export class UdpServer implements Listener {
       this.#options.logger.error({ err, service: this.service }, 'udp: could not reply');
       datagram = this.#replyDatagram(id, { ok: false, error: toWireError(err) });
     }
-    this.#cache.finish(peer, id, datagram, Math.max(deadline, Date.now()) + DEDUPE_MARGIN_MS);
+    this.#cache.finish(to.address, to.port, id, datagram, Math.max(deadline, Date.now()) + DEDUPE_MARGIN_MS);
     this.#sendReply(datagram, to);
   }
 

@@ -328,16 +328,16 @@ describe('UDP event subscriptions', () => {
 
 describe('ReplyCache', () => {
   const reply = (bytes: number): Buffer => Buffer.alloc(bytes);
-  const S = '127.0.0.1:40000';
+  const S = ['127.0.0.1', 40000] as const;
 
   it('remembers a running request, then its reply until it expires', () => {
     const cache = new ReplyCache({ maxEntries: 10, maxBytes: 1_000 });
-    expect(cache.lookup(S, 'a').state).toBe('new');
-    cache.markRunning(S, 'a');
-    expect(cache.lookup(S, 'a').state).toBe('running');
-    cache.finish(S, 'a', reply(10), 1_000);
-    expect(cache.lookup(S, 'a', 999)).toEqual({ state: 'done', datagram: reply(10) });
-    expect(cache.lookup(S, 'a', 1_000).state).toBe('new');
+    expect(cache.lookup(...S, 'a').state).toBe('new');
+    cache.markRunning(...S, 'a');
+    expect(cache.lookup(...S, 'a').state).toBe('running');
+    cache.finish(...S, 'a', reply(10), 1_000);
+    expect(cache.lookup(...S, 'a', 999)).toEqual({ state: 'done', datagram: reply(10) });
+    expect(cache.lookup(...S, 'a', 1_000).state).toBe('new');
     cache.prune(1_000);
     expect(cache.size).toBe(0);
     expect(cache.bytes).toBe(0);
@@ -345,50 +345,55 @@ describe('ReplyCache', () => {
 
   it('evicts the oldest finished replies past its count or byte bound, never a running one', () => {
     const cache = new ReplyCache({ maxEntries: 3, maxBytes: 100 });
-    cache.markRunning(S, 'running');
-    for (const key of ['a', 'b', 'c', 'd']) cache.finish(S, key, reply(10), Infinity);
-    expect(['a', 'b', 'c', 'd'].map((k) => cache.lookup(S, k).state)).toEqual(['new', 'done', 'done', 'done']);
-    cache.finish(S, 'big', reply(85), Infinity); // 10 + 10 + 85 > 100: b and c go
-    expect(['b', 'c', 'd', 'big'].map((k) => cache.lookup(S, k).state)).toEqual(['new', 'new', 'done', 'done']);
-    expect(cache.lookup(S, 'running').state).toBe('running');
+    cache.markRunning(...S, 'running');
+    for (const key of ['a', 'b', 'c', 'd']) cache.finish(...S, key, reply(10), Infinity);
+    expect(['a', 'b', 'c', 'd'].map((k) => cache.lookup(...S, k).state)).toEqual(['new', 'done', 'done', 'done']);
+    cache.finish(...S, 'big', reply(85), Infinity); // 10 + 10 + 85 > 100: b and c go
+    expect(['b', 'c', 'd', 'big'].map((k) => cache.lookup(...S, k).state)).toEqual(['new', 'new', 'done', 'done']);
+    expect(cache.lookup(...S, 'running').state).toBe('running');
     expect(cache.bytes).toBe(95);
     expect(cache.evictions).toBe(3);
   });
 
   it('keeps evicting oldest first through thousands of replies, prunes and keys that run again', () => {
     const cache = new ReplyCache({ maxEntries: 100, maxBytes: 1_000_000 });
-    for (let i = 0; i < 5_000; i++) cache.finish(S, `k${i}`, reply(1), i % 2 === 0 ? 10 : Infinity);
+    for (let i = 0; i < 5_000; i++) cache.finish(...S, `k${i}`, reply(1), i % 2 === 0 ? 10 : Infinity);
     expect(cache.size).toBe(100);
     expect(cache.evictions).toBe(4_900);
-    expect(cache.lookup(S, 'k4899', 0).state).toBe('new');
-    expect(cache.lookup(S, 'k4900', 0).state).toBe('done');
+    expect(cache.lookup(...S, 'k4899', 0).state).toBe('new');
+    expect(cache.lookup(...S, 'k4900', 0).state).toBe('done');
     cache.prune(10); // the even half expires
     expect(cache.size).toBe(50);
     expect(cache.bytes).toBe(50);
     // A key that expired runs again: its new reply is the newest, not evicted with its old slot.
-    cache.finish(S, 'k4900', reply(2), Infinity);
-    for (let i = 0; i < 49; i++) cache.finish(S, `n${i}`, reply(1), Infinity);
+    cache.finish(...S, 'k4900', reply(2), Infinity);
+    for (let i = 0; i < 49; i++) cache.finish(...S, `n${i}`, reply(1), Infinity);
     expect(cache.size).toBe(100);
     expect(cache.evictions).toBe(4_900);
-    cache.finish(S, 'n49', reply(1), Infinity); // one too many: the oldest, k4901, goes
-    expect(cache.lookup(S, 'k4900').state).toBe('done');
-    expect(cache.lookup(S, 'k4901').state).toBe('new');
-    expect(cache.lookup(S, 'k4903').state).toBe('done');
+    cache.finish(...S, 'n49', reply(1), Infinity); // one too many: the oldest, k4901, goes
+    expect(cache.lookup(...S, 'k4900').state).toBe('done');
+    expect(cache.lookup(...S, 'k4901').state).toBe('new');
+    expect(cache.lookup(...S, 'k4903').state).toBe('done');
     expect(cache.bytes).toBe(101);
   });
 
   it('tells senders apart: the same id from another address or port is another request', () => {
     const cache = new ReplyCache({ maxEntries: 10, maxBytes: 1_000 });
-    cache.markRunning(S, 'r1');
-    expect(cache.lookup('127.0.0.1:40001', 'r1').state).toBe('new');
-    expect(cache.lookup('127.0.0.2:40000', 'r1').state).toBe('new');
-    cache.finish(S, 'r1', reply(3), 1_000);
-    cache.finish('127.0.0.1:40001', 'r1', reply(4), 1_000);
-    expect(cache.lookup(S, 'r1', 0)).toEqual({ state: 'done', datagram: reply(3) });
-    expect(cache.lookup('127.0.0.1:40001', 'r1', 0)).toEqual({ state: 'done', datagram: reply(4) });
-    cache.prune(1_000);
+    cache.markRunning(...S, 'r1');
+    expect(cache.lookup('127.0.0.1', 40001, 'r1').state).toBe('new');
+    expect(cache.lookup('127.0.0.2', 40000, 'r1').state).toBe('new');
+    cache.finish(...S, 'r1', reply(3), 1_000);
+    cache.finish('127.0.0.1', 40001, 'r1', reply(4), 1_000);
+    cache.finish('127.0.0.2', 40000, 'r1', reply(5), 2_000); // same port, another host
+    expect(cache.lookup(...S, 'r1', 0)).toEqual({ state: 'done', datagram: reply(3) });
+    expect(cache.lookup('127.0.0.1', 40001, 'r1', 0)).toEqual({ state: 'done', datagram: reply(4) });
+    expect(cache.lookup('127.0.0.2', 40000, 'r1', 0)).toEqual({ state: 'done', datagram: reply(5) });
+    cache.prune(1_000); // the other host on the same port stays
+    expect(cache.lookup(...S, 'r1', 0).state).toBe('new');
+    expect(cache.lookup('127.0.0.2', 40000, 'r1', 0).state).toBe('done');
+    cache.prune(2_000);
     expect([cache.size, cache.bytes]).toEqual([0, 0]);
-    cache.markRunning(S, 'r1'); // a sender forgotten entirely is remembered afresh
-    expect(cache.lookup(S, 'r1').state).toBe('running');
+    cache.markRunning(...S, 'r1'); // a sender forgotten entirely is remembered afresh
+    expect(cache.lookup(...S, 'r1').state).toBe('running');
   });
 });
