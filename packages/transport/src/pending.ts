@@ -15,9 +15,15 @@ import { TransportError } from './errors.js';
  */
 export class PendingRequests<Tag = unknown> {
   readonly #entries = new Map<string, Entry<Tag>>();
+  /** Called with an entry's tag whenever it settles, however: one function for all, not a closure per request. */
+  readonly #settled: ((tag: Tag) => void) | undefined;
   #timer: NodeJS.Timeout | undefined;
   /** When #timer fires (performance.now() ms); Infinity when unarmed. */
   #timerAt = Infinity;
+
+  constructor(settled?: (tag: Tag) => void) {
+    this.#settled = settled;
+  }
 
   get size(): number {
     return this.#entries.size;
@@ -65,6 +71,7 @@ export class PendingRequests<Tag = unknown> {
     this.#entries.delete(id);
     if (this.#entries.size === 0) this.#disarm();
     entry.onSettle?.();
+    this.#settled?.(entry.tag);
     return entry;
   }
 

@@ -3,6 +3,12 @@
  * replicas, publishers, subscribers' callback servers alike), a deadline per call, and
  * the mapping from what came back (a status and a body, or a socket error) to a result or
  * a TransportError. Node's global fetch would do the same about ten times slower.
+ *
+ * Requests go through undici's dispatch() with handlers of our own (call.ts for service calls,
+ * ResponseReader here for the rest) rather than its request(): that one wraps each response in
+ * a stream and each request in an AsyncResource, which for a small call cost more than the
+ * transport's own work (the load generator, which runs this client, was the bottleneck of the
+ * HTTP benchmark).
  */
 import { Pool, type Dispatcher } from 'undici';
 import { formatHostPort, parseHostPort } from '../endpoints.js';
@@ -17,6 +23,7 @@ import {
 import { newRequestId } from '../ids.js';
 import { PendingRequests } from '../pending.js';
 import { JSON_TYPE } from './app.js';
+import type { ServiceCall } from './call.js';
 
 /**
  * Connections per origin. A request holds its connection until answered (pipelining 1:
@@ -41,13 +48,20 @@ export interface RawResponse {
   text: string;
 }
 
-/** Cancels the request it is handed to (a deadline passed, or the transport closed). */
-export class Cancel {
+/** Something running under a deadline that can be called off. */
+interface Cancelable {
+  cancel(): void;
+}
+
+/** Cancels the exchange it is handed to (a deadline passed, or the transport closed). */
+export class Cancel implements Cancelable {
   aborted = false;
+  /** The attempt settled: nothing left to cancel. */
+  done = false;
   #abort: ((reason: Error) => void) | undefined;
 
   cancel(): void {
-    if (this.aborted) return;
+    if (this.aborted || this.done) return;
     this.aborted = true;
     this.#abort?.(new TransportError('DEADLINE_EXCEEDED', 'http: request cancelled'));
   }
@@ -61,7 +75,8 @@ export class Cancel {
 
 export class HttpClient {
   readonly #pools = new Map<string, Pool>();
-  readonly #pending = new PendingRequests<undefined>();
+  /** Whatever settles an entry (reply, error, deadline, close) calls off its request if still running. */
+  readonly #pending = new PendingRequests<Cancelable>((running) => running.cancel());
   readonly #maxResponseBytes: number;
 
   constructor(maxMessageBytes: number) {
@@ -69,37 +84,40 @@ export class HttpClient {
   }
 
   /**
-   * Run `attempt` under a deadline: past `timeoutMs` the caller gets DEADLINE_EXCEEDED at
-   * once and the HTTP request is aborted (its connection is lost with it: HTTP/1.1 has no
-   * other way to cancel). close() rejects every call still running with UNAVAILABLE.
+   * Start a service call under its deadline: past it the caller gets DEADLINE_EXCEEDED at once
+   * and the request is aborted. close() rejects every call still running with UNAVAILABLE.
    */
+  start(call: ServiceCall, describe: string, timeoutMs: number): Promise<unknown> {
+    const reply = this.#pending.wait(call.id, timeoutMs, describe, call);
+    call.start();
+    return reply;
+  }
+
+  /** How a call started here ended: `err`, or `value`. */
+  settle(id: string, err: Error | undefined, value?: unknown): void {
+    if (err === undefined) this.#pending.resolve(id, value);
+    else this.#pending.reject(id, err);
+  }
+
+  /** As start(), for exchanges made by `attempt` (event registrations): the same deadline, the same cancelling. */
   call(describe: string, timeoutMs: number, attempt: (cancel: Cancel) => Promise<unknown>): Promise<unknown> {
     const id = newRequestId();
     const cancel = new Cancel();
-    let answered = false;
-    const reply = this.#pending.wait(id, timeoutMs, describe, undefined, () => {
-      if (!answered) cancel.cancel();
-    });
+    const reply = this.#pending.wait(id, timeoutMs, describe, cancel);
     attempt(cancel).then(
       (value) => {
-        answered = true;
+        cancel.done = true;
         this.#pending.resolve(id, value);
       },
       (err: unknown) => {
-        answered = true;
+        cancel.done = true;
         this.#pending.reject(id, err instanceof Error ? err : new Error(String(err)));
       },
     );
     return reply;
   }
 
-  /**
-   * Send one request and read its whole body; socket failures become UNAVAILABLE (cause kept).
-   * Through undici's dispatch() with a handler of our own rather than its request(): that one
-   * wraps each response in a stream and each request in an AsyncResource, which for a small
-   * call cost more than the transport's own work (the load generator, which runs this client,
-   * was the bottleneck of the HTTP benchmark).
-   */
+  /** Send one request and read its whole body; socket failures become UNAVAILABLE (cause kept). */
   exchange(
     origin: string,
     exchange: Exchange,
@@ -210,7 +228,7 @@ function parseWireError(text: string): WireError | undefined {
   return undefined;
 }
 
-function clientError(err: unknown, origin: string): TransportError {
+export function clientError(err: unknown, origin: string): TransportError {
   const code = (err as { code?: unknown } | null)?.code;
   if (code === 'UND_ERR_RES_EXCEEDED_MAX_SIZE') {
     return new TransportError('RESOURCE_EXHAUSTED', `http: reply from ${origin} is over the limit`, { cause: err });

@@ -21,10 +21,10 @@
  * the error code's HTTP status (errors.ts) with `{code, message}`.
  */
 import { TransportError } from '../errors.js';
-import { EndpointSet, type EndpointState } from '../endpoints.js';
+import { EndpointSet } from '../endpoints.js';
 import { checkSize, outgoing, type OutgoingRequest, type TransportOptions } from '../options.js';
 import { SubscriberRegistry } from '../subscribers.js';
-import { PublishCall, codeOf, type ClientCall } from '../tracing.js';
+import { PublishCall, codeOf } from '../tracing.js';
 import type {
   EventHandler,
   Handlers,
@@ -35,9 +35,10 @@ import type {
   Subscription,
   Transport,
 } from '../transport.js';
-import { TIMEOUT_HEADER, traceHeaders } from './app.js';
+import { requestHeaders } from './app.js';
 import { CallbackSubscriptions } from './callbacks.js';
-import { HttpClient, decodeReply, originOf, wasRefused, type Cancel, type Exchange } from './client.js';
+import { ServiceCall } from './call.js';
+import { HttpClient } from './client.js';
 import { serveHttp } from './server.js';
 import { fanOut, type CallbackSink } from './webhooks.js';
 
@@ -65,62 +66,23 @@ export class HttpTransport implements Transport {
 
   // ---- client side -------------------------------------------------------------------
 
-  /** Not `async`, nor is anything under it: one promise per layer was most of this side's own CPU. */
+  /** Not `async`, nor is anything under it: a promise per layer was most of this side's own CPU. */
   request(service: string, method: string, payload: unknown, options?: RequestOptions): Promise<unknown> {
     let out: OutgoingRequest | undefined;
-    let exchange: Exchange;
-    let bytes: number;
+    let call: ServiceCall;
     try {
       this.#assertOpen();
       out = outgoing('http', service, method, options, this.#options.defaultTimeoutMs);
       const body = serialize(payload, `request ${service}.${method}`);
-      bytes = body === undefined ? 0 : Buffer.byteLength(body);
+      const bytes = body === undefined ? 0 : Buffer.byteLength(body);
       checkSize(bytes, this.maxMessageBytes, `request ${service}.${method}`);
-      const headers = traceHeaders(out.call.carrier);
-      headers.push(TIMEOUT_HEADER, String(out.timeoutMs));
-      exchange = { method: 'POST', path: this.#pathOf(service, method), headers, body };
+      const headers = requestHeaders(out.call.carrier, out.timeoutMs, body !== undefined);
+      const request = { path: this.#pathOf(service, method), headers, body, bytes };
+      call = new ServiceCall(this.#client, out.id, service, this.#endpointsFor(service), request, out.call);
     } catch (err) {
       return out === undefined ? Promise.reject(err as Error) : out.call.fail(err);
     }
-    const endpoints = this.#endpointsFor(service);
-    const call = out.call;
-    return call.track(
-      this.#client.call(`http ${service}.${method}`, out.timeoutMs, (cancel) =>
-        this.#send(service, endpoints, exchange, cancel, call, bytes, 1),
-      ),
-    );
-  }
-
-  /** Round robin over the live replicas; a refused connection tries the next one. */
-  #send(
-    service: string,
-    endpoints: EndpointSet,
-    exchange: Exchange,
-    cancel: Cancel,
-    call: ClientCall,
-    bytes: number,
-    tried: number,
-  ): Promise<unknown> {
-    const endpoint: EndpointState | undefined = endpoints.pick();
-    if (endpoint === undefined) {
-      const all = endpoints.endpoints.map((e) => e.address).join(', ');
-      return Promise.reject(
-        new TransportError('UNAVAILABLE', `http: no reachable endpoint for ${service} (tried ${all})`),
-      );
-    }
-    call.sent(endpoint.address, bytes);
-    return this.#client.exchange(originOf(endpoint.address), exchange, { cancel }).then(
-      (response) => {
-        endpoints.markUp(endpoint);
-        return decodeReply(response, endpoint.address);
-      },
-      (err: unknown) => {
-        if (!wasRefused(err)) throw err;
-        endpoints.markDown(endpoint);
-        if (tried >= endpoints.endpoints.length || cancel.aborted) throw err;
-        return this.#send(service, endpoints, exchange, cancel, call, bytes, tried + 1);
-      },
-    );
+    return out.call.track(this.#client.start(call, `http ${service}.${method}`, out.timeoutMs));
   }
 
   /** `/<service>/<method>`, escaped, made once per method rather than per call. */
