@@ -97,38 +97,38 @@ export function encodeEnvelope(envelope: Envelope, reserved = 0): Buffer {
         fieldBytes(traceparent),
         fieldBytes(tracestate),
       ] as const;
-      const m = allocate(reserved, REQUEST, 8, sizes[0] + sizes[1] + sizes[2] + sizes[3] + sizes[4], 5, body);
-      let at = m.bytes.writeDoubleBE(envelope.timeoutMs, m.at);
-      at = putField(m.bytes, at, id, sizes[0]);
-      at = putField(m.bytes, at, service, sizes[1]);
-      at = putField(m.bytes, at, method, sizes[2]);
-      at = putField(m.bytes, at, traceparent, sizes[3]);
-      at = putField(m.bytes, at, tracestate, sizes[4]);
-      return putBody(m.bytes, at, body);
+      const bytes = allocate(reserved, REQUEST, 8, sizes[0] + sizes[1] + sizes[2] + sizes[3] + sizes[4], 5, body);
+      let at = bytes.writeDoubleBE(envelope.timeoutMs, reserved + 1);
+      at = putField(bytes, at, id, sizes[0]);
+      at = putField(bytes, at, service, sizes[1]);
+      at = putField(bytes, at, method, sizes[2]);
+      at = putField(bytes, at, traceparent, sizes[3]);
+      at = putField(bytes, at, tracestate, sizes[4]);
+      return putBody(bytes, at, body);
     }
     case 'reply': {
       const body = envelope.ok ? json(envelope.result) : JSON.stringify(envelope.error);
       const size = fieldBytes(envelope.id);
-      const m = allocate(reserved, envelope.ok ? REPLY_OK : REPLY_ERROR, 0, size, 1, body);
-      return putBody(m.bytes, putField(m.bytes, m.at, envelope.id, size), body);
+      const bytes = allocate(reserved, envelope.ok ? REPLY_OK : REPLY_ERROR, 0, size, 1, body);
+      return putBody(bytes, putField(bytes, reserved + 1, envelope.id, size), body);
     }
     case 'subscribe': {
       const { id, subscriptionId, topic, group } = envelope;
       const sizes = [fieldBytes(id), fieldBytes(subscriptionId), fieldBytes(topic), fieldBytes(group)] as const;
-      const m = allocate(reserved, SUBSCRIBE, 8, sizes[0] + sizes[1] + sizes[2] + sizes[3], 4, undefined);
-      let at = m.bytes.writeDoubleBE(envelope.ttlMs ?? NaN, m.at);
-      at = putField(m.bytes, at, id, sizes[0]);
-      at = putField(m.bytes, at, subscriptionId, sizes[1]);
-      at = putField(m.bytes, at, topic, sizes[2]);
-      putField(m.bytes, at, group, sizes[3]);
-      return m.bytes;
+      const bytes = allocate(reserved, SUBSCRIBE, 8, sizes[0] + sizes[1] + sizes[2] + sizes[3], 4, undefined);
+      let at = bytes.writeDoubleBE(envelope.ttlMs ?? NaN, reserved + 1);
+      at = putField(bytes, at, id, sizes[0]);
+      at = putField(bytes, at, subscriptionId, sizes[1]);
+      at = putField(bytes, at, topic, sizes[2]);
+      putField(bytes, at, group, sizes[3]);
+      return bytes;
     }
     case 'unsubscribe': {
       const { id, subscriptionId } = envelope;
       const sizes = [fieldBytes(id), fieldBytes(subscriptionId)] as const;
-      const m = allocate(reserved, UNSUBSCRIBE, 0, sizes[0] + sizes[1], 2, undefined);
-      putField(m.bytes, putField(m.bytes, m.at, id, sizes[0]), subscriptionId, sizes[1]);
-      return m.bytes;
+      const bytes = allocate(reserved, UNSUBSCRIBE, 0, sizes[0] + sizes[1], 2, undefined);
+      putField(bytes, putField(bytes, reserved + 1, id, sizes[0]), subscriptionId, sizes[1]);
+      return bytes;
     }
     case 'event': {
       const { subscriptionId, topic, traceparent, tracestate } = envelope;
@@ -139,17 +139,17 @@ export function encodeEnvelope(envelope: Envelope, reserved = 0): Buffer {
         fieldBytes(traceparent),
         fieldBytes(tracestate),
       ] as const;
-      const m = allocate(reserved, EVENT, 0, sizes[0] + sizes[1] + sizes[2] + sizes[3], 4, body);
-      let at = putField(m.bytes, m.at, subscriptionId, sizes[0]);
-      at = putField(m.bytes, at, topic, sizes[1]);
-      at = putField(m.bytes, at, traceparent, sizes[2]);
-      at = putField(m.bytes, at, tracestate, sizes[3]);
-      return putBody(m.bytes, at, body);
+      const bytes = allocate(reserved, EVENT, 0, sizes[0] + sizes[1] + sizes[2] + sizes[3], 4, body);
+      let at = putField(bytes, reserved + 1, subscriptionId, sizes[0]);
+      at = putField(bytes, at, topic, sizes[1]);
+      at = putField(bytes, at, traceparent, sizes[2]);
+      at = putField(bytes, at, tracestate, sizes[3]);
+      return putBody(bytes, at, body);
     }
     case 'error': {
       const body = JSON.stringify(envelope.error);
-      const m = allocate(reserved, ERROR, 0, 0, 0, body);
-      return putBody(m.bytes, m.at, body);
+      const bytes = allocate(reserved, ERROR, 0, 0, 0, body);
+      return putBody(bytes, reserved + 1, body);
     }
   }
 }
@@ -241,7 +241,7 @@ function json(value: unknown): string | undefined {
  * Buffer#write per field, cost more than the JSON envelope it replaced for a small request.
  */
 
-/** The message's buffer with its type byte written, and where its fields start. */
+/** The message's buffer with its type byte written; its fields start right after. */
 function allocate(
   reserved: number,
   type: number,
@@ -249,12 +249,12 @@ function allocate(
   fieldBytes: number,
   fields: number,
   body: string | undefined,
-): { bytes: Buffer; at: number } {
+): Buffer {
   const size =
     reserved + 1 + numberBytes + 2 * fields + fieldBytes + (body === undefined ? 0 : Buffer.byteLength(body));
   const bytes = Buffer.allocUnsafe(size);
   bytes[reserved] = type;
-  return { bytes, at: reserved + 1 };
+  return bytes;
 }
 
 /** A field's length in UTF-8 (equal to its length in characters only when it is ASCII); 0 when absent. */

@@ -99,8 +99,11 @@ function startSpan(name: string, kind: SpanKind, parent: Context, checked = fals
   // made here because its way there (proxy, no-op tracer, two regular expressions over the
   // parent's ids) was a third of a server call's tracing cost.
   const own = trace.getSpanContext(parent);
-  return trace.wrapSpanContext(own !== undefined && (checked || isSpanContextValid(own)) ? own : INVALID_SPAN_CONTEXT);
+  return own !== undefined && (checked || isSpanContextValid(own)) ? trace.wrapSpanContext(own) : NO_SPAN;
 }
+
+/** The span of no trace: records nothing and holds nothing, so one serves every call outside a trace. */
+const NO_SPAN = trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
 
 /** Attribute names beyond OpenTelemetry's semantic conventions, all under `chirp.`. */
 export const CHIRP_TRANSPORT = 'chirp.transport';
