@@ -90,20 +90,20 @@ export function encodeEnvelope(envelope: Envelope, reserved = 0): Buffer {
     case 'request': {
       const { id, service, method, traceparent, tracestate } = envelope;
       const body = json(envelope.payload);
-      const sizes = [
-        fieldBytes(id),
-        fieldBytes(service),
-        fieldBytes(method),
-        fieldBytes(traceparent),
-        fieldBytes(tracestate),
-      ] as const;
-      const bytes = allocate(reserved, REQUEST, 8, sizes[0] + sizes[1] + sizes[2] + sizes[3] + sizes[4], 5, body);
+      // Sizes in locals, not an array: the hottest message, one object fewer (see http/call.ts).
+      const idBytes = fieldBytes(id);
+      const serviceBytes = fieldBytes(service);
+      const methodBytes = fieldBytes(method);
+      const parentBytes = fieldBytes(traceparent);
+      const stateBytes = fieldBytes(tracestate);
+      const fields = idBytes + serviceBytes + methodBytes + parentBytes + stateBytes;
+      const bytes = allocate(reserved, REQUEST, 8, fields, 5, body);
       let at = bytes.writeDoubleBE(envelope.timeoutMs, reserved + 1);
-      at = putField(bytes, at, id, sizes[0]);
-      at = putField(bytes, at, service, sizes[1]);
-      at = putField(bytes, at, method, sizes[2]);
-      at = putField(bytes, at, traceparent, sizes[3]);
-      at = putField(bytes, at, tracestate, sizes[4]);
+      at = putField(bytes, at, id, idBytes);
+      at = putField(bytes, at, service, serviceBytes);
+      at = putField(bytes, at, method, methodBytes);
+      at = putField(bytes, at, traceparent, parentBytes);
+      at = putField(bytes, at, tracestate, stateBytes);
       return putBody(bytes, at, body);
     }
     case 'reply': {

@@ -76,6 +76,8 @@ interface Peer {
   connected: boolean;
   /** The send callback, one per peer rather than one per datagram. */
   onSent: (err: Error | null) => void;
+  /** Refused since its last reply: its endpoints may be sitting out. */
+  refused: boolean;
 }
 
 type UdpSubscription = LocalSubscription<{ addresses: string[]; renewTimer?: NodeJS.Timeout }>;
@@ -210,6 +212,7 @@ export class UdpTransport implements Transport {
         peer.connected = true;
       }),
       connected: false,
+      refused: true, // its address may have been marked down before this socket (a name that did not resolve)
       onSent: (err) => {
         if (err) this.#onPeerError(peer, err);
       },
@@ -242,6 +245,8 @@ export class UdpTransport implements Transport {
   }
 
   #markDown(address: string): void {
+    const peer = this.#peers.get(address);
+    if (peer !== undefined) peer.refused = true;
     const now = Date.now();
     for (const set of this.#endpoints.values()) {
       // One refusal episode often brings several ICMP reports; count it once.
@@ -249,7 +254,11 @@ export class UdpTransport implements Transport {
     }
   }
 
-  #markUp(address: string): void {
+  /** A reply came from `peer`: its endpoints are back in rotation (a walk only after a refusal). */
+  #markUp(peer: Peer): void {
+    if (!peer.refused) return;
+    peer.refused = false;
+    const address = peer.address;
     for (const set of this.#endpoints.values()) {
       for (const e of set.endpoints) if (e.address === address && e.failures > 0) set.markUp(e);
     }
@@ -269,7 +278,7 @@ export class UdpTransport implements Transport {
       return;
     }
     if (envelope.type === 'reply') {
-      this.#markUp(peer.address);
+      this.#markUp(peer);
       // A duplicate reply (or one after the deadline) finds no pending entry and is dropped.
       this.#retransmits.remove(envelope.id);
       if (envelope.ok) this.#pending.resolve(envelope.id, envelope.result);
