@@ -103,13 +103,13 @@ export class CallbackSubscriptions {
       ttlMs: this.#options.subscriptionTtlMs,
     };
     const origin = originOf(address);
-    await this.#client.call(`http subscribe ${sub.topic} at ${address}`, timeoutMs, async (signal) => {
+    await this.#client.call(`http subscribe ${sub.topic} at ${address}`, timeoutMs, async (cancel) => {
       const body = JSON.stringify(registration);
       decodeReply(
         await this.#client.exchange(
           origin,
-          { method: 'POST', path: SUBSCRIPTIONS_PATH, headers: {}, body },
-          { signal },
+          { method: 'POST', path: SUBSCRIPTIONS_PATH, headers: [], body },
+          { cancel },
         ),
         address,
       );
@@ -128,7 +128,7 @@ export class CallbackSubscriptions {
         this.#client.call(
           'http unsubscribe',
           Math.min(this.#options.defaultTimeoutMs, UNSUBSCRIBE_TIMEOUT_MS),
-          (signal) => this.#client.exchange(originOf(address), { method: 'DELETE', path, headers: {} }, { signal }),
+          (cancel) => this.#client.exchange(originOf(address), { method: 'DELETE', path, headers: [] }, { cancel }),
         ),
       ),
     );

@@ -3,9 +3,14 @@
  * replicas, publishers, subscribers' callback servers alike), a deadline per call, and
  * the mapping from what came back (a status and a body, or a socket error) to a result or
  * a TransportError. Node's global fetch would do the same about ten times slower.
+ *
+ * Requests go through undici's dispatch() with handlers of our own (call.ts for service calls,
+ * ResponseReader here for the rest) rather than its request(): that one wraps each response in
+ * a stream and each request in an AsyncResource, which for a small call cost more than the
+ * transport's own work (the load generator, which runs this client, was the bottleneck of the
+ * HTTP benchmark).
  */
-import { EventEmitter } from 'node:events';
-import { Pool } from 'undici';
+import { Pool, type Dispatcher } from 'undici';
 import { formatHostPort, parseHostPort } from '../endpoints.js';
 import {
   TransportError,
@@ -18,6 +23,7 @@ import {
 import { newRequestId } from '../ids.js';
 import { PendingRequests } from '../pending.js';
 import { JSON_TYPE } from './app.js';
+import type { ServiceCall } from './call.js';
 
 /**
  * Connections per origin. A request holds its connection until answered (pipelining 1:
@@ -32,7 +38,8 @@ const RESPONSE_SLACK_BYTES = 16 * 1024;
 export interface Exchange {
   method: 'POST' | 'DELETE';
   path: string;
-  headers: Record<string, string>;
+  /** Header names and values, one after the other (undici's flat form, the cheapest it takes). */
+  headers: string[];
   body?: string | undefined;
 }
 
@@ -41,23 +48,35 @@ export interface RawResponse {
   text: string;
 }
 
-/**
- * What undici listens to for cancelling a request. An EventEmitter rather than an
- * AbortController: undici takes either, and this one costs a few microseconds less on
- * every call, about 3% of a small request's CPU here.
- */
-export class CancelSignal extends EventEmitter {
+/** Something running under a deadline that can be called off. */
+interface Cancelable {
+  cancel(): void;
+}
+
+/** Cancels the exchange it is handed to (a deadline passed, or the transport closed). */
+export class Cancel implements Cancelable {
   aborted = false;
+  /** The attempt settled: nothing left to cancel. */
+  done = false;
+  #abort: ((reason: Error) => void) | undefined;
 
   cancel(): void {
+    if (this.aborted || this.done) return;
     this.aborted = true;
-    this.emit('abort');
+    this.#abort?.(new TransportError('DEADLINE_EXCEEDED', 'http: request cancelled'));
+  }
+
+  /** Called by the request once it can be aborted; at once if it was cancelled meanwhile. */
+  onAbortable(abort: (reason: Error) => void): void {
+    this.#abort = abort;
+    if (this.aborted) abort(new TransportError('DEADLINE_EXCEEDED', 'http: request cancelled'));
   }
 }
 
 export class HttpClient {
   readonly #pools = new Map<string, Pool>();
-  readonly #pending = new PendingRequests<undefined>();
+  /** Whatever settles an entry (reply, error, deadline, close) calls off its request if still running. */
+  readonly #pending = new PendingRequests<Cancelable>((running) => running.cancel());
   readonly #maxResponseBytes: number;
 
   constructor(maxMessageBytes: number) {
@@ -65,24 +84,33 @@ export class HttpClient {
   }
 
   /**
-   * Run `attempt` under a deadline: past `timeoutMs` the caller gets DEADLINE_EXCEEDED at
-   * once and the HTTP request is aborted (its connection is lost with it: HTTP/1.1 has no
-   * other way to cancel). close() rejects every call still running with UNAVAILABLE.
+   * Start a service call under its deadline: past it the caller gets DEADLINE_EXCEEDED at once
+   * and the request is aborted. close() rejects every call still running with UNAVAILABLE.
    */
-  call(describe: string, timeoutMs: number, attempt: (signal: CancelSignal) => Promise<unknown>): Promise<unknown> {
+  start(call: ServiceCall, describe: string, timeoutMs: number): Promise<unknown> {
+    const reply = this.#pending.wait(call.id, timeoutMs, describe, call);
+    call.start();
+    return reply;
+  }
+
+  /** How a call started here ended: `err`, or `value`. */
+  settle(id: string, err: Error | undefined, value?: unknown): void {
+    if (err === undefined) this.#pending.resolve(id, value);
+    else this.#pending.reject(id, err);
+  }
+
+  /** As start(), for exchanges made by `attempt` (event registrations): the same deadline, the same cancelling. */
+  call(describe: string, timeoutMs: number, attempt: (cancel: Cancel) => Promise<unknown>): Promise<unknown> {
     const id = newRequestId();
-    const signal = new CancelSignal();
-    let answered = false;
-    const reply = this.#pending.wait(id, timeoutMs, describe, undefined, () => {
-      if (!answered) signal.cancel();
-    });
-    attempt(signal).then(
+    const cancel = new Cancel();
+    const reply = this.#pending.wait(id, timeoutMs, describe, cancel);
+    attempt(cancel).then(
       (value) => {
-        answered = true;
+        cancel.done = true;
         this.#pending.resolve(id, value);
       },
       (err: unknown) => {
-        answered = true;
+        cancel.done = true;
         this.#pending.reject(id, err instanceof Error ? err : new Error(String(err)));
       },
     );
@@ -90,27 +118,28 @@ export class HttpClient {
   }
 
   /** Send one request and read its whole body; socket failures become UNAVAILABLE (cause kept). */
-  async exchange(
+  exchange(
     origin: string,
     exchange: Exchange,
-    options: { signal?: CancelSignal; timeoutMs?: number } = {},
+    options: { cancel?: Cancel; timeoutMs?: number } = {},
   ): Promise<RawResponse> {
-    const headers = exchange.body === undefined ? exchange.headers : { 'content-type': JSON_TYPE, ...exchange.headers };
-    try {
-      const response = await this.pool(origin).request({
-        method: exchange.method,
-        path: exchange.path,
-        headers,
-        body: exchange.body,
-        signal: options.signal,
-        ...(options.timeoutMs === undefined
-          ? {}
-          : { headersTimeout: options.timeoutMs, bodyTimeout: options.timeoutMs }),
-      });
-      return { status: response.statusCode, text: await response.body.text() };
-    } catch (err) {
-      throw clientError(err, origin);
-    }
+    const headers = exchange.body === undefined ? exchange.headers : ['content-type', JSON_TYPE, ...exchange.headers];
+    return new Promise((resolve, reject) => {
+      const handler = new ResponseReader(resolve, (err) => reject(clientError(err, origin)), options.cancel);
+      this.pool(origin).dispatch(
+        {
+          origin,
+          method: exchange.method,
+          path: exchange.path,
+          headers,
+          body: exchange.body,
+          ...(options.timeoutMs === undefined
+            ? {}
+            : { headersTimeout: options.timeoutMs, bodyTimeout: options.timeoutMs }),
+        },
+        handler,
+      );
+    });
   }
 
   pool(origin: string): Pool {
@@ -131,6 +160,43 @@ export class HttpClient {
     const pools = [...this.#pools.values()];
     this.#pools.clear();
     await Promise.all(pools.map((pool) => pool.destroy().catch(() => {})));
+  }
+}
+
+/** Collects one response: its status and its body as text. */
+class ResponseReader implements Dispatcher.DispatchHandler {
+  #status = 0;
+  #chunks: Buffer[] = [];
+  readonly #resolve: (response: RawResponse) => void;
+  readonly #reject: (err: Error) => void;
+  readonly #cancel: Cancel | undefined;
+
+  constructor(resolve: (response: RawResponse) => void, reject: (err: Error) => void, cancel: Cancel | undefined) {
+    this.#resolve = resolve;
+    this.#reject = reject;
+    this.#cancel = cancel;
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.#cancel?.onAbortable((reason) => controller.abort(reason));
+  }
+
+  onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number): void {
+    this.#status = statusCode;
+  }
+
+  onResponseData(_controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    this.#chunks.push(chunk);
+  }
+
+  onResponseEnd(): void {
+    const chunks = this.#chunks;
+    const text = chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8');
+    this.#resolve({ status: this.#status, text });
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
+    this.#reject(err);
   }
 }
 
@@ -162,7 +228,7 @@ function parseWireError(text: string): WireError | undefined {
   return undefined;
 }
 
-function clientError(err: unknown, origin: string): TransportError {
+export function clientError(err: unknown, origin: string): TransportError {
   const code = (err as { code?: unknown } | null)?.code;
   if (code === 'UND_ERR_RES_EXCEEDED_MAX_SIZE') {
     return new TransportError('RESOURCE_EXHAUSTED', `http: reply from ${origin} is over the limit`, { cause: err });

@@ -131,7 +131,7 @@ export function fanOut(
   if (targets.length === 0) return { copies: 0, bytes };
   checkSize(bytes, maxMessageBytes, `event ${topic}`);
   const headers = traceHeaders(trace);
-  headers[TOPIC_HEADER] = topic;
+  headers.push(TOPIC_HEADER, topic);
   const traceId = trace.traceparent?.slice(3, 35);
   let copies = 0;
   for (const target of targets) {

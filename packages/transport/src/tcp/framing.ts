@@ -7,7 +7,7 @@
  *   +---------------------------------------------------------------+
  *   |          payload length in bytes (uint32, big-endian)         |
  *   +---------------------------------------------------------------+
- *   |          payload: one UTF-8 JSON message (envelope.ts) ...    |
+ *   |          payload: one message (envelope.ts) ...               |
  *   +---------------------------------------------------------------+
  *
  * The length is counted in bytes, never characters, and checked against the maximum as
@@ -22,7 +22,7 @@
  *   +---------------------------------------------------------------+
  *   |  HMAC-SHA256(session key, frame number ‖ payload): 32 bytes   |
  *   +---------------------------------------------------------------+
- *   |          payload: one UTF-8 JSON message (envelope.ts) ...    |
+ *   |          payload: one message (envelope.ts) ...               |
  *   +---------------------------------------------------------------+
  */
 export const FRAME_HEADER_BYTES = 4;
@@ -32,14 +32,24 @@ export class FrameError extends Error {
 }
 
 /**
- * One frame holding `text` as UTF-8: header and payload in a single buffer, one write.
+ * One frame holding `payload` (text as UTF-8): header and payload in a single buffer, one write.
  * `reserved` bytes are left before the payload (and counted in the length) for a MAC.
  */
-export function encodeFrame(text: string, reserved = 0): Buffer {
-  const length = reserved + Buffer.byteLength(text);
-  const frame = Buffer.allocUnsafe(FRAME_HEADER_BYTES + length);
-  frame.writeUInt32BE(length, 0);
-  frame.write(text, FRAME_HEADER_BYTES + reserved, 'utf8');
+export function encodeFrame(payload: string | Uint8Array, reserved = 0): Buffer {
+  const bytes = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length;
+  const frame = Buffer.allocUnsafe(FRAME_HEADER_BYTES + reserved + bytes);
+  if (typeof payload === 'string') frame.write(payload, FRAME_HEADER_BYTES + reserved, 'utf8');
+  else frame.set(payload, FRAME_HEADER_BYTES + reserved);
+  return withLength(frame);
+}
+
+/**
+ * A frame whose payload was written in place after FRAME_HEADER_BYTES (and any reserved bytes)
+ * left free at its start, as `encodeEnvelope(message, FRAME_HEADER_BYTES + reserved)` does:
+ * its length filled in, so that nothing is copied.
+ */
+export function withLength(frame: Buffer): Buffer {
+  frame.writeUInt32BE(frame.length - FRAME_HEADER_BYTES, 0);
   return frame;
 }
 

@@ -1,5 +1,5 @@
 /**
- * TCP transport: `node:net`, length-prefixed frames (framing.ts) carrying JSON envelopes.
+ * TCP transport: `node:net`, length-prefixed frames (framing.ts) carrying envelopes (envelope.ts).
  * This file is the client side and the Transport; the server side is server.ts.
  *
  * Delivery: a request is written once on one persistent connection per endpoint, where any
@@ -35,7 +35,7 @@ import type {
   Transport,
 } from '../transport.js';
 import { writeFrame } from './coalesce.js';
-import { FRAME_HEADER_BYTES, FrameDecoder, encodeFrame } from './framing.js';
+import { FRAME_HEADER_BYTES, FrameDecoder, withLength } from './framing.js';
 import { TcpServer } from './server.js';
 import { UNSIGNED_FRAMES, openSession, type FrameAuth } from './session.js';
 import { connectSocket, loadTcpTls, type TcpTls } from './tls.js';
@@ -87,7 +87,7 @@ export class TcpTransport implements Transport {
         traceparent,
         tracestate,
       };
-      const frame = encodeFrame(encodeEnvelope(envelope), this.#macBytes);
+      const frame = withLength(encodeEnvelope(envelope, FRAME_HEADER_BYTES + this.#macBytes));
       checkSize(
         frame.length - FRAME_HEADER_BYTES - this.#macBytes,
         this.maxMessageBytes,
@@ -145,7 +145,7 @@ export class TcpTransport implements Transport {
 
   #control(connection: Connection, envelope: Envelope & { id: string }): Promise<unknown> {
     const reply = this.#pending.wait(envelope.id, this.#options.defaultTimeoutMs, `tcp ${envelope.type}`, connection);
-    const frame = encodeFrame(encodeEnvelope(envelope), this.#macBytes);
+    const frame = withLength(encodeEnvelope(envelope, FRAME_HEADER_BYTES + this.#macBytes));
     connection.auth.seal(frame);
     writeFrame(connection.socket, frame);
     return reply;
@@ -235,7 +235,7 @@ export class TcpTransport implements Transport {
       }
       let envelope: Envelope;
       try {
-        envelope = decodeEnvelope(payload.toString('utf8'));
+        envelope = decodeEnvelope(payload);
       } catch (err) {
         this.#options.logger.warn({ err, address: connection.address }, 'tcp: unreadable message from server');
         continue;

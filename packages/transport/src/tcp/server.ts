@@ -1,6 +1,6 @@
 /**
  * One served service on TCP: a listening socket (node:net, or node:tls with TCP_TLS_*)
- * whose connections carry frames (framing.ts) of JSON envelopes, each request run through
+ * whose connections carry frames (framing.ts) of envelopes (envelope.ts), each request run through
  * the shared dispatch(); it also keeps the service's event subscribers, one per connection.
  *
  * With TRANSPORT_SECRET, a connection's first frame must be a valid hello and every frame
@@ -8,7 +8,7 @@
  * answered with nothing, counted by reason and logged once; the others carry on.
  */
 import net from 'node:net';
-import { TransportError } from '../errors.js';
+import { TransportError, toWireError } from '../errors.js';
 import { decodeEnvelope, encodeEnvelope, idOf, type Envelope, type ReplyBody } from '../envelope.js';
 import { dispatch, InFlight, type IncomingRequest } from '../dispatch.js';
 import { formatHostPort, parseHostPort } from '../endpoints.js';
@@ -19,7 +19,7 @@ import { SubscriberRegistry } from '../subscribers.js';
 import type { TraceCarrier } from '../tracing.js';
 import type { Handlers, Listener } from '../transport.js';
 import { writeFrame } from './coalesce.js';
-import { FrameDecoder, FrameError, encodeFrame } from './framing.js';
+import { FRAME_HEADER_BYTES, FrameDecoder, FrameError, withLength } from './framing.js';
 import { UNSIGNED_FRAMES, acceptSession, type FrameAuth } from './session.js';
 import { createSocketServer, type TcpTls } from './tls.js';
 
@@ -130,7 +130,7 @@ export class TcpServer implements Listener {
         }
         const payload = peer.auth.open(frame);
         if (payload === undefined) return this.#refuse(peer, 'unauthenticated');
-        void this.#inFlight.run(() => this.#onFrame(peer, payload));
+        this.#onFrame(peer, payload);
       }
     });
     socket.on('error', () => {}); // 'close' follows; a peer's reset is not our failure
@@ -150,19 +150,22 @@ export class TcpServer implements Listener {
     peer.socket.destroy();
   }
 
-  async #onFrame(peer: Peer, frame: Buffer): Promise<void> {
-    const text = frame.toString('utf8');
+  #onFrame(peer: Peer, frame: Buffer): void {
     let envelope: Envelope;
     try {
-      envelope = decodeEnvelope(text);
+      envelope = decodeEnvelope(frame);
     } catch (err) {
       const error = (err as TransportError).toJSON();
-      const id = idOf(text);
+      const id = idOf(frame);
       this.#send(peer, id === undefined ? { type: 'error', error } : { type: 'reply', id, ok: false, error });
       return;
     }
     switch (envelope.type) {
       case 'request': {
+        if (envelope.service !== this.service) {
+          this.#reply(peer, envelope.id, wrongService(this.service, envelope.service));
+          return;
+        }
         const request: IncomingRequest = {
           transport: 'tcp',
           service: this.service,
@@ -172,11 +175,17 @@ export class TcpServer implements Listener {
           peer: peer.address,
           bytes: frame.length,
         };
-        const body =
-          envelope.service === this.service
-            ? await dispatch(this.#options.handlers, request, envelope.payload, this.#options.logger)
-            : wrongService(this.service, envelope.service);
-        this.#reply(peer, envelope.id, body);
+        const id = envelope.id;
+        const body = dispatch(this.#options.handlers, request, envelope.payload, this.#options.logger);
+        if (!(body instanceof Promise)) {
+          this.#reply(peer, id, body);
+          return;
+        }
+        this.#inFlight.enter();
+        void body.then((settled) => {
+          this.#inFlight.leave();
+          this.#reply(peer, id, settled);
+        });
         return;
       }
       case 'subscribe':
@@ -202,24 +211,34 @@ export class TcpServer implements Listener {
   }
 
   #reply(peer: Peer, id: string, body: ReplyBody): void {
-    const text = encodeEnvelope({ type: 'reply', id, ...body });
+    if (peer.socket.destroyed || peer.auth === undefined) return;
+    let frame: Buffer;
+    try {
+      frame = encodeEnvelope({ type: 'reply', id, ...body }, FRAME_HEADER_BYTES + peer.auth.macBytes);
+    } catch (err) {
+      // A result JSON cannot express: answer so the caller need not wait.
+      this.#options.logger.error({ err, service: this.service }, 'tcp: could not reply');
+      this.#send(peer, { type: 'reply', id, ok: false, error: toWireError(err) });
+      return;
+    }
     const limit = this.#options.maxMessageBytes;
-    if (Buffer.byteLength(text) > limit) {
+    if (frame.length - FRAME_HEADER_BYTES - peer.auth.macBytes > limit) {
       const message = `reply is over this transport's limit of ${limit} bytes`;
       this.#send(peer, { type: 'reply', id, ok: false, error: { code: 'RESOURCE_EXHAUSTED', message } });
       return;
     }
-    this.#write(peer, text);
+    this.#write(peer, frame);
   }
 
   #send(peer: Peer, envelope: Envelope): void {
-    this.#write(peer, encodeEnvelope(envelope));
+    if (peer.socket.destroyed || peer.auth === undefined) return;
+    this.#write(peer, encodeEnvelope(envelope, FRAME_HEADER_BYTES + peer.auth.macBytes));
   }
 
-  /** One frame to a client, signed for its session; nothing to one that has not said hello. */
-  #write(peer: Peer, text: string): void {
+  /** One frame (FRAME_HEADER_BYTES and the MAC's room left free) to a client, signed for its session. */
+  #write(peer: Peer, frame: Buffer): void {
     if (peer.socket.destroyed || peer.auth === undefined) return;
-    const frame = encodeFrame(text, peer.auth.macBytes);
+    withLength(frame);
     peer.auth.seal(frame);
     writeFrame(peer.socket, frame);
   }
@@ -232,15 +251,13 @@ export class TcpServer implements Listener {
     let copies = 0;
     let bytes = 0;
     for (const target of this.#registry.targets(topic)) {
-      const text = encodeEnvelope({
-        type: 'event',
-        subscriptionId: target.subscriptionId,
-        topic,
-        payload: event,
-        traceparent: trace.traceparent,
-        tracestate: trace.tracestate,
-      });
-      bytes = Buffer.byteLength(text);
+      const macBytes = target.sink.auth?.macBytes ?? 0;
+      const { traceparent, tracestate } = trace;
+      const frame = encodeEnvelope(
+        { type: 'event', subscriptionId: target.subscriptionId, topic, payload: event, traceparent, tracestate },
+        FRAME_HEADER_BYTES + macBytes,
+      );
+      bytes = frame.length - FRAME_HEADER_BYTES - macBytes;
       checkSize(bytes, this.#options.maxMessageBytes, `event ${topic}`);
       if (target.sink.socket.writableLength > SLOW_SUBSCRIBER_BYTES) {
         this.#options.logger.warn(
@@ -249,7 +266,7 @@ export class TcpServer implements Listener {
         );
         continue;
       }
-      this.#write(target.sink, text);
+      this.#write(target.sink, frame);
       copies++;
     }
     return { copies, bytes };

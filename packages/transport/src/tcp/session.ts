@@ -27,7 +27,7 @@ import { FRAME_HEADER_BYTES } from './framing.js';
 export interface FrameAuth {
   /** Bytes at the start of a frame's body before the payload (room for the MAC). */
   readonly macBytes: number;
-  /** Sign a frame made by `encodeFrame(text, macBytes)`, right before writing it (frames are numbered). */
+  /** Sign a frame with `macBytes` left before its payload, right before writing it (frames are numbered). */
   seal(frame: Buffer): void;
   /** The payload of a frame body that arrived, or undefined if its MAC is wrong. */
   open(body: Buffer): Buffer | undefined;

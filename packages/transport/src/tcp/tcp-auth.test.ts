@@ -51,7 +51,7 @@ function stats(): TcpTransport['stats'] {
   return tcp.stats;
 }
 
-function requestText(id: string, payload: unknown): string {
+function requestMessage(id: string, payload: unknown): Buffer {
   return encodeEnvelope({
     type: 'request',
     id,
@@ -65,7 +65,7 @@ function requestText(id: string, payload: unknown): string {
 /** A hello and one signed request, as a client holding `secret` would send them at `now`. */
 function signedConnection(secret: string, now = Date.now()): Buffer {
   const { hello, auth } = openSession(new Sealer(secretBytes(secret)), now);
-  const frame = encodeFrame(requestText('r1', 'sneaky'), MAC_BYTES);
+  const frame = encodeFrame(requestMessage('r1', 'sneaky'), MAC_BYTES);
   auth.seal(frame);
   return Buffer.concat([hello, frame]);
 }
@@ -90,7 +90,7 @@ async function stillServes(client: RoutedTransport): Promise<void> {
 }
 
 describe('TCP with TRANSPORT_SECRET', () => {
-  it('serves a client holding the secret, and its frames carry a MAC, not the bare JSON', async () => {
+  it('serves a client holding the secret, and its frames carry a MAC, not the bare message', async () => {
     const client = world.transport();
     expect(await client.request('echo', 'echo', { hi: 'signed' })).toEqual({ hi: 'signed' });
     expect(calls).toBe(1);
@@ -101,7 +101,7 @@ describe('TCP with TRANSPORT_SECRET', () => {
     const client = world.transport();
     await stillServes(client);
     const attempts = [
-      Buffer.concat([encodeFrame(requestText('r1', 'unsigned'))]), // a client without the secret
+      Buffer.concat([encodeFrame(requestMessage('r1', 'unsigned'))]), // a client without the secret
       signedConnection(testSecret()), // another secret
       signedConnection(SECRET, Date.now() - REPLAY_WINDOW_MS - 5_000), // an old hello
       signedConnection(SECRET, Date.now() + REPLAY_WINDOW_MS + 5_000), // one from the future
@@ -145,7 +145,7 @@ describe('TCP with TRANSPORT_SECRET', () => {
 
   it('hangs up when a frame is sent again within its connection', async () => {
     const { hello, auth } = openSession(new Sealer(secretBytes(SECRET)));
-    const frame = encodeFrame(requestText('r1', 'once'), MAC_BYTES);
+    const frame = encodeFrame(requestMessage('r1', 'once'), MAC_BYTES);
     auth.seal(frame);
     const socket = net.connect(parseHostPort(address));
     const received: Buffer[] = [];

@@ -5,9 +5,10 @@
  */
 import net from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { decodeEnvelope, encodeEnvelope, type Envelope } from '../envelope.js';
+import { MESSAGE_TYPE, decodeEnvelope, encodeEnvelope, type Envelope } from '../envelope.js';
 import { parseHostPort } from '../endpoints.js';
 import { TestWorld, eventually, freePort } from '../testing/index.js';
+import { rawLength, rawMessage } from '../testing/wire.js';
 import { FrameDecoder, encodeFrame } from './framing.js';
 
 let world: TestWorld;
@@ -25,7 +26,7 @@ async function rawPeer(): Promise<{ socket: net.Socket; received: Envelope[]; cl
   await new Promise((resolve) => socket.once('connect', resolve));
   const decoder = new FrameDecoder(1 << 20);
   const received: Envelope[] = [];
-  socket.on('data', (chunk) => decoder.push(chunk).forEach((f) => received.push(decodeEnvelope(f.toString()))));
+  socket.on('data', (chunk) => decoder.push(chunk).forEach((f) => received.push(decodeEnvelope(f))));
   const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
   return { socket, received, closed };
 }
@@ -55,54 +56,53 @@ describe('TCP server under bad input', () => {
     await stillServes();
   });
 
-  it('answers a well-framed message that is not JSON with an error, and keeps the connection', async () => {
+  it('answers a well-framed message it cannot read with an error, and keeps the connection', async () => {
     const peer = await rawPeer();
-    peer.socket.write(encodeFrame('{"type": "request", oops'));
+    peer.socket.write(encodeFrame('{"type": "request", oops')); // a JSON envelope, as older peers sent
     peer.socket.write(
       encodeFrame(
-        encodeEnvelope({
-          type: 'request',
-          id: 'r1',
-          service: 'echo',
-          method: 'echo',
-          payload: 7,
-          timeoutMs: 1000,
-        }),
+        encodeEnvelope({ type: 'request', id: 'r1', service: 'echo', method: 'echo', payload: 7, timeoutMs: 1000 }),
       ),
     );
     await eventually(() => expect(peer.received).toHaveLength(2));
     expect(peer.received[0]).toEqual({
       type: 'error',
-      error: { code: 'INVALID_ARGUMENT', message: 'malformed message: message is not valid JSON' },
+      error: { code: 'INVALID_ARGUMENT', message: 'malformed message: unknown message type 0x7b' },
     });
     expect(peer.received[1]).toEqual({ type: 'reply', id: 'r1', ok: true, result: 7 });
     peer.socket.destroy();
   });
 
-  it('answers a request missing fields with INVALID_ARGUMENT for that request id', async () => {
+  it('answers a request with a missing, empty or bad field, or a body that is not JSON, with INVALID_ARGUMENT for its id', async () => {
     const peer = await rawPeer();
-    peer.socket.write(encodeFrame(JSON.stringify({ type: 'request', id: 'r2', service: 'echo', timeoutMs: 1000 })));
-    peer.socket.write(
-      encodeFrame(JSON.stringify({ type: 'request', id: 'r3', service: 'echo', method: 'echo', timeoutMs: -5 })),
-    );
-    peer.socket.write(encodeFrame(JSON.stringify({ type: 'event', subscriptionId: 's', topic: 't' })));
-    await eventually(() => expect(peer.received).toHaveLength(3));
+    const { request } = MESSAGE_TYPE;
+    const body = Buffer.from('{"not": json');
+    const frames = [
+      rawMessage(request, 1000, 'r2', 'echo'), // no method: cut short
+      rawMessage(request, 1000, 'r3', 'echo', rawLength(40), Buffer.from('echo')), // a length past the end
+      rawMessage(request, 1000, 'r4', 'echo', '', null, null), // an empty method
+      rawMessage(request, -5, 'r5', 'echo', 'echo', null, null),
+      rawMessage(request, 1000, 'r6', 'echo', 'echo', null, null, body),
+      encodeEnvelope({ type: 'event', subscriptionId: 's', topic: 't' }),
+    ];
+    for (const frame of frames) peer.socket.write(encodeFrame(frame));
+    await eventually(() => expect(peer.received).toHaveLength(frames.length));
+    const invalid = (id: string, message: string): Envelope => ({
+      type: 'reply',
+      id,
+      ok: false,
+      error: { code: 'INVALID_ARGUMENT', message: `malformed message: ${message}` },
+    });
     expect(peer.received).toEqual([
-      {
-        type: 'reply',
-        id: 'r2',
-        ok: false,
-        error: { code: 'INVALID_ARGUMENT', message: 'malformed message: request.method must be a non-empty string' },
-      },
-      {
-        type: 'reply',
-        id: 'r3',
-        ok: false,
-        error: { code: 'INVALID_ARGUMENT', message: 'malformed message: request.timeoutMs must be a positive number' },
-      },
+      invalid('r2', 'message is cut short'),
+      invalid('r3', 'message is cut short'),
+      invalid('r4', 'request.method must be a non-empty string'),
+      invalid('r5', 'request.timeoutMs must be a positive number'),
+      invalid('r6', 'message body is not valid JSON'),
       { type: 'error', error: { code: 'INVALID_ARGUMENT', message: 'tcp: a server does not accept event messages' } },
     ]);
     peer.socket.destroy();
+    await stillServes();
   });
 
   it('survives random garbage from many peers at once', async () => {

@@ -10,7 +10,7 @@ import amqp from 'amqplib';
 import { request as httpRequest } from 'undici';
 import { DIRECT_REPLY_TO, HEADER_TIMEOUT_MS, Topology } from '../amqp/topology.js';
 import { parseHostPort } from '../endpoints.js';
-import type { ReplyBody } from '../envelope.js';
+import { decodeEnvelope, encodeEnvelope, type ReplyBody } from '../envelope.js';
 import { FrameDecoder, encodeFrame } from '../tcp/framing.js';
 import type { TestWorld } from './index.js';
 
@@ -24,7 +24,7 @@ export async function rawRequest(
   trace: Record<string, string>,
 ): Promise<ReplyBody> {
   const address = world.config.services[service]?.addresses?.[0] ?? 'nowhere:0';
-  const envelope = JSON.stringify({
+  const envelope = encodeEnvelope({
     type: 'request',
     id: 'raw-1',
     service,
@@ -33,6 +33,7 @@ export async function rawRequest(
     timeoutMs: TIMEOUT_MS,
     ...trace,
   });
+  const replyOf = (bytes: Buffer): ReplyBody => decodeEnvelope(bytes) as ReplyBody;
   switch (world.kind) {
     case 'http': {
       const response = await httpRequest(`http://${address}/${service}/${method}`, {
@@ -54,7 +55,7 @@ export async function rawRequest(
           socket.on('error', reject);
           socket.on('data', (chunk) => {
             const [frame] = decoder.push(chunk);
-            if (frame !== undefined) resolve(JSON.parse(frame.toString('utf8')) as ReplyBody);
+            if (frame !== undefined) resolve(replyOf(frame));
           });
           socket.write(encodeFrame(envelope));
         });
@@ -68,7 +69,7 @@ export async function rawRequest(
       try {
         return await new Promise((resolve, reject) => {
           socket.on('error', reject);
-          socket.on('message', (datagram) => resolve(JSON.parse(datagram.toString('utf8')) as ReplyBody));
+          socket.on('message', (datagram) => resolve(replyOf(datagram)));
           socket.send(envelope, port, host);
         });
       } finally {

@@ -1,10 +1,10 @@
 /**
  * How UDP datagrams are signed and checked. Without TRANSPORT_SECRET a datagram is the
- * JSON envelope alone; with it, the envelope follows a sealed header (signing.ts):
+ * envelope alone; with it, the envelope follows a sealed header (signing.ts):
  *
  *    0      1           9                25                              57
  *   +------+-----------+-----------------+-------------------------------+--------------+
- *   | kind | timestamp |  nonce (16)     |  HMAC-SHA256(secret, 0–24 ‖   | JSON envelope |
+ *   | kind | timestamp |  nonce (16)     |  HMAC-SHA256(secret, 0–24 ‖   |   envelope   |
  *   | (1)  | (8, ms)   |                 |  envelope) (32)               | (envelope.ts) |
  *   +------+-----------+-----------------+-------------------------------+--------------+
  *
@@ -18,8 +18,8 @@
 import { SEALED, SEALED_HEADER_BYTES, Sealer, secretBytes, type AuthStats, type SealedKind } from '../signing.js';
 
 export interface DatagramAuth {
-  /** A datagram holding `text`, with room for the header: seal it before sending. */
-  encode(text: string): Buffer;
+  /** Bytes to leave free before the envelope (encodeEnvelope's `reserved`); seal the datagram before sending. */
+  readonly headerBytes: number;
   /** Give `datagram` a fresh timestamp, nonce and MAC in place: before each (re)transmission. */
   seal(datagram: Buffer): void;
   /** A freshly sealed copy, for a datagram that may still be in flight (a cached reply sent again). */
@@ -38,13 +38,14 @@ export function datagramAuth(secret: string | undefined, side: 'client' | 'serve
 }
 
 const UNSIGNED: DatagramAuth = {
-  encode: (text) => Buffer.from(text),
+  headerBytes: 0,
   seal: () => {},
   resealed: (datagram) => datagram,
   open: (datagram) => datagram,
 };
 
 class SignedDatagrams implements DatagramAuth {
+  readonly headerBytes = SEALED_HEADER_BYTES;
   readonly #sealer: Sealer;
   readonly #outgoing: SealedKind;
   readonly #incoming: SealedKind;
@@ -53,12 +54,6 @@ class SignedDatagrams implements DatagramAuth {
     this.#sealer = sealer;
     this.#outgoing = outgoing;
     this.#incoming = incoming;
-  }
-
-  encode(text: string): Buffer {
-    const datagram = Buffer.allocUnsafe(SEALED_HEADER_BYTES + Buffer.byteLength(text));
-    datagram.write(text, SEALED_HEADER_BYTES, 'utf8');
-    return datagram;
   }
 
   seal(datagram: Buffer): void {

@@ -1,5 +1,5 @@
 /**
- * UDP transport: `node:dgram`, one JSON envelope (envelope.ts) per datagram, no connection.
+ * UDP transport: `node:dgram`, one envelope (envelope.ts) per datagram, no connection.
  *
  * Delivery guarantee — what UDP gives, and what this layer adds:
  * - Requests: the client retransmits the same datagram (same request id) with exponential
@@ -25,7 +25,7 @@ import { decodeEnvelope, encodeEnvelope, type Envelope } from '../envelope.js';
 import { deliver } from '../dispatch.js';
 import { EndpointSet, parseHostPort } from '../endpoints.js';
 import { newRequestId, newSubscriptionId } from '../ids.js';
-import { checkSize, outgoing, type TransportOptions } from '../options.js';
+import { checkSize, outgoing, type OutgoingRequest, type TransportOptions } from '../options.js';
 import { PendingRequests } from '../pending.js';
 import { PublishCall } from '../tracing.js';
 import { emptyAuthStats, type AuthStats } from '../signing.js';
@@ -76,6 +76,8 @@ interface Peer {
   connected: boolean;
   /** The send callback, one per peer rather than one per datagram. */
   onSent: (err: Error | null) => void;
+  /** Refused since its last reply: its endpoints may be sitting out. */
+  refused: boolean;
 }
 
 type UdpSubscription = LocalSubscription<{ addresses: string[]; renewTimer?: NodeJS.Timeout }>;
@@ -112,27 +114,29 @@ export class UdpTransport implements Transport {
 
   // ---- client side -------------------------------------------------------------------
 
-  async request(service: string, method: string, payload: unknown, options?: RequestOptions): Promise<unknown> {
-    const out = outgoing('udp', service, method, options, this.#options.defaultTimeoutMs);
-    const { traceparent, tracestate } = out.call.carrier;
-    const envelope: Envelope = {
-      type: 'request',
-      id: out.id,
-      service,
-      method,
-      payload,
-      timeoutMs: out.timeoutMs,
-      traceparent,
-      tracestate,
-    };
+  /** Not `async`: returning the pending promise itself saves a promise and its ticks per call. */
+  request(service: string, method: string, payload: unknown, options?: RequestOptions): Promise<unknown> {
+    let out: OutgoingRequest | undefined;
     let datagram: Buffer;
     let peer: Peer;
     try {
-      datagram = this.#auth.encode(encodeEnvelope(envelope));
+      out = outgoing('udp', service, method, options, this.#options.defaultTimeoutMs);
+      const { traceparent, tracestate } = out.call.carrier;
+      const envelope: Envelope = {
+        type: 'request',
+        id: out.id,
+        service,
+        method,
+        payload,
+        timeoutMs: out.timeoutMs,
+        traceparent,
+        tracestate,
+      };
+      datagram = encodeEnvelope(envelope, this.#auth.headerBytes);
       checkSize(datagram.length, this.maxMessageBytes, `request ${service}.${method}`);
       peer = this.#peerFor(service);
     } catch (err) {
-      return out.call.fail(err);
+      return out === undefined ? Promise.reject(err as Error) : out.call.fail(err);
     }
     this.stats.requests++;
     out.call.sent(peer.address, datagram.length);
@@ -208,6 +212,7 @@ export class UdpTransport implements Transport {
         peer.connected = true;
       }),
       connected: false,
+      refused: true, // its address may have been marked down before this socket (a name that did not resolve)
       onSent: (err) => {
         if (err) this.#onPeerError(peer, err);
       },
@@ -240,6 +245,8 @@ export class UdpTransport implements Transport {
   }
 
   #markDown(address: string): void {
+    const peer = this.#peers.get(address);
+    if (peer !== undefined) peer.refused = true;
     const now = Date.now();
     for (const set of this.#endpoints.values()) {
       // One refusal episode often brings several ICMP reports; count it once.
@@ -247,7 +254,11 @@ export class UdpTransport implements Transport {
     }
   }
 
-  #markUp(address: string): void {
+  /** A reply came from `peer`: its endpoints are back in rotation (a walk only after a refusal). */
+  #markUp(peer: Peer): void {
+    if (!peer.refused) return;
+    peer.refused = false;
+    const address = peer.address;
     for (const set of this.#endpoints.values()) {
       for (const e of set.endpoints) if (e.address === address && e.failures > 0) set.markUp(e);
     }
@@ -261,13 +272,13 @@ export class UdpTransport implements Transport {
     }
     let envelope: Envelope;
     try {
-      envelope = decodeEnvelope(body.toString('utf8'));
+      envelope = decodeEnvelope(body);
     } catch (err) {
       this.#options.logger.debug({ err, address: peer.address }, 'udp: unreadable datagram from server');
       return;
     }
     if (envelope.type === 'reply') {
-      this.#markUp(peer.address);
+      this.#markUp(peer);
       // A duplicate reply (or one after the deadline) finds no pending entry and is dropped.
       this.#retransmits.remove(envelope.id);
       if (envelope.ok) this.#pending.resolve(envelope.id, envelope.result);
@@ -331,7 +342,7 @@ export class UdpTransport implements Transport {
     return this.#exchange(
       this.#peer(address),
       envelope.id,
-      this.#auth.encode(encodeEnvelope(envelope)),
+      encodeEnvelope(envelope, this.#auth.headerBytes),
       timeoutMs,
       `udp subscribe ${sub.topic}`,
     );
@@ -351,7 +362,7 @@ export class UdpTransport implements Transport {
         return this.#exchange(
           this.#peer(address),
           envelope.id,
-          this.#auth.encode(encodeEnvelope(envelope)),
+          encodeEnvelope(envelope, this.#auth.headerBytes),
           timeoutMs,
           'udp unsubscribe',
         );

@@ -126,11 +126,10 @@ export class UdpServer implements Listener {
 
   #onDatagram(datagram: Buffer, from: dgram.RemoteInfo): void {
     this.stats.received++;
-    const sender = { host: from.address, port: from.port };
     if (datagram.length > this.#options.maxMessageBytes) {
       this.stats.oversized++;
       this.#options.logger.debug(
-        { from: formatHostPort(sender), bytes: datagram.length },
+        { from: formatHostPort(hostPortOf(from)), bytes: datagram.length },
         'udp: dropped oversized datagram',
       );
       return;
@@ -138,92 +137,102 @@ export class UdpServer implements Listener {
     const body = this.#options.auth.open(datagram, this.stats);
     if (body === undefined) {
       this.#options.logger.debug(
-        { from: formatHostPort(sender) },
+        { from: formatHostPort(hostPortOf(from)) },
         'udp: dropped a datagram that failed authentication',
       );
       return;
     }
     let envelope: Envelope;
     try {
-      envelope = decodeEnvelope(body.toString('utf8'));
+      envelope = decodeEnvelope(body);
     } catch (err) {
-      this.#dropMalformed(sender, (err as Error).message);
+      this.#dropMalformed(from, (err as Error).message);
       return;
     }
     switch (envelope.type) {
       case 'request':
-        this.#onRequest(envelope, sender, body.length);
+        this.#onRequest(envelope, from, body.length);
         return;
       case 'subscribe': {
         const ttlMs = Math.min(envelope.ttlMs ?? this.#options.subscriptionTtlMs, MAX_SUBSCRIPTION_TTL_MS);
         const { subscriptionId, topic, group } = envelope;
-        this.registry.upsert({ subscriptionId, topic, group, sink: sender, expiresAt: Date.now() + ttlMs });
-        void send(this.#socket, this.#replyDatagram(envelope.id, { ok: true }), sender);
+        const sink = hostPortOf(from);
+        this.registry.upsert({ subscriptionId, topic, group, sink, expiresAt: Date.now() + ttlMs });
+        this.#sendReply(this.#replyDatagram(envelope.id, { ok: true }), from);
         return;
       }
       case 'unsubscribe':
         this.registry.remove(envelope.subscriptionId);
-        void send(this.#socket, this.#replyDatagram(envelope.id, { ok: true }), sender);
+        this.#sendReply(this.#replyDatagram(envelope.id, { ok: true }), from);
         return;
       default:
-        this.#dropMalformed(sender, `a server does not accept ${envelope.type} messages`);
+        this.#dropMalformed(from, `a server does not accept ${envelope.type} messages`);
     }
   }
 
-  #dropMalformed(sender: HostPort, reason: string): void {
+  #dropMalformed(from: dgram.RemoteInfo, reason: string): void {
     this.stats.malformed++;
-    this.#options.logger.debug({ from: formatHostPort(sender), reason }, 'udp: dropped malformed datagram');
+    this.#options.logger.debug({ from: formatHostPort(hostPortOf(from)), reason }, 'udp: dropped malformed datagram');
   }
 
-  #onRequest(envelope: RequestEnvelope, sender: HostPort, bytes: number): void {
-    // The id is only unique per client, hence the sender's address in the key.
-    const key = `${sender.host}:${sender.port}|${envelope.id}`;
-    const known = this.#cache.lookup(key);
+  #onRequest(envelope: RequestEnvelope, from: dgram.RemoteInfo, bytes: number): void {
+    // The id is only unique per client, hence the sender's address and port with it.
+    const known = this.#cache.lookup(from.address, from.port, envelope.id);
     if (known.state === 'running') {
       this.stats.duplicatesIgnored++;
       return;
     }
     if (known.state === 'done') {
       this.stats.duplicatesAnswered++;
-      this.#sendReply(this.#options.auth.resealed(known.datagram), sender);
+      this.#sendReply(this.#options.auth.resealed(known.datagram), from);
       return;
     }
     if (this.#closing !== undefined) {
       // Silence would cost the caller its whole deadline; UNAVAILABLE tells it to go elsewhere.
       const error = new TransportError('UNAVAILABLE', `udp: ${this.service} is shutting down`);
-      void send(this.#socket, this.#replyDatagram(envelope.id, { ok: false, error: error.toJSON() }), sender);
+      this.#sendReply(this.#replyDatagram(envelope.id, { ok: false, error: error.toJSON() }), from);
       return;
     }
     this.stats.requests++;
-    this.#cache.markRunning(key);
+    this.#cache.markRunning(from.address, from.port, envelope.id);
+    const deadline = Date.now() + envelope.timeoutMs;
+    if (envelope.service !== this.service) {
+      this.#answer(envelope.id, from, deadline, wrongService(this.service, envelope.service));
+      return;
+    }
     const request: IncomingRequest = {
       transport: 'udp',
       service: this.service,
       method: envelope.method,
       trace: envelope,
-      deadline: Date.now() + envelope.timeoutMs,
-      peer: key.slice(0, key.indexOf('|')),
+      deadline,
+      peer: `${from.address}:${from.port}`,
       bytes,
     };
-    void this.#inFlight.run(() => this.#answer(envelope, key, sender, request));
+    const body = dispatch(this.#options.handlers, request, envelope.payload, this.#options.logger);
+    if (!(body instanceof Promise)) {
+      this.#answer(envelope.id, from, deadline, body);
+      return;
+    }
+    this.#inFlight.enter();
+    void body.then((settled) => {
+      this.#inFlight.leave();
+      this.#answer(envelope.id, from, deadline, settled);
+    });
   }
 
-  /** Run the handler, remember its reply for retransmissions, and send it. Never rejects. */
-  async #answer(envelope: RequestEnvelope, key: string, sender: HostPort, request: IncomingRequest): Promise<void> {
+  /** Remember the reply for retransmissions, and send it. */
+  #answer(id: string, to: dgram.RemoteInfo, deadline: number, body: ReplyBody): void {
     let datagram: Buffer;
     try {
-      const body =
-        envelope.service === this.service
-          ? await dispatch(this.#options.handlers, request, envelope.payload, this.#options.logger)
-          : wrongService(this.service, envelope.service);
-      datagram = this.#replyDatagram(envelope.id, body);
+      datagram = this.#replyDatagram(id, body);
     } catch (err) {
       // Only encoding can throw here (a result JSON cannot express): answer so the caller need not wait.
-      this.#options.logger.error({ err, service: this.service, method: envelope.method }, 'udp: could not reply');
-      datagram = this.#replyDatagram(envelope.id, { ok: false, error: toWireError(err) });
+      this.#options.logger.error({ err, service: this.service }, 'udp: could not reply');
+      datagram = this.#replyDatagram(id, { ok: false, error: toWireError(err) });
     }
-    this.#cache.finish(key, datagram, Math.max(request.deadline, Date.now()) + DEDUPE_MARGIN_MS);
-    this.#sendReply(datagram, sender);
+    this.#cache.finish(to.address, to.port, id, datagram, Math.max(deadline, Date.now()) + DEDUPE_MARGIN_MS);
+    this.#sendReply(datagram, to);
   }
 
   /**
@@ -231,10 +240,10 @@ export class UdpServer implements Listener {
    * retransmission recovers (and the cache answers). No callback, so no promise or
    * completion callback per reply either.
    */
-  #sendReply(datagram: Buffer, to: HostPort): void {
+  #sendReply(datagram: Buffer, to: dgram.RemoteInfo): void {
     if (this.#socketClosed) return;
     try {
-      this.#socket.send(datagram, to.port, to.host);
+      this.#socket.send(datagram, to.port, to.address);
     } catch {
       // The socket closed under us: as lost.
     }
@@ -243,13 +252,12 @@ export class UdpServer implements Listener {
   /** The reply as one sealed datagram; one over the limit becomes a RESOURCE_EXHAUSTED error. */
   #replyDatagram(id: string, body: ReplyBody): Buffer {
     const { auth } = this.#options;
-    let datagram = auth.encode(encodeEnvelope({ type: 'reply', id, ...body }));
+    let datagram = encodeEnvelope({ type: 'reply', id, ...body }, auth.headerBytes);
     if (datagram.length > this.#options.maxMessageBytes) {
       this.stats.oversizedReplies++;
       const message = `reply is ${datagram.length} bytes, over this transport's limit of ${this.#options.maxMessageBytes} bytes`;
-      datagram = auth.encode(
-        encodeEnvelope({ type: 'reply', id, ok: false, error: { code: 'RESOURCE_EXHAUSTED', message } }),
-      );
+      const error = { code: 'RESOURCE_EXHAUSTED', message } as const;
+      datagram = encodeEnvelope({ type: 'reply', id, ok: false, error }, auth.headerBytes);
     }
     auth.seal(datagram);
     return datagram;
@@ -262,15 +270,9 @@ export class UdpServer implements Listener {
   async publish(topic: string, event: unknown, trace: TraceCarrier): Promise<{ copies: number; bytes: number }> {
     const { traceparent, tracestate } = trace;
     const outgoing = this.registry.targets(topic).map((target) => {
-      const datagram = this.#options.auth.encode(
-        encodeEnvelope({
-          type: 'event',
-          subscriptionId: target.subscriptionId,
-          topic,
-          payload: event,
-          traceparent,
-          tracestate,
-        }),
+      const datagram = encodeEnvelope(
+        { type: 'event', subscriptionId: target.subscriptionId, topic, payload: event, traceparent, tracestate },
+        this.#options.auth.headerBytes,
       );
       checkSize(datagram.length, this.#options.maxMessageBytes, `event ${topic}`);
       this.#options.auth.seal(datagram);
@@ -303,4 +305,8 @@ export class UdpServer implements Listener {
     })();
     return this.#closing;
   }
+}
+
+function hostPortOf(from: dgram.RemoteInfo): HostPort {
+  return { host: from.address, port: from.port };
 }

@@ -6,7 +6,7 @@
  */
 import dgram from 'node:dgram';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { encodeEnvelope } from '../envelope.js';
+import { decodeEnvelope, encodeEnvelope } from '../envelope.js';
 import { createTransport } from '../factory.js';
 import { REPLAY_WINDOW_MS, SEALED, SEALED_HEADER_BYTES, Sealer, secretBytes } from '../signing.js';
 import { TestWorld, eventually, failure, sleep, testSecret } from '../testing/index.js';
@@ -31,7 +31,7 @@ beforeEach(async () => {
 });
 afterEach(() => world.close());
 
-function requestText(id: string, payload: unknown): string {
+function requestMessage(id: string, payload: unknown): Buffer {
   return encodeEnvelope({
     type: 'request',
     id,
@@ -44,9 +44,8 @@ function requestText(id: string, payload: unknown): string {
 
 /** A request datagram signed with `secret` at `now`, as a client would send it. */
 function signedRequest(secret: string, id: string, now = Date.now()): Buffer {
-  const text = requestText(id, 'forged');
-  const datagram = Buffer.alloc(SEALED_HEADER_BYTES + Buffer.byteLength(text));
-  datagram.write(text, SEALED_HEADER_BYTES);
+  const message = requestMessage(id, 'forged');
+  const datagram = Buffer.concat([Buffer.alloc(SEALED_HEADER_BYTES), message]);
   new Sealer(secretBytes(secret)).seal(datagram, SEALED.udpToServer, now);
   return datagram;
 }
@@ -63,7 +62,7 @@ describe('UDP with TRANSPORT_SECRET', () => {
     const client = world.transport();
     const peer = await rawUdpPeer(server.address);
     const forged = [
-      requestText('a', 'unsigned'),
+      requestMessage('a', 'unsigned'),
       signedRequest(testSecret(), 'b'),
       signedRequest(SECRET, 'c').subarray(0, 60), // cut short
       Buffer.concat([signedRequest(SECRET, 'd'), Buffer.from(' ')]), // one byte added
@@ -116,7 +115,7 @@ describe('UDP with TRANSPORT_SECRET', () => {
     // An impostor answers every datagram with the right reply id, unsigned.
     const impostor = dgram.createSocket('udp4');
     impostor.on('message', (datagram, from) => {
-      const { id } = JSON.parse(datagram.subarray(SEALED_HEADER_BYTES).toString()) as { id: string };
+      const { id } = decodeEnvelope(datagram.subarray(SEALED_HEADER_BYTES)) as { id: string };
       impostor.send(encodeEnvelope({ type: 'reply', id, ok: true, result: 'trust me' }), from.port, from.address);
     });
     await new Promise<void>((resolve) => impostor.bind(0, '127.0.0.1', resolve));

@@ -5,11 +5,12 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../config.js';
-import { encodeEnvelope } from '../envelope.js';
+import { MESSAGE_TYPE, decodeEnvelope, encodeEnvelope } from '../envelope.js';
 import { TransportError } from '../errors.js';
 import type { RoutedTransport } from '../factory.js';
 import { TestWorld, eventually, freePort, sleep } from '../testing/index.js';
 import { rawUdpPeer } from '../testing/raw-udp-peer.js';
+import { rawLength, rawMessage } from '../testing/wire.js';
 import { UdpProxy, type UdpProxyOptions } from '../testing/udp-proxy.js';
 import type { Handlers } from '../transport.js';
 import { UdpTransport, type UdpServer } from './index.js';
@@ -57,7 +58,7 @@ async function rejection(promise: Promise<unknown>): Promise<TransportError> {
   return err as TransportError;
 }
 
-function request(id: string, payload: unknown, method = 'echo', service = 'echo'): string {
+function request(id: string, payload: unknown, method = 'echo', service = 'echo'): Buffer {
   return encodeEnvelope({ type: 'request', id, service, method, payload, timeoutMs: 2_000 });
 }
 
@@ -141,12 +142,13 @@ describe('UDP server under bad input', () => {
     const garbage: Array<string | Buffer> = [
       Buffer.from(Array.from({ length: 64 }, (_, i) => (i * 97 + 13) % 256)), // random bytes
       Buffer.alloc(0),
-      '{"type": "request", oops', // not JSON
-      '[1, 2, 3]', // JSON, not an object
-      JSON.stringify({ type: 'request', id: 'r1', service: 'echo', timeoutMs: 1000 }), // no method
-      JSON.stringify({ type: 'request', id: 'r2', service: 'echo', method: 'echo', timeoutMs: -5 }),
-      JSON.stringify({ type: 'subscribe', id: 'r3', topic: 'x' }), // no subscriptionId
-      JSON.stringify({ type: 'teleport', id: 'r4' }), // unknown type
+      '{"type": "request", "id": "r0"}', // a JSON envelope, as older peers sent: an unknown type
+      rawMessage(0x7f, 'r1'), // unknown type
+      rawMessage(MESSAGE_TYPE.request, 1000, 'r2', 'echo'), // no method: cut short
+      rawMessage(MESSAGE_TYPE.request, 1000, 'r3', 'echo', rawLength(40), 'echo'), // a length past the end
+      rawMessage(MESSAGE_TYPE.request, -5, 'r4', 'echo', 'echo', null, null),
+      rawMessage(MESSAGE_TYPE.request, 1000, 'r5', 'echo', 'echo', null, null, Buffer.from('{oops')), // body not JSON
+      rawMessage(MESSAGE_TYPE.subscribe, NaN, 'r6', '', 'x', null), // an empty subscriptionId
       encodeEnvelope({ type: 'reply', id: 'r5', ok: true, result: 1 }), // a type servers do not take
       encodeEnvelope({ type: 'event', subscriptionId: 's', topic: 't' }),
     ];
@@ -161,7 +163,7 @@ describe('UDP server under bad input', () => {
     // The same socket does get answers to a real request, so the silence above was a choice.
     await peer.send(request('real', 'hello'));
     await eventually(() => expect(peer.received).toHaveLength(1));
-    expect(JSON.parse(peer.received[0]!.toString())).toEqual({ type: 'reply', id: 'real', ok: true, result: 'hello' });
+    expect(decodeEnvelope(peer.received[0]!)).toEqual({ type: 'reply', id: 'real', ok: true, result: 'hello' });
     peer.socket.close();
     expect(await world.transport().request('echo', 'echo', 'still here')).toBe('still here');
   });
@@ -184,8 +186,8 @@ describe('UDP server under bad input', () => {
     await peer.send(datagram);
     await eventually(() => expect(peer.received).toHaveLength(3));
     expect(runs).toBe(1);
-    expect(new Set(peer.received.map(String))).toEqual(
-      new Set([JSON.stringify({ type: 'reply', id: 'same-id', ok: true, result: 1 })]),
+    expect(new Set(peer.received.map((datagram) => datagram.toString('hex')))).toEqual(
+      new Set([encodeEnvelope({ type: 'reply', id: 'same-id', ok: true, result: 1 }).toString('hex')]),
     );
     expect(server.stats).toMatchObject({ requests: 1, duplicatesIgnored: 1, duplicatesAnswered: 2 });
 
@@ -326,15 +328,16 @@ describe('UDP event subscriptions', () => {
 
 describe('ReplyCache', () => {
   const reply = (bytes: number): Buffer => Buffer.alloc(bytes);
+  const S = ['127.0.0.1', 40000] as const;
 
   it('remembers a running request, then its reply until it expires', () => {
     const cache = new ReplyCache({ maxEntries: 10, maxBytes: 1_000 });
-    expect(cache.lookup('a').state).toBe('new');
-    cache.markRunning('a');
-    expect(cache.lookup('a').state).toBe('running');
-    cache.finish('a', reply(10), 1_000);
-    expect(cache.lookup('a', 999)).toEqual({ state: 'done', datagram: reply(10) });
-    expect(cache.lookup('a', 1_000).state).toBe('new');
+    expect(cache.lookup(...S, 'a').state).toBe('new');
+    cache.markRunning(...S, 'a');
+    expect(cache.lookup(...S, 'a').state).toBe('running');
+    cache.finish(...S, 'a', reply(10), 1_000);
+    expect(cache.lookup(...S, 'a', 999)).toEqual({ state: 'done', datagram: reply(10) });
+    expect(cache.lookup(...S, 'a', 1_000).state).toBe('new');
     cache.prune(1_000);
     expect(cache.size).toBe(0);
     expect(cache.bytes).toBe(0);
@@ -342,13 +345,55 @@ describe('ReplyCache', () => {
 
   it('evicts the oldest finished replies past its count or byte bound, never a running one', () => {
     const cache = new ReplyCache({ maxEntries: 3, maxBytes: 100 });
-    cache.markRunning('running');
-    for (const key of ['a', 'b', 'c', 'd']) cache.finish(key, reply(10), Infinity);
-    expect(['a', 'b', 'c', 'd'].map((k) => cache.lookup(k).state)).toEqual(['new', 'done', 'done', 'done']);
-    cache.finish('big', reply(85), Infinity); // 10 + 10 + 85 > 100: b and c go
-    expect(['b', 'c', 'd', 'big'].map((k) => cache.lookup(k).state)).toEqual(['new', 'new', 'done', 'done']);
-    expect(cache.lookup('running').state).toBe('running');
+    cache.markRunning(...S, 'running');
+    for (const key of ['a', 'b', 'c', 'd']) cache.finish(...S, key, reply(10), Infinity);
+    expect(['a', 'b', 'c', 'd'].map((k) => cache.lookup(...S, k).state)).toEqual(['new', 'done', 'done', 'done']);
+    cache.finish(...S, 'big', reply(85), Infinity); // 10 + 10 + 85 > 100: b and c go
+    expect(['b', 'c', 'd', 'big'].map((k) => cache.lookup(...S, k).state)).toEqual(['new', 'new', 'done', 'done']);
+    expect(cache.lookup(...S, 'running').state).toBe('running');
     expect(cache.bytes).toBe(95);
     expect(cache.evictions).toBe(3);
+  });
+
+  it('keeps evicting oldest first through thousands of replies, prunes and keys that run again', () => {
+    const cache = new ReplyCache({ maxEntries: 100, maxBytes: 1_000_000 });
+    for (let i = 0; i < 5_000; i++) cache.finish(...S, `k${i}`, reply(1), i % 2 === 0 ? 10 : Infinity);
+    expect(cache.size).toBe(100);
+    expect(cache.evictions).toBe(4_900);
+    expect(cache.lookup(...S, 'k4899', 0).state).toBe('new');
+    expect(cache.lookup(...S, 'k4900', 0).state).toBe('done');
+    cache.prune(10); // the even half expires
+    expect(cache.size).toBe(50);
+    expect(cache.bytes).toBe(50);
+    // A key that expired runs again: its new reply is the newest, not evicted with its old slot.
+    cache.finish(...S, 'k4900', reply(2), Infinity);
+    for (let i = 0; i < 49; i++) cache.finish(...S, `n${i}`, reply(1), Infinity);
+    expect(cache.size).toBe(100);
+    expect(cache.evictions).toBe(4_900);
+    cache.finish(...S, 'n49', reply(1), Infinity); // one too many: the oldest, k4901, goes
+    expect(cache.lookup(...S, 'k4900').state).toBe('done');
+    expect(cache.lookup(...S, 'k4901').state).toBe('new');
+    expect(cache.lookup(...S, 'k4903').state).toBe('done');
+    expect(cache.bytes).toBe(101);
+  });
+
+  it('tells senders apart: the same id from another address or port is another request', () => {
+    const cache = new ReplyCache({ maxEntries: 10, maxBytes: 1_000 });
+    cache.markRunning(...S, 'r1');
+    expect(cache.lookup('127.0.0.1', 40001, 'r1').state).toBe('new');
+    expect(cache.lookup('127.0.0.2', 40000, 'r1').state).toBe('new');
+    cache.finish(...S, 'r1', reply(3), 1_000);
+    cache.finish('127.0.0.1', 40001, 'r1', reply(4), 1_000);
+    cache.finish('127.0.0.2', 40000, 'r1', reply(5), 2_000); // same port, another host
+    expect(cache.lookup(...S, 'r1', 0)).toEqual({ state: 'done', datagram: reply(3) });
+    expect(cache.lookup('127.0.0.1', 40001, 'r1', 0)).toEqual({ state: 'done', datagram: reply(4) });
+    expect(cache.lookup('127.0.0.2', 40000, 'r1', 0)).toEqual({ state: 'done', datagram: reply(5) });
+    cache.prune(1_000); // the other host on the same port stays
+    expect(cache.lookup(...S, 'r1', 0).state).toBe('new');
+    expect(cache.lookup('127.0.0.2', 40000, 'r1', 0).state).toBe('done');
+    cache.prune(2_000);
+    expect([cache.size, cache.bytes]).toEqual([0, 0]);
+    cache.markRunning(...S, 'r1'); // a sender forgotten entirely is remembered afresh
+    expect(cache.lookup(...S, 'r1').state).toBe('running');
   });
 });
