@@ -33,13 +33,14 @@
  * delivery_limit). Classic queues only flag a redelivery, so on request queues the consumer
  * counts, in a header of a copy it republishes (redelivery.ts), and dead-letters past the same
  * limit itself (header x-chirp-death-reason: delivery_limit): a publish per redelivery instead
- * of a log write per request. Measured here (RabbitMQ 3.10.8, 2 cores): a bare amqplib
- * echo over a classic queue answers in ~0.5 ms at the median, one call at a time, and ~12k
- * calls/s at 64 in flight; this transport over quorum request queues took ~1.8 ms and ~6k. Per-message TTL works on both (expired requests
- * are dead-lettered). What neither count can tell apart: the messages a consumer held unacked
- * when it died (up to PREFETCH) all count one delivery, so a message that keeps arriving
- * alongside a poison one could share its fate; consumer.ts handles redeliveries one at a time
- * so that it does not.
+ * of a log write per request. Measured here (RabbitMQ 3.10.8, 2 cores, the bench's baselines):
+ * a bare amqplib echo answers in ~0.45 ms at the median over a classic queue, ~1.45 ms over a
+ * quorum queue, which also sustains ~0.6× its calls/s at 64 in flight; this transport went from
+ * ~1.6 ms to ~0.65 ms when its request queues became classic. Per-message TTL works on both
+ * (expired requests are dead-lettered). What neither count can tell apart: the messages a
+ * consumer held unacked when it died (up to PREFETCH) all count one delivery, so a message that
+ * keeps arriving alongside a poison one could share its fate; consumer.ts handles redeliveries
+ * one at a time so that it does not.
  * Ungrouped subscribers' queues are exclusive to one connection, which quorum queues cannot be:
  * they stay classic, and a crashing consumer takes its queue with it.
  */
