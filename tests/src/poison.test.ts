@@ -2,7 +2,9 @@
  * Poison messages on AMQP, for real: a consumer process (crash-on-mark.ts) that SIGKILLs
  * itself when it handles a marked message, restarted by this test each time it dies, as a
  * supervisor would. The marked message must stop after DELIVERY_LIMIT + 1 crashes and land
- * in the dead-letter queue (reason delivery_limit), while the messages behind it go through.
+ * in the dead-letter queue (reason delivery_limit), while the messages beside and behind it
+ * go through. Events sit in a quorum queue, whose broker counts the deliveries; requests in a
+ * classic queue, whose consumers count them (packages/transport/src/amqp/redelivery.ts).
  * Needs @chirp/transport built (`npm run build`).
  */
 import { randomBytes } from 'node:crypto';
@@ -74,9 +76,16 @@ it(`dead-letters an event that kills its consumer after ${DELIVERY_LIMIT + 1} cr
   expect(crashes).toBe(DELIVERY_LIMIT + 1);
 }, 90_000);
 
-it(`dead-letters a request that kills its server after ${DELIVERY_LIMIT + 1} crashes, and keeps serving`, async () => {
+it(`dead-letters a request that kills its server after ${DELIVERY_LIMIT + 1} crashes, answers the requests beside it, and keeps serving`, async () => {
   const poisoned = caller.request('crashy', 'work', { id: 'poison', crash: true }, { timeoutMs: 60_000 });
-  poisoned.catch(() => {}); // settled when the world closes: the poison never gets a reply
+  const failure = poisoned.then(
+    () => undefined,
+    (err: unknown) => err,
+  );
+  // Sent with it, so the first server to die holds them too: each crash redelivers them with the poison.
+  const beside = Array.from({ length: 5 }, (_, i) =>
+    caller.request('crashy', 'work', { id: `beside-${i}` }, { timeoutMs: 60_000 }),
+  );
   const dead = await eventually(
     async () => {
       const letters = await takeDeadLetters(world.config.amqpPrefix);
@@ -88,6 +97,10 @@ it(`dead-letters a request that kills its server after ${DELIVERY_LIMIT + 1} cra
   );
   expect(dead[0]).toMatchObject({ reason: 'delivery_limit', queue: `${world.config.amqpPrefix}.rpc.crashy` });
   expect(JSON.parse(dead[0]!.body)).toEqual({ id: 'poison', crash: true });
+  // The server that dead-letters it answers it, rather than leaving the caller to its deadline.
+  expect(await failure).toMatchObject({ code: 'INTERNAL', message: expect.stringMatching(/dead-lettered/) });
+  expect(await Promise.all(beside)).toEqual(Array.from({ length: 5 }, (_, i) => ({ id: `beside-${i}` })));
+  expect(handled).toEqual(expect.arrayContaining(Array.from({ length: 5 }, (_, i) => `beside-${i}`)));
   expect(await caller.request('crashy', 'work', { id: 'after' }, { timeoutMs: 20_000 })).toEqual({ id: 'after' });
   expect(crashes).toBe(DELIVERY_LIMIT + 1);
 }, 90_000);

@@ -1,5 +1,8 @@
-/** Every target by name: the four transports, their four baselines, TCP and UDP signed, each transport traced. */
-import { amqplibEcho } from './amqplib-echo.js';
+/**
+ * Every target by name: the four transports, their four baselines, AMQP's quorum-queue price,
+ * TCP and UDP signed, each transport traced.
+ */
+import { amqplibEcho, amqplibQuorumEcho } from './amqplib-echo.js';
 import { TRANSPORT_KINDS } from '@chirp/transport';
 import { chirpTarget, signedTarget, tracedTarget } from './chirp.js';
 import { dgramEcho } from './dgram-echo.js';
@@ -11,7 +14,7 @@ export * from './target.js';
 
 const DESCRIPTIONS = {
   http: 'Chirp HTTP transport: Fastify server, undici Pool client',
-  amqp: 'Chirp AMQP transport: durable quorum request queue, direct reply-to',
+  amqp: 'Chirp AMQP transport: durable classic request queue, transient requests, direct reply-to',
   tcp: 'Chirp TCP transport: one multiplexed connection, length-prefixed JSON envelopes',
   udp: 'Chirp UDP transport: one JSON envelope per datagram, retransmission, de-duplication',
 };
@@ -32,6 +35,7 @@ export const TARGETS: Record<TargetName, Target> = {
   ...TRACED,
   fastify: fastifyEcho,
   amqplib: amqplibEcho,
+  'amqplib+quorum': amqplibQuorumEcho,
   net: netEcho,
   dgram: dgramEcho,
 };

@@ -1,7 +1,8 @@
 /**
  * A target is one thing the benchmark measures: a Chirp transport (http, amqp, tcp, udp),
  * the bare baseline it is compared with (Fastify + undici, amqplib, node:net, node:dgram),
- * TCP and UDP with every message signed (tcp+secret, udp+secret), or a transport with
+ * an extra baseline that prices a choice the transport does not make (amqplib over a quorum
+ * queue: the price of durability), TCP and UDP with every message signed (tcp+secret, udp+secret), or a transport with
  * telemetry on (tcp+traced, tcp+sampled, …). Each has two halves that never share a process: `serve` runs in the
  * server process (server-child.ts) and `connect` in the load generator. Both halves serve
  * and call the same two methods with the same payloads, so the figures compare.
@@ -20,7 +21,13 @@ export type SignedName = (typeof SIGNED_NAMES)[number];
 export const TRACING_MODES = ['traced', 'sampled'] as const;
 export type TracingMode = (typeof TRACING_MODES)[number];
 export type TracedName = `${TransportKind}+${TracingMode}`;
-export type TargetName = TransportKind | BaselineName | SignedName | TracedName;
+/**
+ * Bare libraries again, used the way the transport chose not to: AMQP over a quorum request
+ * queue, every request written to the broker's log. Measured beside the baselines, not as one.
+ */
+export const PRICED_NAMES = ['amqplib+quorum'] as const;
+export type PricedName = (typeof PRICED_NAMES)[number];
+export type TargetName = TransportKind | BaselineName | SignedName | TracedName | PricedName;
 
 /** The OpenTelemetry settings of a traced target's processes (the sampler decides at the caller). */
 export function tracingEnv(mode: TracingMode, otlpEndpoint: string | undefined): Record<string, string> {
@@ -38,6 +45,9 @@ export const BASELINE_OF: Record<TransportKind, BaselineName> = {
   tcp: 'net',
   udp: 'dgram',
 };
+
+/** What the baselines section measures beside each transport's baseline. */
+export const PRICED_BESIDE: Partial<Record<TransportKind, PricedName[]>> = { amqp: ['amqplib+quorum'] };
 
 export function isBaseline(name: string): name is BaselineName {
   return (BASELINE_NAMES as readonly string[]).includes(name);

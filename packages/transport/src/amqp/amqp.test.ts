@@ -1,8 +1,9 @@
 /**
  * What only AMQP can get wrong, against the real RabbitMQ: a connection the broker drops,
- * poison messages on a request queue, replicas competing for one queue, a request waiting
- * in a queue for its server to come back, and a broker that is unreachable for a while
- * (played by a TCP proxy this test stops and starts, so other test files keep their broker).
+ * poison messages on a request queue (malformed, or redelivered past the delivery limit),
+ * replicas competing for one queue, a request waiting in a queue for its server to come
+ * back, and a broker that is unreachable for a while (played by a TCP proxy this test stops
+ * and starts, so other test files keep their broker).
  */
 import net from 'node:net';
 import { connect, type Channel, type ChannelModel, type ConsumeMessage } from 'amqplib';
@@ -20,6 +21,7 @@ import {
 } from '../testing/index.js';
 import type { Handlers } from '../transport.js';
 import { AmqpTransport } from './index.js';
+import { DELIVERY_LIMIT } from './topology.js';
 
 const echo: Handlers = {
   echo: (payload) => payload,
@@ -221,6 +223,60 @@ describe('AMQP transport against RabbitMQ', () => {
     // A fractional deadline must not become an expiration the broker refuses (closing the channel).
     expect(await client.request('echo', 'echo', 'ok', { timeoutMs: 1_500.5 })).toBe('ok');
     expect(await pending).toBe('slow done');
+  });
+
+  it(`counts redeliveries on its classic request queue: handles a counted one once, and past ${DELIVERY_LIMIT} dead-letters it unhandled and answers INTERNAL`, async () => {
+    const handled: unknown[] = [];
+    const counting: Handlers = { echo: (payload) => (handled.push(payload), payload) };
+    const first = await world.serve('echo', counting);
+    const queue = first.address;
+    await first.close(); // the queue stays, with nobody consuming it
+    const { queue: replies } = await channel.assertQueue('', { exclusive: true });
+    const answers = new Map<string, unknown>();
+    await channel.consume(
+      replies,
+      (m: ConsumeMessage | null) =>
+        m && answers.set(m.properties.correlationId as string, JSON.parse(m.content.toString())),
+      { noAck: true },
+    );
+    const request = (id: string, redeliveries: number): void => {
+      const headers = { 'x-timeout-ms': 10_000, 'x-sent-at': Date.now(), 'x-chirp-redeliveries': redeliveries };
+      channel.sendToQueue(queue, Buffer.from(JSON.stringify(id)), {
+        type: 'echo',
+        headers,
+        replyTo: replies,
+        correlationId: id,
+        expiration: '10000',
+      });
+    };
+    request('again', 2);
+    request('poison', DELIVERY_LIMIT);
+
+    // A consumer that dies holding both: the broker hands them out again flagged redelivered.
+    const dying = await raw.createChannel();
+    let held = 0;
+    await dying.consume(queue, () => void held++, { noAck: false });
+    await eventually(() => expect(held).toBe(2));
+    await dying.close();
+
+    await world.serve('echo', counting);
+    await eventually(() => expect(answers.size).toBe(2));
+    expect(answers.get('again')).toEqual({ ok: true, result: 'again' });
+    expect(answers.get('poison')).toEqual({
+      ok: false,
+      error: { code: 'INTERNAL', message: expect.stringMatching(/dead-lettered/) },
+    });
+    expect(handled).toEqual(['again']);
+    const dead = await channel.get(`${world.config.amqpPrefix}.dead`, { noAck: true });
+    expect(dead && JSON.parse(dead.content.toString())).toBe('poison');
+    expect(dead && dead.properties.headers).toMatchObject({
+      'x-chirp-death-reason': 'delivery_limit',
+      'x-chirp-death-queue': queue,
+      'x-chirp-redeliveries': DELIVERY_LIMIT + 1,
+    });
+    await sleep(200); // nothing else comes round: the counted copy was handled once, the original acked
+    expect(handled).toEqual(['again']);
+    expect(await channel.checkQueue(queue)).toMatchObject({ messageCount: 0 });
   });
 
   it('dead-letters an event whose handler fails, and acks the others', async () => {

@@ -10,13 +10,23 @@
  * innocent ones beside it alike. Run concurrently again, they would die with it again, until
  * the limit dead-letters them all. Run one at a time, each acked before the next starts, only
  * the poison one dies; and taking them alternately from the back and the front of the batch
- * (by the delivery count: odd from the back, even from the front) gets the ones on either side
- * of it done within two crashes. Messages arriving meanwhile wait their turn behind them.
+ * (by the highest delivery count in it, which grows by one with each crash: odd from the back,
+ * even from the front) gets the ones on either side of it done within two crashes. Messages
+ * arriving meanwhile wait their turn behind them.
+ *
+ * On a queue whose redeliveries the consumer counts (a classic request queue: redelivery.ts),
+ * each redelivered message in the batch is first counted — republished with its count raised,
+ * or dead-lettered past the limit, and acked — after the handlers already running are done
+ * (within the grace period) and before any other starts, so no handler of ours can kill the
+ * process between the copy and the ack. The copies come back carrying their count (here, or
+ * to another replica) and are what gets handled, one at a time like any redelivery, since a
+ * copy is a message that has killed a consumer before.
  */
 import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
 import { InFlight } from '../dispatch.js';
 import type { Logger } from '../logger.js';
 import { closeQuietly, logChannelErrors, type AmqpConnection, type Standing } from './connection.js';
+import { countedRedeliveries, type Recounted, type RedeliveryCounter } from './redelivery.js';
 
 /**
  * Unacked messages one consumer holds at once. Bounds the work (and memory) a replica takes
@@ -25,8 +35,11 @@ import { closeQuietly, logChannelErrors, type AmqpConnection, type Standing } fr
  */
 export const PREFETCH = 64;
 
-/** After a first redelivered message, how long to wait for the rest of the batch before picking. */
+/** After a first redelivered message (or counting a batch of them), how long to wait for the rest of the batch before picking. */
 const REDELIVERED_GATHER_MS = 20;
+
+/** A redelivery the broker would not take the counted copy of goes back to the queue after this, not at once. */
+const RECOUNT_RETRY_MS = 1_000;
 
 export interface ConsumerSetup {
   connection: AmqpConnection;
@@ -48,6 +61,9 @@ export abstract class QueueConsumer implements Standing {
   readonly #graceMs: number;
   readonly #onClosed: (consumer: QueueConsumer) => void;
   readonly #inFlight = new InFlight();
+  /** Present when this consumer counts its queue's redeliveries (the broker does not). */
+  readonly #counter: RedeliveryCounter | undefined;
+  #queue: string | undefined;
   #channel: Channel | undefined;
   #consumerTag: string | undefined;
   #attaching: Promise<void> | undefined;
@@ -56,8 +72,9 @@ export abstract class QueueConsumer implements Standing {
   #oneAtATime: Held[] = [];
   #drainingOneAtATime = false;
 
-  protected constructor(setup: ConsumerSetup, what: string) {
+  protected constructor(setup: ConsumerSetup, what: string, counter?: RedeliveryCounter) {
     this.#connection = setup.connection;
+    this.#counter = counter;
     this.logger = setup.logger;
     this.maxMessageBytes = setup.maxMessageBytes;
     this.#graceMs = setup.graceMs;
@@ -73,6 +90,9 @@ export abstract class QueueConsumer implements Standing {
    * without requeue, which dead-letters it rather than redelivering it forever.
    */
   protected abstract handle(channel: Channel, message: ConsumeMessage): Promise<Verdict>;
+
+  /** A message this consumer counted past the delivery limit was dead-lettered (its handler never runs again). */
+  protected onDeliveryLimit(_channel: Channel, _message: ConsumeMessage): void {}
 
   attach(model: ChannelModel): Promise<void> {
     if (this.#closed || this.#channel !== undefined) return Promise.resolve();
@@ -98,6 +118,7 @@ export abstract class QueueConsumer implements Standing {
     await this.#inFlight.drained(this.#graceMs);
     this.#channel = undefined;
     if (channel !== undefined) await closeQuietly(channel);
+    await this.#counter?.close();
   }
 
   async #open(model: ChannelModel): Promise<void> {
@@ -109,8 +130,9 @@ export abstract class QueueConsumer implements Standing {
       this.#connection.restore(this);
     });
     let consumerTag: string;
+    let queue: string;
     try {
-      const queue = await this.declare(channel);
+      queue = await this.declare(channel);
       await channel.prefetch(PREFETCH);
       ({ consumerTag } = await channel.consume(queue, (message) => this.#onMessage(channel, message), {
         noAck: false,
@@ -123,6 +145,7 @@ export abstract class QueueConsumer implements Standing {
       await closeQuietly(channel);
       return;
     }
+    this.#queue = queue;
     this.#channel = channel;
     this.#consumerTag = consumerTag;
   }
@@ -134,7 +157,7 @@ export abstract class QueueConsumer implements Standing {
       void closeQuietly(channel);
       return;
     }
-    if (message.fields.redelivered || this.#oneAtATime.length > 0 || this.#drainingOneAtATime) {
+    if (this.#suspect(message) || this.#oneAtATime.length > 0 || this.#drainingOneAtATime) {
       this.#oneAtATime.push({ channel, message });
       void this.#drainOneAtATime();
       return;
@@ -149,7 +172,8 @@ export abstract class QueueConsumer implements Standing {
       await sleep(REDELIVERED_GATHER_MS);
       await this.#inFlight.drained(this.#graceMs);
       while (this.#oneAtATime.length > 0 && !this.#closed) {
-        const { channel, message } = takeNext(this.#oneAtATime);
+        if (await this.#countRedeliveries()) continue;
+        const { channel, message } = takeNext(this.#oneAtATime, (m) => this.#deliveries(m));
         // One whose channel is gone is back in the queue already.
         if (channel !== this.#channel) continue;
         await this.#inFlight.run(() => this.#settle(channel, message));
@@ -160,6 +184,62 @@ export abstract class QueueConsumer implements Standing {
       }
     } finally {
       this.#drainingOneAtATime = false;
+    }
+  }
+
+  /** Whether `message` has killed a consumer before, as far as this consumer can tell. */
+  #suspect(message: ConsumeMessage): boolean {
+    return message.fields.redelivered || (this.#counter !== undefined && countedRedeliveries(message) > 0);
+  }
+
+  /** Deliveries of `message` so far that were not settled: the broker's count, or ours with this one. */
+  #deliveries(message: ConsumeMessage): number {
+    if (this.#counter === undefined) return Number(message.properties.headers?.['x-delivery-count'] ?? 0);
+    return countedRedeliveries(message) + (message.fields.redelivered ? 1 : 0);
+  }
+
+  /**
+   * Count every redelivery waiting in the batch (see the header), together: they are only
+   * publishes, and nothing else of ours runs meanwhile. Then give their copies time to come
+   * back and join the batch. Returns whether there were any.
+   */
+  async #countRedeliveries(): Promise<boolean> {
+    if (this.#counter === undefined) return false;
+    const redelivered = this.#oneAtATime.filter((held) => held.message.fields.redelivered);
+    if (redelivered.length === 0) return false;
+    this.#oneAtATime = this.#oneAtATime.filter((held) => !held.message.fields.redelivered);
+    await Promise.all(redelivered.map((held) => this.#inFlight.run(() => this.#recount(this.#counter!, held))));
+    await sleep(REDELIVERED_GATHER_MS);
+    return true;
+  }
+
+  async #recount(counter: RedeliveryCounter, { channel, message }: Held): Promise<void> {
+    // One whose channel is gone is back in the queue already, to be counted when it comes round.
+    if (channel !== this.#channel || this.#queue === undefined) return;
+    let outcome: Recounted;
+    try {
+      outcome = await counter.recount(this.#queue, message);
+    } catch (err) {
+      this.logger.warn({ err, consumer: this.#what }, 'amqp: could not count a redelivery; requeueing it');
+      await sleep(RECOUNT_RETRY_MS);
+      try {
+        channel.nack(message, false, true);
+      } catch {
+        // The channel closed meanwhile: the broker requeued it already.
+      }
+      return;
+    }
+    try {
+      channel.ack(message);
+    } catch {
+      // The channel closed meanwhile: the original comes back too (see redelivery.ts on duplicates).
+    }
+    if (outcome === 'dead-lettered') {
+      this.logger.warn(
+        { consumer: this.#what, queue: this.#queue, type: message.properties.type as unknown },
+        'amqp: message dead-lettered: every consumer that took it died before settling it (delivery limit)',
+      );
+      this.onDeliveryLimit(channel, message);
     }
   }
 
@@ -185,10 +265,10 @@ interface Held {
   message: ConsumeMessage;
 }
 
-/** From the back of a redelivered batch when its delivery count is odd, else from the front (see the header). */
-function takeNext(batch: Held[]): Held {
-  const deliveries = Number(batch[0]!.message.properties.headers?.['x-delivery-count'] ?? 0);
-  return (deliveries % 2 === 1 ? batch.pop() : batch.shift())!;
+/** From the back of a redelivered batch when its highest delivery count is odd, else from the front (see the header). */
+function takeNext(batch: Held[], deliveries: (message: ConsumeMessage) => number): Held {
+  const most = Math.max(...batch.map((held) => deliveries(held.message)));
+  return (most % 2 === 1 ? batch.pop() : batch.shift())!;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));

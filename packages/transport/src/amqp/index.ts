@@ -1,19 +1,22 @@
 /**
  * AMQP transport: amqplib against RabbitMQ. Names and message layout: topology.ts.
  *
- * Requests: one durable queue per service, consumed by every replica of it (competing
- * consumers), replies over direct reply-to. A request is a non-persistent message: it is
- * handled at most once per call, unless the consumer that took it died before acking (its
- * channel or process went away mid-work), in which case the broker redelivers it to another
- * replica and the handler may run twice; a request (or event) that kills DELIVERY_LIMIT + 1
- * consumers in a row is dead-lettered instead (quorum queues, see topology.ts). A reply
- * travels back on the caller's channel; if that channel or connection dies first, the reply
- * is lost and the call fails with UNAVAILABLE (the handler may or may not have run). A
- * request to a queue with no consumer is not an error: the broker keeps it until its
- * deadline (the message expires then), so a server that is restarting picks it up; only a
- * service nobody ever served (no queue) fails at once with UNAVAILABLE. Messages a server
- * cannot read are answered with INVALID_ARGUMENT (over maxMessageBytes: RESOURCE_EXHAUSTED)
- * and dead-lettered to `<prefix>.dead`, as are requests that expired unserved.
+ * Requests: one durable classic queue per service, consumed by every replica of it (competing
+ * consumers), replies over direct reply-to. A request is a transient message, so no call waits
+ * on a disk write: it is handled at most once per call, unless the consumer that took it died
+ * before acking (its channel or process went away mid-work), in which case the broker
+ * redelivers it to another replica and the handler may run twice. A request (or event) that
+ * kills DELIVERY_LIMIT + 1 consumers in a row is dead-lettered instead, and a request is then
+ * answered INTERNAL: request queues' consumers count redeliveries themselves (redelivery.ts),
+ * a group's quorum queue has the broker count them (topology.ts). A reply travels back on the
+ * caller's channel; if that channel or connection dies first, the reply is lost and the call
+ * fails with UNAVAILABLE (the handler may or may not have run). A request to a queue with no
+ * consumer is not an error: the broker keeps it until its deadline (the message expires then),
+ * so a server that is restarting picks it up (not through a restart of the broker itself,
+ * which loses transient messages, and its callers' channels anyway); only a service nobody
+ * ever served (no queue) fails at once with UNAVAILABLE. Messages a server cannot read are
+ * answered with INVALID_ARGUMENT (over maxMessageBytes: RESOURCE_EXHAUSTED) and dead-lettered
+ * to `<prefix>.dead`, as are requests that expired unserved.
  *
  * Events: persistent messages on a durable topic exchange, confirmed by the broker before
  * publish() resolves (an event nobody subscribes to is confirmed and dropped). A subscriber

@@ -1,7 +1,9 @@
 /**
  * The serving side of request/reply: one consumer on the service's request queue. Replicas
  * of a service all consume the same queue, so the broker hands each request to one of them
- * (competing consumers): load balancing without any address in config.
+ * (competing consumers): load balancing without any address in config. The queue is classic,
+ * so this consumer counts redeliveries itself (redelivery.ts); a request counted past the
+ * limit is answered INTERNAL as it is dead-lettered, rather than left to its deadline.
  */
 import type { Channel, ConsumeMessage } from 'amqplib';
 import { toWireError } from '../errors.js';
@@ -10,7 +12,8 @@ import type { ReplyBody } from '../envelope.js';
 import { checkSize, type TransportOptions } from '../options.js';
 import type { Handlers, Listener } from '../transport.js';
 import { QueueConsumer, type ConsumerSetup, type Verdict } from './consumer.js';
-import { deadlineOf, decodeRequest, type IncomingRequest, type Topology } from './topology.js';
+import { RedeliveryCounter } from './redelivery.js';
+import { DELIVERY_LIMIT, deadlineOf, decodeRequest, type IncomingRequest, type Topology } from './topology.js';
 
 export class ServedQueue extends QueueConsumer implements Listener {
   /** The request queue: what callers reach, whichever replica answers. */
@@ -27,7 +30,7 @@ export class ServedQueue extends QueueConsumer implements Listener {
     service: string,
     handlers: Handlers,
   ) {
-    super(setup, `serve ${service}`);
+    super(setup, `serve ${service}`, new RedeliveryCounter(setup.connection, topology.deadLetterExchange));
     this.address = topology.requestQueue(service);
     this.#service = service;
     this.#handlers = handlers;
@@ -61,6 +64,15 @@ export class ServedQueue extends QueueConsumer implements Listener {
     };
     this.#reply(channel, message, await dispatch(this.#handlers, incoming, request.payload, this.logger));
     return 'ack';
+  }
+
+  protected override onDeliveryLimit(channel: Channel, message: ConsumeMessage): void {
+    // Not retryable: a retry would take down more replicas the same way.
+    const error = {
+      code: 'INTERNAL',
+      message: `amqp: request dead-lettered: ${DELIVERY_LIMIT + 1} consumers died handling it`,
+    } as const;
+    this.#reply(channel, message, { ok: false, error });
   }
 
   #reply(channel: Channel, message: ConsumeMessage, body: ReplyBody): void {

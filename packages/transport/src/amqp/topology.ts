@@ -2,11 +2,11 @@
  * What this transport puts on the broker and what its messages look like there. Every name
  * starts with the prefix, so deployments (and parallel test runs) sharing a broker never meet.
  *
- *   <prefix>.rpc.<service>                      durable queue: one service's requests, shared by its replicas
+ *   <prefix>.rpc.<service>                      durable classic queue: one service's requests, shared by its replicas
  *   <prefix>.events                             durable topic exchange, routing key <service>.<topic>
- *   <prefix>.events.<service>.<topic>.<group>   durable queue shared by the members of one group
+ *   <prefix>.events.<service>.<topic>.<group>   durable quorum queue shared by the members of one group
  *   amq.gen-…                                   exclusive queue of one ungrouped subscriber (server-named)
- *   <prefix>.dlx → <prefix>.dead                fanout exchange and its queue: rejected and expired messages
+ *   <prefix>.dlx → <prefix>.dead                fanout exchange and its queue: rejected, expired and poison messages
  *
  * A request is a message on the default exchange to the service's queue: `type` is the method,
  * `correlationId` the request id, `replyTo` the caller's direct reply-to address, the body the
@@ -14,22 +14,33 @@
  * deadline. The reply is a `ReplyBody` as JSON, sent to `replyTo` with the same correlationId.
  * An event is a persistent message on the events exchange: JSON body, W3C trace context headers.
  *
+ * Request queues are classic queues, durable, holding transient messages: a request lives in
+ * memory only, as long as its caller waits for it, so no call waits on a disk write. Durable
+ * rather than not, because the queue itself is the service's address: it outlives a broker
+ * restart, so callers reconnecting before the servers do find it (and wait for a server within
+ * their deadline) instead of being told nobody serves it; and non-durable queues that are not
+ * exclusive are deprecated (a warning since RabbitMQ 3.13, refused by default since 4.3). The requests in it do not survive a
+ * broker restart (they are transient); their callers' channels do not either.
+ * Group event queues are quorum queues: an event a resolved publish() announced must survive
+ * a broker restart and a crashing member, which is what the quorum log is for.
+ *
  * Poison messages. A message a server cannot read (not JSON, headers missing or wrong, over
  * maxMessageBytes) is rejected at once and dead-lettered. A message whose handling kills its
  * consumer (the process crashes, the channel dies) never gets a verdict: the broker redelivers
- * it, and on a classic queue it would do so forever (a request until its deadline), taking a
- * replica down each time. So the two durable queue kinds, request queues and group queues, are
- * quorum queues with `x-delivery-limit`: the broker counts deliveries a consumer did not settle
- * and dead-letters a message after DELIVERY_LIMIT redeliveries. Counting ourselves was the
- * alternative (classic queues only flag `redelivered`, no count), but a count that survives the
- * consumer's death has to live in the message, and raising it means republishing a copy and
- * acking the original — a second write per redelivery, with its own ways to lose or duplicate.
- * The broker's count has none of that. Measured here (RabbitMQ 3.10.8, 2 cores, 64 in flight):
- * a quorum queue moves ~10k msg/s against a classic one's 20–30k, and adds ~2 ms at the median,
- * still above what the RPC path reaches end to end (~5.6k req/s). Quorum queues keep per-message
- * TTL (3.10+: expired requests are dead-lettered as before). What the count cannot tell apart:
- * the messages a consumer held unacked when it died (up to PREFETCH) all count one delivery,
- * so a message that keeps arriving alongside a poison one can share its fate.
+ * it, and without a count it would do so forever (a request until its deadline), taking a
+ * replica down each time. Quorum queues count deliveries a consumer did not settle and, with
+ * `x-delivery-limit`, dead-letter a message after DELIVERY_LIMIT redeliveries (reason
+ * delivery_limit). Classic queues only flag a redelivery, so on request queues the consumer
+ * counts, in a header of a copy it republishes (redelivery.ts), and dead-letters past the same
+ * limit itself (header x-chirp-death-reason: delivery_limit): a publish per redelivery instead
+ * of a log write per request. Measured here (RabbitMQ 3.10.8, 2 cores, the bench's baselines):
+ * a bare amqplib echo answers in ~0.45 ms at the median over a classic queue, ~1.45 ms over a
+ * quorum queue, which also sustains ~0.6× its calls/s at 64 in flight; this transport went from
+ * ~1.6 ms to ~0.65 ms when its request queues became classic. Per-message TTL works on both
+ * (expired requests are dead-lettered). What neither count can tell apart: the messages a
+ * consumer held unacked when it died (up to PREFETCH) all count one delivery, so a message that
+ * keeps arriving alongside a poison one could share its fate; consumer.ts handles redeliveries
+ * one at a time so that it does not.
  * Ungrouped subscribers' queues are exclusive to one connection, which quorum queues cannot be:
  * they stay classic, and a crashing consumer takes its queue with it.
  */
@@ -52,8 +63,8 @@ export const DIRECT_REPLY_TO = 'amq.rabbitmq.reply-to';
 const DEAD_LETTER_MAX_MESSAGES = 10_000;
 
 /**
- * Redeliveries of one message after consumers died holding it, before the broker dead-letters
- * it: enough that a message caught in a replica's restart or a dropped connection still goes
+ * Redeliveries of one message after consumers died holding it, before it is dead-lettered (by
+ * the broker on a quorum queue, by the consumer on a request queue): enough that a message caught in a replica's restart or a dropped connection still goes
  * through (each one costs a delivery), few enough that a message that kills its consumer
  * stops after taking down DELIVERY_LIMIT + 1 of them.
  */
@@ -93,11 +104,14 @@ export class Topology {
     await channel.bindQueue(this.deadLetterQueue, this.deadLetterExchange, '');
   }
 
-  /** The service's request queue (and the dead letters it feeds); returns its name. */
+  /**
+   * The service's request queue (and the dead letters it feeds); returns its name. Classic,
+   * so its consumers count redeliveries themselves (redelivery.ts).
+   */
   async declareRequestQueue(channel: Channel, service: string): Promise<string> {
     await this.declareDeadLetters(channel);
     const queue = this.requestQueue(service);
-    await this.#declareDurable(channel, queue);
+    await this.#declare(channel, queue, { 'x-queue-type': 'classic' });
     return queue;
   }
 
@@ -125,24 +139,26 @@ export class Topology {
             durable: false,
             deadLetterExchange: this.deadLetterExchange,
           })
-        : { queue: await this.#declareDurable(channel, this.groupQueue(service, topic, group)) };
+        : {
+            queue: await this.#declare(channel, this.groupQueue(service, topic, group), {
+              'x-queue-type': 'quorum',
+              'x-delivery-limit': DELIVERY_LIMIT,
+            }),
+          };
     await channel.bindQueue(queue, this.eventsExchange, this.routingKey(service, topic));
     return queue;
   }
 
-  /** A quorum queue with a delivery limit (see the header), dead-lettering to the prefix's DLX. */
-  async #declareDurable(channel: Channel, queue: string): Promise<string> {
+  /** A durable queue of the given type (see the header), dead-lettering to the prefix's DLX. */
+  async #declare(channel: Channel, queue: string, args: Record<string, unknown>): Promise<string> {
     try {
-      await channel.assertQueue(queue, {
-        durable: true,
-        deadLetterExchange: this.deadLetterExchange,
-        arguments: { 'x-queue-type': 'quorum', 'x-delivery-limit': DELIVERY_LIMIT },
-      });
+      await channel.assertQueue(queue, { durable: true, deadLetterExchange: this.deadLetterExchange, arguments: args });
     } catch (err) {
       if (!/inequivalent arg/.test(String((err as Error | undefined)?.message))) throw err;
+      // E.g. a request queue that an older Chirp made a quorum queue: the broker never changes a queue's type in place.
       throw new TransportError(
         'UNAVAILABLE',
-        `amqp: queue ${queue} exists on the broker with other settings (a classic queue made by an older Chirp?): ` +
+        `amqp: queue ${queue} exists on the broker with other settings (made by an older Chirp?): ` +
           `delete it (rabbitmqctl delete_queue ${queue}) or use another AMQP_PREFIX`,
         { cause: err },
       );
@@ -201,7 +217,7 @@ export function decodeRequest(message: ConsumeMessage, maxBytes: number): Incomi
  * the caller's send time only takes off the time the request sat in the queue, and is ignored
  * when it is implausible (clocks of different hosts disagree), rather than dropping the call.
  */
-export function deadlineOf(request: IncomingRequest, receivedAt = Date.now()): number {
+export function deadlineOf(request: Pick<IncomingRequest, 'timeoutMs' | 'sentAt'>, receivedAt = Date.now()): number {
   const age = request.sentAt === undefined ? 0 : receivedAt - request.sentAt;
   const queued = age >= 0 && age < request.timeoutMs ? age : 0;
   return receivedAt + request.timeoutMs - queued;

@@ -7,6 +7,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { connect } from 'amqplib';
+import { HEADER_DEATH_QUEUE, HEADER_DEATH_REASON } from '../amqp/redelivery.js';
 import { AMQP_TEST_URL } from './index.js';
 
 const run = promisify(execFile);
@@ -47,7 +48,11 @@ export async function deleteByPrefix(prefix: string): Promise<void> {
 
 export interface DeadLetter {
   body: string;
-  /** Why the broker dead-lettered it: rejected, expired, delivery_limit, maxlen. */
+  /**
+   * Why it was dead-lettered: rejected, expired, delivery_limit, maxlen. From the broker's
+   * x-first-death-reason, or, for a request our consumer counted past the limit (redelivery.ts),
+   * from x-chirp-death-reason.
+   */
   reason: string;
   /** The queue it was dead-lettered from. */
   queue: string;
@@ -65,8 +70,8 @@ export async function takeDeadLetters(prefix: string): Promise<DeadLetter[]> {
       const headers = message.properties.headers ?? {};
       letters.push({
         body: message.content.toString('utf8'),
-        reason: String(headers['x-first-death-reason']),
-        queue: String(headers['x-first-death-queue']),
+        reason: String(headers[HEADER_DEATH_REASON] ?? headers['x-first-death-reason']),
+        queue: String(headers[HEADER_DEATH_QUEUE] ?? headers['x-first-death-queue']),
       });
     }
   } finally {
