@@ -15,8 +15,8 @@ export * from './target.js';
 const DESCRIPTIONS = {
   http: 'Chirp HTTP transport: Fastify server, undici Pool client',
   amqp: 'Chirp AMQP transport: durable classic request queue, transient requests, direct reply-to',
-  tcp: 'Chirp TCP transport: one multiplexed connection, length-prefixed JSON envelopes',
-  udp: 'Chirp UDP transport: one JSON envelope per datagram, retransmission, de-duplication',
+  tcp: 'Chirp TCP transport: one multiplexed connection, length-prefixed binary envelopes',
+  udp: 'Chirp UDP transport: one binary envelope per datagram, retransmission, de-duplication',
 };
 
 const TRACED = Object.fromEntries(
