@@ -6,7 +6,7 @@
  */
 import { DEFAULT_TRANSPORT_CONFIG, type TransportConfig } from './config.js';
 import { parseHostPort } from './endpoints.js';
-import { silentLogger, type Logger } from './logger.js';
+import { rateLimitedLogger, silentLogger, type Logger } from './logger.js';
 import { secretBytes } from './signing.js';
 import type { ServiceRoute, TransportOptions } from './options.js';
 import { AmqpTransport } from './amqp/index.js';
@@ -45,7 +45,8 @@ export class RoutedTransport implements Transport {
   constructor(config: TransportConfig, logger: Logger) {
     if (config.secret !== undefined) secretBytes(config.secret);
     this.config = config;
-    this.#logger = logger;
+    // Every transport's warnings go through one limiter: a flood of bad frames is two log lines.
+    this.#logger = rateLimitedLogger(logger);
   }
 
   /** The transport `service` is reached on. */
