@@ -279,6 +279,30 @@ describe('failures, as JSON', () => {
     ]);
   });
 
+  it('answers NUL, lone surrogates and broken percent-encoding with 400 in words, never 500', async () => {
+    const unstorable =
+      /^Some of that input was not accepted \(\w+: must not contain NUL or unpaired surrogate characters\)\.$/;
+    const nulPost = await api('POST', '/api/posts', { token: tokens[names.bob], body: { text: 'hi\0there' } });
+    expect([nulPost.status, nulPost.body]).toEqual([400, errorOf('INVALID_ARGUMENT', unstorable)]);
+    const halfEmoji = await api('POST', '/api/posts', { token: tokens[names.bob], body: { text: 'bird \ud83d' } });
+    expect([halfEmoji.status, halfEmoji.body]).toEqual([400, errorOf('INVALID_ARGUMENT', unstorable)]);
+    // bcrypt would stop at the NUL: this password must not be 'abcd' in disguise.
+    const nulPassword = await api('POST', '/api/signup', {
+      body: { username: `nul_${suffix}`, password: 'abcd\0abcd' },
+    });
+    expect([nulPassword.status, nulPassword.body]).toEqual([400, errorOf('INVALID_ARGUMENT', unstorable)]);
+    const nulSearch = await api('GET', '/api/search?q=a%00b');
+    expect([nulSearch.status, nulSearch.body]).toEqual([400, errorOf('INVALID_ARGUMENT', unstorable)]);
+    const badPath = await api('GET', '/api/users/%ff');
+    expect([badPath.status, badPath.body]).toEqual([
+      400,
+      errorOf('INVALID_ARGUMENT', 'The username in the path is not valid URL encoding.'),
+    ]);
+    const page = await fetch(`${system.web.url}/u/%ff`);
+    expect(page.status).toBe(404);
+    expect(await page.text()).not.toMatch(/Internal Server Error/);
+  });
+
   it('answers an unknown API path with a JSON 404, and a wrong method with 405', async () => {
     const unknown = await api('GET', '/api/nothing/here');
     expect([unknown.status, unknown.body]).toEqual([

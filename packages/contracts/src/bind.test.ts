@@ -44,6 +44,10 @@ describe.each(TRANSPORT_KINDS)('contracts over %s', (kind) => {
     [{ username: 'alice' }, /password/],
     [{ username: 'alice', password: 'correct horse', admin: true }, /admin|additional/i],
     ['not an object', /auth\.signUp: .*object/i],
+    // bcrypt stops at a NUL: 'abcd\0abcd' would be the password 'abcd', under the minimum.
+    [{ username: 'alice', password: 'abcd\0abcd' }, /auth\.signUp: password: must not contain NUL/],
+    [{ username: 'alice', password: '\0'.repeat(8) }, /password: must not contain NUL/],
+    [{ username: 'alice', password: 'lone \ud800 half' }, /password: .*unpaired surrogate/],
   ])('refuses %j with INVALID_ARGUMENT naming the field, before the implementation runs', async (request, message) => {
     const caller = client(world.transport(), auth) as unknown as Record<string, (r: unknown) => Promise<unknown>>;
     const err = (await caller.signUp!(request).catch((e: unknown) => e)) as TransportError;

@@ -2,6 +2,7 @@ export * from './define.js';
 export * from './bind.js';
 export * from './common.js';
 export { assertValid } from './validate.js';
+export { postLength } from './text.js';
 export { auth } from './auth.js';
 export { posts } from './posts.js';
 export { follows } from './follows.js';

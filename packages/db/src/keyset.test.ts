@@ -25,6 +25,12 @@ describe('keyset cursors', () => {
     ['a negative time', Buffer.from('{"t":-1,"i":"p1"}').toString('base64url')],
     ['an empty id', Buffer.from('{"t":1,"i":""}').toString('base64url')],
     ['an overlong id', Buffer.from(JSON.stringify({ t: 1, i: 'x'.repeat(65) })).toString('base64url')],
+    [
+      'a date after year 9999',
+      Buffer.from(JSON.stringify({ t: Date.UTC(10000, 0, 1), i: 'p1' })).toString('base64url'),
+    ],
+    ['a NUL in the id', Buffer.from(JSON.stringify({ t: 1, i: 'p\u00001' })).toString('base64url')],
+    ['a lone surrogate in the id', Buffer.from('{"t":1,"i":"\\ud800"}').toString('base64url')],
     ['an extra field', Buffer.from('{"t":1,"i":"p1","x":0}').toString('base64url')],
   ])('refuse %s', (_what, cursor) => {
     expect(decodeKeyset(cursor)).toBeUndefined();

@@ -20,7 +20,10 @@ export interface RankedKeyset extends Keyset {
   rank: number;
 }
 
-const MAX_ID_LENGTH = 64;
+/** Ids we write are UUIDs and base-36 post ids: printable ASCII, never a NUL PostgreSQL refuses. */
+const ID = /^[\x21-\x7e]{1,64}$/;
+/** The last instant of year 9999: later dates have no ISO-8601 form the database driver accepts. */
+const MAX_TIME = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
 
 export function encodeKeyset(after: Keyset | RankedKeyset): string {
   const fields = 'rank' in after ? { r: after.rank } : {};
@@ -55,9 +58,7 @@ function fieldsOf(cursor: string): Record<string, unknown> | undefined {
 }
 
 function keysetOf({ t, i }: Record<string, unknown>): Keyset | undefined {
-  if (typeof t !== 'number' || !Number.isSafeInteger(t) || t < 0) return undefined;
-  const createdAt = new Date(t);
-  if (Number.isNaN(createdAt.getTime())) return undefined;
-  if (typeof i !== 'string' || i.length === 0 || i.length > MAX_ID_LENGTH) return undefined;
-  return { createdAt, id: i };
+  if (typeof t !== 'number' || !Number.isSafeInteger(t) || t < 0 || t > MAX_TIME) return undefined;
+  if (typeof i !== 'string' || !ID.test(i)) return undefined;
+  return { createdAt: new Date(t), id: i };
 }

@@ -126,8 +126,8 @@ describe.each(cases)('posts over %s on %s', (kind, dbKind) => {
     expect(before).toEqual({ posts: [] });
   });
 
-  it('refuses an empty or whitespace-only post, storing nothing', async () => {
-    for (const text of ['', '   ', ' \n\t\u00a0 ']) {
+  it('refuses an empty, whitespace-only or invisible-only post, storing nothing', async () => {
+    for (const text of ['', '   ', ' \n\t\u00a0 ', '\u200b', '\u202e', ' \u200d\u2060\u3164 ']) {
       const err = await failure(api.create({ authorId: 'silent', authorUsername: 'silent', text }));
       expect(err.code).toBe('INVALID_ARGUMENT');
       expect(err.message).toBe('a post needs some text');

@@ -51,6 +51,20 @@ export function postProblem(text: string): string | undefined {
   return undefined;
 }
 
+/**
+ * The username in a page's path (/u/:username), lowercased; undefined when the segment is not
+ * valid percent-encoding (/u/%ff) or not a username, so the page answers 404 rather than 500.
+ */
+export function usernameFromPath(segment: string): string | undefined {
+  let username: string;
+  try {
+    username = decodeURIComponent(segment).toLowerCase();
+  } catch {
+    return undefined;
+  }
+  return USERNAME.test(username) ? username : undefined;
+}
+
 /** A page cursor from a query string: undefined for none, null for one that cannot be ours. */
 export function cursorOf(value: unknown): string | undefined | null {
   if (value === undefined || value === null || value === '') return undefined;

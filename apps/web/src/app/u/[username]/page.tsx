@@ -9,7 +9,7 @@ import { FollowButton } from '../../../components/FollowButton';
 import { PostList } from '../../../components/PostList';
 import { Problem } from '../../../components/Problem';
 import { attempt } from '../../../lib/attempt';
-import { USERNAME, cursorOf } from '../../../lib/input';
+import { cursorOf, usernameFromPath } from '../../../lib/input';
 import { servicesFor } from '../../../lib/services';
 import { pageViewer } from '../../../lib/session';
 import { userNamed } from '../../../lib/users';
@@ -22,15 +22,15 @@ interface Props {
 const JOINED = new Intl.DateTimeFormat('en-GB', { month: 'long', year: 'numeric', timeZone: 'UTC' });
 
 export async function generateMetadata({ params }: Props): Promise<Metadata> {
-  const { username } = await params;
-  return { title: `@${decodeURIComponent(username)}` };
+  const username = usernameFromPath((await params).username);
+  return { title: username === undefined ? 'No such page' : `@${username}` };
 }
 
 export default async function UserPage({ params, searchParams }: Props) {
-  const username = decodeURIComponent((await params).username).toLowerCase();
+  const username = usernameFromPath((await params).username);
+  if (username === undefined) notFound();
   const { cursor: rawCursor } = await searchParams;
   const cursor = cursorOf(rawCursor) ?? undefined;
-  if (!USERNAME.test(username)) notFound();
 
   const loaded = await attempt(async () => {
     const viewer = await pageViewer(`view @${username}`);
