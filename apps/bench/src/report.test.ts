@@ -244,7 +244,10 @@ describe('bench report of the application workloads', () => {
         expect(k.traces).toBeGreaterThan(0);
       }
       const home = driven.breakdown.find((k: { kind: string }) => k.kind === 'home timeline');
-      expect(home.hops, `${mode}: posts, then posts → follows`).toBe(2);
+      // Through the web, auth.verify is a third hop whenever the viewer's session is not in the
+      // web app's 1-second cache — on most requests of a run this small and slow.
+      const hops = mode === 'web' ? [2, 3] : [2];
+      expect(hops, `${mode}: (auth.verify), posts, then posts → follows`).toContain(home.hops);
       expect(home.databaseMs).toBeGreaterThan(0);
     }
   });
@@ -267,7 +270,7 @@ describe('bench report of the application workloads', () => {
     }
     expect(run.report).toMatch(/\| social max req\/s \(web; direct\) \| stack CPU ms\/request \(web; direct\) \|/);
     expect(run.report).toMatch(/\| \*\*tcp\*\* \|.*\| [\d,]+; [\d,]+ \| [\d.]+; [\d.]+ \| \d+%; \d+% \|/);
-    expect(run.report).toMatch(/\| tcp \| web \| home timeline \| 2 \|/);
+    expect(run.report).toMatch(/\| tcp \| web \| home timeline \| [23] \|/);
     const charts = [...run.report.matchAll(/!\[[^\]]*\]\(([^)]+\.svg)\)/g)].map((m) => m[1]!);
     expect(charts).toEqual(
       expect.arrayContaining([
