@@ -13,6 +13,7 @@ import { describeMachine } from './machine.js';
 import { Collector } from './process/collector.js';
 import { ServerProcess } from './process/server-process.js';
 import type { Progress } from './progress.js';
+import { writeProfileSummary } from './report/profile-summary.js';
 import { writeResults } from './report/write.js';
 import type { Settings, WorkloadName } from './settings.js';
 import { TARGETS, type TargetContext, type TargetName } from './targets/index.js';
@@ -109,6 +110,8 @@ export async function runSuite(settings: Settings, progress: Progress): Promise<
   };
   const rendered = settings.workloads.map((name) => renderWorkload(WORKLOADS[name], results));
   const files = await writeResults(dir, results, rendered);
+  const profiles = profileDir === undefined ? undefined : await writeProfileSummary(profileDir);
+  if (profiles !== undefined) files.push(profiles);
   return { dir, files, results, incomplete: isIncomplete(sections) };
 }
 
