@@ -9,7 +9,9 @@
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { auth, client, DEFAULT_PORTS, follows, posts } from '@chirp/contracts';
 import { startOtlpReceiver, type OtlpReceiver, type SpanRecord } from '@chirp/telemetry';
 import { createTransport, transportConfigFromEnv, type RoutedTransport } from '@chirp/transport';
@@ -30,6 +32,8 @@ const OTLP_PORT = 4318;
 interface ComposeService {
   command: string[];
   environment: Record<string, string>;
+  volumes?: string[];
+  depends_on?: Record<string, { condition: string }>;
 }
 
 const compose = parse(readFileSync(new URL('docker-compose.yml', ROOT), 'utf8'), { merge: true }) as {
@@ -79,6 +83,34 @@ it('starts every service from its built main.ts', () => {
     );
     expect(command[1]).toBe(`services/${service}/dist/main.js`);
   }
+});
+
+it('authenticates TCP and UDP out of the box: every Chirp process reads the one secret transport-secret generates', () => {
+  // transport-secret's command, run here on a directory of ours in place of its volume.
+  const volume = '/run/chirp-secret';
+  const dir = mkdtempSync(join(tmpdir(), 'chirp-secret-'));
+  const local = (path: string): string => path.replace(volume, dir);
+  const [node, ...args] = compose.services['transport-secret']!.command;
+  expect(node).toBe('node');
+  execFileSync(process.execPath, args.map(local));
+  const file = join(dir, 'transport-secret');
+  const first = readFileSync(file, 'utf8');
+  execFileSync(process.execPath, args.map(local)); // a restart keeps the secret
+  expect(readFileSync(file, 'utf8')).toBe(first);
+  expect(statSync(file).mode & 0o777).toBe(0o400);
+
+  const secrets = [...SERVICES, 'web'].map((service) => {
+    const { volumes, depends_on } = compose.services[service]!;
+    expect(volumes, service).toContain(`transport-secret:${volume}:ro`);
+    expect(depends_on?.['transport-secret']?.condition, service).toBe('service_completed_successfully');
+    const env = containerEnv(service, { TRANSPORT: 'udp' }); // no TRANSPORT_SECRET given
+    expect(env.TRANSPORT_SECRET, service).toBe('');
+    return transportConfigFromEnv({ ...env, TRANSPORT_SECRET_FILE: local(env.TRANSPORT_SECRET_FILE!) }, DEFAULT_PORTS)
+      .secret;
+  });
+  expect(secrets[0]).toMatch(/^[0-9a-f]{64}$/);
+  expect(new Set(secrets)).toEqual(new Set([secrets[0]]));
+  rmSync(dir, { recursive: true });
 });
 
 describe.each(['amqp', 'tcp'])('the compose setup with TRANSPORT=%s', (transport) => {

@@ -17,11 +17,15 @@
  *   TRANSPORT_SECRET                    shared secret, at least 32 bytes: every TCP frame and UDP datagram is
  *                                       signed (HMAC-SHA256) and checked, with a ±30 s replay window (signing.ts);
  *                                       unset or empty: TCP and UDP are unauthenticated, and a warning says so
+ *   TRANSPORT_SECRET_FILE               a file holding the secret (surrounding whitespace ignored), read when
+ *                                       TRANSPORT_SECRET is unset or empty: docker compose's generated secret;
+ *                                       a file that is missing, unreadable or empty stops the process at start
  *   TCP_TLS_CERT, TCP_TLS_KEY           PEM files: TCP servers speak TLS (node:tls) with this certificate and key
  *   TCP_TLS_CA                          PEM file: the CA TCP clients trust for servers' certificates; TCP clients
  *                                       speak TLS when this or TCP_TLS_CERT is set, and always verify the server
  *                                       (against this CA, else Node's default CAs)
  */
+import { readFileSync } from 'node:fs';
 import { secretBytes } from './signing.js';
 import { TRANSPORT_KINDS, type TransportKind } from './transport.js';
 
@@ -152,12 +156,29 @@ export function transportConfigFromEnv(
   };
 }
 
-/** An empty value counts as unset (compose passes `${TRANSPORT_SECRET:-}`). */
+/**
+ * TRANSPORT_SECRET, else the contents of TRANSPORT_SECRET_FILE. An empty TRANSPORT_SECRET counts
+ * as unset (compose passes `${TRANSPORT_SECRET:-}`, and its generated file otherwise); a file
+ * named but missing or empty is an error, never a silent fall back to unauthenticated.
+ */
 function secretFromEnv(env: Record<string, string | undefined>): Pick<TransportConfig, 'secret'> {
-  const secret = env.TRANSPORT_SECRET;
+  const file = env.TRANSPORT_SECRET_FILE;
+  const secret = env.TRANSPORT_SECRET || (file ? secretFromFile(file) : undefined);
   if (!secret) return {};
   secretBytes(secret); // refuse a short one at start, with its one-line reason
   return { secret };
+}
+
+function secretFromFile(path: string): string {
+  let secret: string;
+  try {
+    secret = readFileSync(path, 'utf8').trim();
+  } catch (err) {
+    const reason = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+    throw new Error(`TRANSPORT_SECRET_FILE=${path} cannot be read (${reason})`);
+  }
+  if (!secret) throw new Error(`TRANSPORT_SECRET_FILE=${path} is empty`);
+  return secret;
 }
 
 function tcpTlsFromEnv(env: Record<string, string | undefined>): Pick<TransportConfig, 'tcpTls'> {

@@ -6,12 +6,22 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { MAX_FIELD_BYTES, MESSAGE_TYPE, decodeEnvelope, encodeEnvelope, idOf, type Envelope } from './envelope.js';
+import {
+  MAX_FIELD_BYTES,
+  MESSAGE_TYPE,
+  carriesCookie,
+  decodeEnvelope,
+  encodeEnvelope,
+  idOf,
+  withCookie,
+  type Envelope,
+} from './envelope.js';
 import { ERROR_CODES, TransportError, type ErrorCode } from './errors.js';
 import { FrameDecoder, encodeFrame } from './tcp/framing.js';
 import { rawLength, rawMessage } from './testing/wire.js';
 
 const MULTIBYTE = 'naïve 🐦 tweet ü';
+const COOKIE = Buffer.from('00ff102030405060708090a0b0c0d0e0', 'hex');
 
 function refusal(bytes: Buffer): string {
   try {
@@ -24,9 +34,11 @@ function refusal(bytes: Buffer): string {
   throw new Error('expected the message to be refused');
 }
 
-/** What decoding gives back: the envelope, with JSON's view of its body. */
+/** What decoding gives back: the envelope, with JSON's view of its body (a cookie stays bytes). */
 function roundTripped(envelope: Envelope): Envelope {
-  return JSON.parse(JSON.stringify(envelope)) as Envelope;
+  const copy = JSON.parse(JSON.stringify(envelope)) as Envelope & { cookie?: Buffer };
+  if ('cookie' in envelope && envelope.cookie !== undefined) copy.cookie = envelope.cookie;
+  return copy;
 }
 
 const text = fc.string({ unit: 'binary', maxLength: 30 });
@@ -34,6 +46,7 @@ const name = fc.string({ unit: 'binary', minLength: 1, maxLength: 30 });
 const optional = fc.option(text, { nil: undefined });
 const body = fc.option(fc.jsonValue({ maxDepth: 2 }), { nil: undefined });
 const positive = fc.double({ min: Number.MIN_VALUE, max: Number.MAX_VALUE, noNaN: true });
+const cookie = fc.uint8Array({ minLength: 1, maxLength: 32 }).map((bytes) => Buffer.from(bytes));
 const wireError = fc.record(
   {
     code: fc.constantFrom(...(Object.keys(ERROR_CODES) as ErrorCode[])),
@@ -54,6 +67,7 @@ const envelope: fc.Arbitrary<Envelope> = fc.oneof(
       timeoutMs: positive,
       traceparent: optional,
       tracestate: optional,
+      cookie,
     },
     { requiredKeys: ['type', 'id', 'service', 'method', 'timeoutMs'] },
   ),
@@ -67,6 +81,7 @@ const envelope: fc.Arbitrary<Envelope> = fc.oneof(
       topic: name,
       group: text,
       ttlMs: positive,
+      cookie,
     },
     { requiredKeys: ['type', 'id', 'subscriptionId', 'topic'] },
   ),
@@ -83,6 +98,7 @@ const envelope: fc.Arbitrary<Envelope> = fc.oneof(
     { requiredKeys: ['type', 'subscriptionId', 'topic'] },
   ),
   fc.record({ type: fc.constant('error' as const), error: wireError }),
+  fc.record({ type: fc.constant('retry' as const), id: name, cookie }),
 );
 
 /** The bytes before an envelope's body: cutting anywhere in them must be refused. */
@@ -117,6 +133,9 @@ describe('envelope codec', () => {
       { type: 'unsubscribe', id: MULTIBYTE, subscriptionId: MULTIBYTE },
       { type: 'event', subscriptionId: 's', topic: MULTIBYTE, payload: [MULTIBYTE], traceparent: 'x' },
       { type: 'error', error: { code: 'INVALID_ARGUMENT', message: MULTIBYTE } },
+      { type: 'request', id: 'r', service: 's', method: 'm', timeoutMs: 1, payload: MULTIBYTE, cookie: COOKIE },
+      { type: 'subscribe', id: 'r', subscriptionId: 's', topic: 't', cookie: COOKIE },
+      { type: 'retry', id: MULTIBYTE, cookie: COOKIE },
     ];
     for (const e of all) expect(decodeEnvelope(encodeEnvelope(e))).toEqual(e);
   });
@@ -130,7 +149,16 @@ describe('envelope codec', () => {
   });
 
   it('refuses what an encoder would never write, saying what is wrong', () => {
-    const { request, replyError, subscribe, unsubscribe, error } = MESSAGE_TYPE;
+    const { request, replyError, subscribe, unsubscribe, error, cookie: prefix, retry } = MESSAGE_TYPE;
+    const unsubscribeMessage = encodeEnvelope({ type: 'unsubscribe', id: 'r', subscriptionId: 's' });
+    const cookied = encodeEnvelope({
+      type: 'request',
+      id: 'r',
+      service: 's',
+      method: 'm',
+      timeoutMs: 1,
+      cookie: COOKIE,
+    });
     const cases: Array<[Buffer, string]> = [
       [Buffer.alloc(0), 'message is empty'],
       [Buffer.from('{"type":"request"}'), 'unknown message type 0x7b'],
@@ -153,8 +181,32 @@ describe('envelope codec', () => {
       [rawMessage(subscribe, NaN, 'r', 's', 't', null, Buffer.from('x')), 'bytes after the last field'],
       [rawMessage(unsubscribe, 'r', ''), 'unsubscribe.subscriptionId must be a non-empty string'],
       [rawMessage(error, Buffer.from('[]')), 'error needs {code, message}'],
+      [rawMessage(prefix, 'c', unsubscribeMessage), 'a cookie goes before a request or a subscribe, once'],
+      [rawMessage(prefix, 'c', cookied), 'a cookie goes before a request or a subscribe, once'],
+      [rawMessage(prefix, '', cookied), 'cookie must be 1 to 65534 bytes'],
+      [rawMessage(prefix, 'c'), 'message is empty'],
+      [rawMessage(retry, 'r', null), 'retry.cookie must be 1 to 65534 bytes'],
+      [rawMessage(retry, 'r', 'c', Buffer.from('x')), 'bytes after the last field'],
     ];
     for (const [bytes, message] of cases) expect(refusal(bytes)).toBe(`malformed message: ${message}`);
+  });
+
+  it('puts a cookie in front of a message, or replaces the one it has, leaving a header free', () => {
+    const request: Envelope = { type: 'request', id: 'r', service: 's', method: 'm', timeoutMs: 1, payload: 1 };
+    const bare = encodeEnvelope(request, 5);
+    bare.fill(7, 0, 5);
+    const once = withCookie(bare, COOKIE, 5);
+    expect(once.subarray(0, 5)).toEqual(Buffer.alloc(5, 7));
+    expect(once.length).toBe(bare.length + 3 + COOKIE.length);
+    expect(decodeEnvelope(once.subarray(5))).toEqual({ ...request, cookie: COOKIE });
+    expect(carriesCookie(once, COOKIE, 5)).toBe(true);
+    expect(carriesCookie(bare, COOKIE, 5)).toBe(false);
+    const other = Buffer.from('0123456789abcdef');
+    const twice = withCookie(once, other, 5);
+    expect(twice.length).toBe(once.length);
+    expect(decodeEnvelope(twice.subarray(5))).toEqual({ ...request, cookie: other });
+    expect(carriesCookie(twice, COOKIE, 5)).toBe(false);
+    expect(() => encodeEnvelope({ type: 'retry', id: 'r', cookie: Buffer.alloc(0) })).toThrow(TransportError);
   });
 
   it('refuses to encode a field over the limit, and carries a body of any size', () => {

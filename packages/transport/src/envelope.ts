@@ -9,6 +9,8 @@
  *   unsubscribe client → server
  *   event       server → client   one event for one subscription
  *   error       server → client   the connection's last word on input it could not parse
+ *   cookie      client → server   UDP: proof of the sender's address, in front of a request or subscribe
+ *   retry       server → client   UDP: "send request `id` again with this cookie" (udp/address-check.ts)
  *
  * On the wire, a message is a type byte, a few fixed fields, then its JSON body to the end:
  *
@@ -19,8 +21,11 @@
  *   unsubscribe  05 │ id │ subscriptionId
  *   event        06 │ subscriptionId │ topic │ traceparent? │ tracestate? │ payload
  *   error        07 │ {"code", "message"}
+ *   cookie       08 │ cookie │ <a request or subscribe message, from its type byte>
+ *   retry        09 │ id │ cookie
  *
  *   string   uint16 big-endian byte count, then that many bytes of UTF-8; `?`: 0xFFFF when absent
+ *   bytes    uint16 big-endian byte count (at least 1), then those bytes as they are
  *   number   float64 big-endian, finite; `?`: NaN when absent
  *   body     UTF-8 JSON, up to the end of the message; none at all for an undefined payload/result
  *
@@ -34,6 +39,9 @@
  * length past its end, an empty required string, a bad number, bytes after the fields that are
  * not JSON, an unknown type (a JSON envelope from an older peer starts with `{`, 0x7B) — each is
  * refused with INVALID_ARGUMENT naming what is wrong.
+ *
+ * The cookie is a prefix rather than a field of every request so that TCP, which never sends one,
+ * pays nothing for it; on UDP its 3 + 16 bytes count against the datagram limit like the rest.
  */
 import { TransportError, isErrorCode, type WireError } from './errors.js';
 import type { TraceCarrier } from './tracing.js';
@@ -48,12 +56,23 @@ export type Envelope =
       method: string;
       payload?: unknown;
       timeoutMs: number;
+      /** UDP: the address cookie the server gave this sender (a view into the datagram when decoded). */
+      cookie?: Buffer;
     } & TraceCarrier)
   | ({ type: 'reply'; id: string } & ReplyBody)
-  | { type: 'subscribe'; id: string; subscriptionId: string; topic: string; group?: string; ttlMs?: number }
+  | {
+      type: 'subscribe';
+      id: string;
+      subscriptionId: string;
+      topic: string;
+      group?: string;
+      ttlMs?: number;
+      cookie?: Buffer;
+    }
   | { type: 'unsubscribe'; id: string; subscriptionId: string }
   | ({ type: 'event'; subscriptionId: string; topic: string; payload?: unknown } & TraceCarrier)
-  | { type: 'error'; error: WireError };
+  | { type: 'error'; error: WireError }
+  | { type: 'retry'; id: string; cookie: Buffer };
 
 /** The type byte that starts each message. */
 export const MESSAGE_TYPE = {
@@ -64,6 +83,8 @@ export const MESSAGE_TYPE = {
   unsubscribe: 0x05,
   event: 0x06,
   error: 0x07,
+  cookie: 0x08,
+  retry: 0x09,
 } as const;
 const {
   request: REQUEST,
@@ -73,11 +94,18 @@ const {
   unsubscribe: UNSUBSCRIBE,
   event: EVENT,
   error: ERROR,
+  cookie: COOKIE,
+  retry: RETRY,
 } = MESSAGE_TYPE;
 
 const ABSENT = 0xffff;
 /** The longest string a field holds (0xFFFF marks an absent one). */
 export const MAX_FIELD_BYTES = 0xfffe;
+
+/** What a cookie prefix adds to a message: its type byte, its length and the cookie. */
+export function cookiePrefixBytes(cookie: Buffer): number {
+  return 3 + cookie.length;
+}
 
 /**
  * `envelope` as bytes, with `reserved` bytes left free in front of it (a frame header, a
@@ -86,6 +114,40 @@ export const MAX_FIELD_BYTES = 0xfffe;
  * body it cannot express.
  */
 export function encodeEnvelope(envelope: Envelope, reserved = 0): Buffer {
+  const cookie = envelope.type === 'request' || envelope.type === 'subscribe' ? envelope.cookie : undefined;
+  if (cookie === undefined) return encodeMessage(envelope, reserved);
+  const prefix = cookiePrefixBytes(cookie);
+  const bytes = encodeMessage(envelope, reserved + prefix);
+  putCookie(bytes, reserved, cookie);
+  return bytes;
+}
+
+/**
+ * A copy of `message` (whose first `reserved` bytes are a header, left as they are) with its
+ * cookie prefix set to `cookie`, replacing one it had: a UDP request sent again after a retry.
+ */
+export function withCookie(message: Buffer, cookie: Buffer, reserved = 0): Buffer {
+  const start = message[reserved] === COOKIE ? reserved + 3 + message.readUInt16BE(reserved + 1) : reserved;
+  const prefix = cookiePrefixBytes(cookie);
+  const bytes = Buffer.allocUnsafe(reserved + prefix + message.length - start);
+  message.copy(bytes, 0, 0, reserved);
+  putCookie(bytes, reserved, cookie);
+  message.copy(bytes, reserved + prefix, start);
+  return bytes;
+}
+
+/** Whether `message` (after `reserved` bytes) starts with a prefix carrying exactly `cookie`. */
+export function carriesCookie(message: Buffer, cookie: Buffer, reserved = 0): boolean {
+  if (message[reserved] !== COOKIE || message.readUInt16BE(reserved + 1) !== cookie.length) return false;
+  return cookie.equals(message.subarray(reserved + 3, reserved + 3 + cookie.length));
+}
+
+function putCookie(bytes: Buffer, at: number, cookie: Buffer): void {
+  bytes[at] = COOKIE;
+  putBytes(bytes, at + 1, cookie);
+}
+
+function encodeMessage(envelope: Envelope, reserved: number): Buffer {
   switch (envelope.type) {
     case 'request': {
       const { id, service, method, traceparent, tracestate } = envelope;
@@ -151,6 +213,13 @@ export function encodeEnvelope(envelope: Envelope, reserved = 0): Buffer {
       const bytes = allocate(reserved, ERROR, 0, 0, 0, body);
       return putBody(bytes, reserved + 1, body);
     }
+    case 'retry': {
+      const { id, cookie } = envelope;
+      const size = fieldBytes(id);
+      const bytes = allocate(reserved, RETRY, 0, size + cookie.length, 2, undefined);
+      putBytes(bytes, putField(bytes, reserved + 1, id, size), cookie);
+      return bytes;
+    }
   }
 }
 
@@ -210,6 +279,24 @@ export function decodeEnvelope(bytes: Buffer): Envelope {
       const error = r.body();
       if (!isWireError(error)) throw invalid('error needs {code, message}');
       return { type: 'error', error };
+    }
+    case COOKIE: {
+      const cookie = r.bytes('cookie');
+      const rest = r.rest();
+      const inner = rest[0];
+      // Checked before decoding it, so that nested prefixes cannot make it recurse.
+      if (rest.length > 0 && inner !== REQUEST && inner !== SUBSCRIBE) {
+        throw invalid('a cookie goes before a request or a subscribe, once');
+      }
+      const message = decodeEnvelope(rest) as Extract<Envelope, { type: 'request' | 'subscribe' }>;
+      message.cookie = cookie;
+      return message;
+    }
+    case RETRY: {
+      const id = r.required('retry.id');
+      const cookie = r.bytes('retry.cookie');
+      r.end();
+      return { type: 'retry', id, cookie };
     }
     default:
       throw invalid(`unknown message type 0x${r.type.toString(16).padStart(2, '0')}`);
@@ -286,6 +373,16 @@ function putField(bytes: Buffer, at: number, s: string | undefined, length: numb
   return at + length;
 }
 
+/** A `bytes` field: never empty (and so never mistaken for an absent string). */
+function putBytes(bytes: Buffer, at: number, value: Buffer): number {
+  if (value.length === 0 || value.length > MAX_FIELD_BYTES) {
+    throw new TransportError('INVALID_ARGUMENT', `a cookie of ${value.length} bytes is not 1 to ${MAX_FIELD_BYTES}`);
+  }
+  bytes.writeUInt16BE(value.length, at);
+  value.copy(bytes, at + 2);
+  return at + 2 + value.length;
+}
+
 function putBody(bytes: Buffer, at: number, body: string | undefined): Buffer {
   if (body !== undefined) bytes.write(body, at, 'utf8');
   return bytes;
@@ -319,6 +416,23 @@ class Reader {
     if (this.#offset + length > bytes.length) throw cutShort();
     this.#offset += length;
     return bytes.toString('utf8', this.#offset - length, this.#offset);
+  }
+
+  /** A `bytes` field, as a view into the message. */
+  bytes(field: string): Buffer {
+    const bytes = this.#bytes;
+    if (this.#offset + 2 > bytes.length) throw cutShort();
+    const length = bytes.readUInt16BE(this.#offset);
+    this.#offset += 2;
+    if (length === 0 || length === ABSENT) throw invalid(`${field} must be 1 to ${MAX_FIELD_BYTES} bytes`);
+    if (this.#offset + length > bytes.length) throw cutShort();
+    this.#offset += length;
+    return bytes.subarray(this.#offset - length, this.#offset);
+  }
+
+  /** What is left, as a view: the message a prefix goes before. */
+  rest(): Buffer {
+    return this.#bytes.subarray(this.#offset);
   }
 
   required(field: string): string {

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { transportConfigFromEnv } from './config.js';
 import { ReplayGuard, SEALED, SEALED_HEADER_BYTES, Sealer, secretBytes } from './signing.js';
@@ -79,5 +82,28 @@ describe('TRANSPORT_SECRET from env', () => {
     expect(() => transportConfigFromEnv({ TRANSPORT_SECRET: 'hunter2' }, {})).toThrow(
       /^TRANSPORT_SECRET is 7 bytes; it must be at least 32 \(e\.g\. `openssl rand -hex 32`\)$/,
     );
+  });
+
+  it('is read from TRANSPORT_SECRET_FILE when TRANSPORT_SECRET is unset or empty, and a missing or empty file stops the start', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'chirp-secret-'));
+    const file = join(dir, 'secret');
+    writeFileSync(file, `${'ab'.repeat(32)}\n`);
+    expect(transportConfigFromEnv({ TRANSPORT_SECRET_FILE: file }, {}).secret).toBe('ab'.repeat(32));
+    expect(transportConfigFromEnv({ TRANSPORT_SECRET: '', TRANSPORT_SECRET_FILE: file }, {}).secret).toBe(
+      'ab'.repeat(32),
+    );
+    const own = 'y'.repeat(32);
+    expect(transportConfigFromEnv({ TRANSPORT_SECRET: own, TRANSPORT_SECRET_FILE: file }, {}).secret).toBe(own);
+    const missing = join(dir, 'missing');
+    expect(() => transportConfigFromEnv({ TRANSPORT_SECRET_FILE: missing }, {})).toThrow(
+      `TRANSPORT_SECRET_FILE=${missing} cannot be read (ENOENT)`,
+    );
+    writeFileSync(file, ' \n');
+    expect(() => transportConfigFromEnv({ TRANSPORT_SECRET_FILE: file }, {})).toThrow(
+      `TRANSPORT_SECRET_FILE=${file} is empty`,
+    );
+    writeFileSync(file, 'short');
+    expect(() => transportConfigFromEnv({ TRANSPORT_SECRET_FILE: file }, {})).toThrow(/TRANSPORT_SECRET is 5 bytes/);
+    rmSync(dir, { recursive: true });
   });
 });

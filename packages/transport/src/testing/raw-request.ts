@@ -3,6 +3,8 @@
  * (malformed, missing, from another system), on whichever wire a TestWorld runs: an HTTP POST
  * with headers, a TCP frame or UDP datagram whose envelope has them, an AMQP message with them
  * as headers. Unsigned: worlds with a TRANSPORT_SECRET refuse it. Resolves with the reply body.
+ * On UDP it answers a retry as any client must (udp/address-check.ts): the same request again,
+ * with the cookie.
  */
 import dgram from 'node:dgram';
 import net from 'node:net';
@@ -10,7 +12,7 @@ import amqp from 'amqplib';
 import { request as httpRequest } from 'undici';
 import { DIRECT_REPLY_TO, HEADER_TIMEOUT_MS, Topology } from '../amqp/topology.js';
 import { parseHostPort } from '../endpoints.js';
-import { decodeEnvelope, encodeEnvelope, type ReplyBody } from '../envelope.js';
+import { decodeEnvelope, encodeEnvelope, type Envelope, type ReplyBody } from '../envelope.js';
 import { FrameDecoder, encodeFrame } from '../tcp/framing.js';
 import type { TestWorld } from './index.js';
 
@@ -24,7 +26,7 @@ export async function rawRequest(
   trace: Record<string, string>,
 ): Promise<ReplyBody> {
   const address = world.config.services[service]?.addresses?.[0] ?? 'nowhere:0';
-  const envelope = encodeEnvelope({
+  const request: Extract<Envelope, { type: 'request' }> = {
     type: 'request',
     id: 'raw-1',
     service,
@@ -32,7 +34,8 @@ export async function rawRequest(
     payload,
     timeoutMs: TIMEOUT_MS,
     ...trace,
-  });
+  };
+  const envelope = encodeEnvelope(request);
   const replyOf = (bytes: Buffer): ReplyBody => decodeEnvelope(bytes) as ReplyBody;
   switch (world.kind) {
     case 'http': {
@@ -69,7 +72,11 @@ export async function rawRequest(
       try {
         return await new Promise((resolve, reject) => {
           socket.on('error', reject);
-          socket.on('message', (datagram) => resolve(replyOf(datagram)));
+          socket.on('message', (datagram) => {
+            const message = decodeEnvelope(datagram);
+            if (message.type !== 'retry') return resolve(message as ReplyBody);
+            socket.send(encodeEnvelope({ ...request, cookie: message.cookie }), port, host);
+          });
           socket.send(envelope, port, host);
         });
       } finally {

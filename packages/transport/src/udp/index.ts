@@ -18,6 +18,9 @@
  * - Order: none. Replies are matched by id; events may arrive in any order.
  * - Trust: with TRANSPORT_SECRET every datagram is signed and checked (datagram-auth.ts);
  *   a reply or event that fails is dropped and counted, and the request retries as usual.
+ *   Signed or not, a server sends no more bytes than it received to an address that has not
+ *   proven it receives there (address-check.ts): a bigger reply, or a subscription, first costs
+ *   one round trip for a cookie, which the client then sends with every request to that server.
  */
 import type dgram from 'node:dgram';
 import { TransportError, fromWireError, isUnreachable, unavailable } from '../errors.js';
@@ -40,6 +43,7 @@ import type {
   Subscription,
   Transport,
 } from '../transport.js';
+import { COOKIE_PREFIX_BYTES, answerRetry } from './address-check.js';
 import { datagramAuth, type DatagramAuth } from './datagram-auth.js';
 import { UdpServer } from './server.js';
 import { RetransmitSchedule, type Outgoing } from './retransmit.js';
@@ -65,6 +69,8 @@ export interface UdpClientStats extends AuthStats {
   refused: number;
   /** Event datagrams delivered to a local handler. */
   eventsReceived: number;
+  /** Requests sent again with a cookie after a server's retry (address-check.ts). */
+  addressChallenges: number;
 }
 
 /** One connected socket per remote address, shared by requests and subscriptions. */
@@ -78,6 +84,8 @@ interface Peer {
   onSent: (err: Error | null) => void;
   /** Refused since its last reply: its endpoints may be sitting out. */
   refused: boolean;
+  /** The server's proof that we receive at our address (address-check.ts), once it gave us one. */
+  cookie: Buffer | undefined;
 }
 
 type UdpSubscription = LocalSubscription<{ addresses: string[]; renewTimer?: NodeJS.Timeout }>;
@@ -90,6 +98,7 @@ export class UdpTransport implements Transport {
     retransmissions: 0,
     refused: 0,
     eventsReceived: 0,
+    addressChallenges: 0,
     ...emptyAuthStats(),
   };
   readonly #options: TransportOptions;
@@ -121,6 +130,7 @@ export class UdpTransport implements Transport {
     let peer: Peer;
     try {
       out = outgoing('udp', service, method, options, this.#options.defaultTimeoutMs);
+      peer = this.#peerFor(service);
       const { traceparent, tracestate } = out.call.carrier;
       const envelope: Envelope = {
         type: 'request',
@@ -131,10 +141,12 @@ export class UdpTransport implements Transport {
         timeoutMs: out.timeoutMs,
         traceparent,
         tracestate,
+        cookie: peer.cookie,
       };
       datagram = encodeEnvelope(envelope, this.#auth.headerBytes);
-      checkSize(datagram.length, this.maxMessageBytes, `request ${service}.${method}`);
-      peer = this.#peerFor(service);
+      // Room for the cookie a retry may ask for, so that sending it again never breaks the limit.
+      const room = peer.cookie === undefined ? COOKIE_PREFIX_BYTES : 0;
+      checkSize(datagram.length + room, this.maxMessageBytes, `request ${service}.${method}`);
     } catch (err) {
       return out === undefined ? Promise.reject(err as Error) : out.call.fail(err);
     }
@@ -213,6 +225,7 @@ export class UdpTransport implements Transport {
       }),
       connected: false,
       refused: true, // its address may have been marked down before this socket (a name that did not resolve)
+      cookie: undefined,
       onSent: (err) => {
         if (err) this.#onPeerError(peer, err);
       },
@@ -277,7 +290,15 @@ export class UdpTransport implements Transport {
       this.#options.logger.debug({ err, address: peer.address }, 'udp: unreadable datagram from server');
       return;
     }
-    if (envelope.type === 'reply') {
+    if (envelope.type === 'retry') {
+      // Our reply waits for proof of our address: the same request again, with the cookie.
+      const entry = this.#retransmits.get(envelope.id);
+      const again =
+        entry?.peer === peer ? answerRetry(peer, entry, envelope.cookie, this.#auth.headerBytes) : undefined;
+      if (again === undefined) return;
+      this.stats.addressChallenges++;
+      this.#transmit(peer, again);
+    } else if (envelope.type === 'reply') {
       this.#markUp(peer);
       // A duplicate reply (or one after the deadline) finds no pending entry and is dropped.
       this.#retransmits.remove(envelope.id);
@@ -339,8 +360,10 @@ export class UdpTransport implements Transport {
       ttlMs: this.#options.subscriptionTtlMs,
     };
     if (sub.group !== undefined) envelope.group = sub.group;
+    const peer = this.#peer(address);
+    if (peer.cookie !== undefined) envelope.cookie = peer.cookie;
     return this.#exchange(
-      this.#peer(address),
+      peer,
       envelope.id,
       encodeEnvelope(envelope, this.#auth.headerBytes),
       timeoutMs,

@@ -22,6 +22,8 @@ export interface Outgoing<Peer> {
   step: number;
   /** performance.now() ms at which to send again. */
   dueAt: number;
+  /** Sent again at once after a retry with a new cookie (address-check.ts), this many times. */
+  challenges: number;
 }
 
 export class RetransmitSchedule<Peer> {
@@ -43,8 +45,17 @@ export class RetransmitSchedule<Peer> {
   /** Schedule the first retransmission of a datagram just sent. */
   add(id: string, peer: Peer, datagram: Buffer): void {
     const dueAt = performance.now() + this.#delays[0]!;
-    this.#steps[0]!.set(id, { id, peer, datagram, step: 0, dueAt });
+    this.#steps[0]!.set(id, { id, peer, datagram, step: 0, dueAt, challenges: 0 });
     if (dueAt < this.#timerAt) this.#arm(dueAt);
+  }
+
+  /** The entry of a request still being retransmitted. */
+  get(id: string): Outgoing<Peer> | undefined {
+    for (const step of this.#steps) {
+      const entry = step.get(id);
+      if (entry !== undefined) return entry;
+    }
+    return undefined;
   }
 
   /** The request was answered: no more retransmissions. */

@@ -7,7 +7,8 @@
  * envelope, a type a server does not take) is dropped without a reply: a UDP sender's
  * address may be spoofed, so an answer to garbage would turn this server into an
  * amplifier aimed at a third party. With TRANSPORT_SECRET, nothing is parsed before the
- * signature checks out (datagram-auth.ts).
+ * signature checks out (datagram-auth.ts). For the same reason a reply bigger than its request,
+ * and a subscription, wait until the sender has proven its address (address-check.ts).
  */
 import type dgram from 'node:dgram';
 import { TransportError, toWireError } from '../errors.js';
@@ -21,6 +22,7 @@ import { SubscriberRegistry } from '../subscribers.js';
 import { wrongService } from '../tcp/index.js';
 import type { TraceCarrier } from '../tracing.js';
 import type { Handlers, Listener } from '../transport.js';
+import { AddressCheck } from './address-check.js';
 import type { DatagramAuth } from './datagram-auth.js';
 import { ReplyCache } from './reply-cache.js';
 import { bind, createSocket, enlargeBuffers, send } from './sockets.js';
@@ -56,6 +58,11 @@ export interface UdpServerStats extends AuthStats {
   oversizedReplies: number;
   /** Event datagrams sent to subscribers. */
   eventsSent: number;
+  /**
+   * Retries sent (address-check.ts): a reply bigger than its request, or a subscription, held
+   * back until the sender returns the cookie that proves its address.
+   */
+  addressChallenges: number;
 }
 
 export interface UdpServerOptions {
@@ -81,6 +88,7 @@ export class UdpServer implements Listener {
     duplicatesIgnored: 0,
     oversizedReplies: 0,
     eventsSent: 0,
+    addressChallenges: 0,
     unauthenticated: 0,
     stale: 0,
     replayed: 0,
@@ -91,6 +99,7 @@ export class UdpServer implements Listener {
   readonly #socket: dgram.Socket;
   readonly #inFlight = new InFlight();
   readonly #cache = new ReplyCache(REPLY_CACHE_LIMITS);
+  readonly #addresses = new AddressCheck();
   readonly #pruneTimer: NodeJS.Timeout;
   #address = '';
   #closing: Promise<void> | undefined;
@@ -151,9 +160,14 @@ export class UdpServer implements Listener {
     }
     switch (envelope.type) {
       case 'request':
-        this.#onRequest(envelope, from, body.length);
+        this.#onRequest(envelope, from, body.length, datagram.length);
         return;
       case 'subscribe': {
+        // Events will follow, however small this datagram: only to an address that proved it listens.
+        if (!this.#addresses.verify(envelope.cookie, from.address, from.port)) {
+          this.#challenge(envelope.id, from, datagram.length);
+          return;
+        }
         const ttlMs = Math.min(envelope.ttlMs ?? this.#options.subscriptionTtlMs, MAX_SUBSCRIPTION_TTL_MS);
         const { subscriptionId, topic, group } = envelope;
         const sink = hostPortOf(from);
@@ -175,7 +189,8 @@ export class UdpServer implements Listener {
     this.#options.logger.debug({ from: formatHostPort(hostPortOf(from)), reason }, 'udp: dropped malformed datagram');
   }
 
-  #onRequest(envelope: RequestEnvelope, from: dgram.RemoteInfo, bytes: number): void {
+  /** `bytes`: the envelope's size; `received`: the whole datagram's, what a reply is weighed against. */
+  #onRequest(envelope: RequestEnvelope, from: dgram.RemoteInfo, bytes: number, received: number): void {
     // The id is only unique per client, hence the sender's address and port with it.
     const known = this.#cache.lookup(from.address, from.port, envelope.id);
     if (known.state === 'running') {
@@ -184,20 +199,33 @@ export class UdpServer implements Listener {
     }
     if (known.state === 'done') {
       this.stats.duplicatesAnswered++;
-      this.#sendReply(this.#options.auth.resealed(known.datagram), from);
+      if (this.#mayReceive(known.datagram, from, received, envelope.cookie)) {
+        this.#sendReply(this.#options.auth.resealed(known.datagram), from);
+      } else {
+        this.#challenge(envelope.id, from, received);
+      }
       return;
     }
     if (this.#closing !== undefined) {
       // Silence would cost the caller its whole deadline; UNAVAILABLE tells it to go elsewhere.
       const error = new TransportError('UNAVAILABLE', `udp: ${this.service} is shutting down`);
-      this.#sendReply(this.#replyDatagram(envelope.id, { ok: false, error: error.toJSON() }), from);
+      const reply = this.#replyDatagram(envelope.id, { ok: false, error: error.toJSON() });
+      if (this.#mayReceive(reply, from, received, envelope.cookie)) this.#sendReply(reply, from);
+      else this.#challenge(envelope.id, from, received);
       return;
     }
     this.stats.requests++;
     this.#cache.markRunning(from.address, from.port, envelope.id);
     const deadline = Date.now() + envelope.timeoutMs;
     if (envelope.service !== this.service) {
-      this.#answer(envelope.id, from, deadline, wrongService(this.service, envelope.service));
+      this.#answer(
+        envelope.id,
+        from,
+        received,
+        envelope.cookie,
+        deadline,
+        wrongService(this.service, envelope.service),
+      );
       return;
     }
     const request: IncomingRequest = {
@@ -211,18 +239,28 @@ export class UdpServer implements Listener {
     };
     const body = dispatch(this.#options.handlers, request, envelope.payload, this.#options.logger);
     if (!(body instanceof Promise)) {
-      this.#answer(envelope.id, from, deadline, body);
+      this.#answer(envelope.id, from, received, envelope.cookie, deadline, body);
       return;
     }
     this.#inFlight.enter();
     void body.then((settled) => {
       this.#inFlight.leave();
-      this.#answer(envelope.id, from, deadline, settled);
+      this.#answer(envelope.id, from, received, envelope.cookie, deadline, settled);
     });
   }
 
-  /** Remember the reply for retransmissions, and send it. */
-  #answer(id: string, to: dgram.RemoteInfo, deadline: number, body: ReplyBody): void {
+  /**
+   * Remember the reply for retransmissions, and send it, or a retry if the sender has yet to
+   * prove its address (`received`, `cookie`: what its request datagram weighed and carried).
+   */
+  #answer(
+    id: string,
+    to: dgram.RemoteInfo,
+    received: number,
+    cookie: Buffer | undefined,
+    deadline: number,
+    body: ReplyBody,
+  ): void {
     let datagram: Buffer;
     try {
       datagram = this.#replyDatagram(id, body);
@@ -232,7 +270,27 @@ export class UdpServer implements Listener {
       datagram = this.#replyDatagram(id, { ok: false, error: toWireError(err) });
     }
     this.#cache.finish(to.address, to.port, id, datagram, Math.max(deadline, Date.now()) + DEDUPE_MARGIN_MS);
-    this.#sendReply(datagram, to);
+    if (this.#mayReceive(datagram, to, received, cookie)) this.#sendReply(datagram, to);
+    else this.#challenge(id, to, received);
+  }
+
+  /** A reply no bigger than the request amplifies nothing; a bigger one needs a proven address. */
+  #mayReceive(reply: Buffer, to: dgram.RemoteInfo, received: number, cookie: Buffer | undefined): boolean {
+    return reply.length <= received || this.#addresses.verify(cookie, to.address, to.port);
+  }
+
+  /**
+   * Ask the sender of a `received`-byte datagram to send request `id` again with the cookie of its
+   * address; never with more bytes than it sent (a request too small for that gets nothing).
+   */
+  #challenge(id: string, to: dgram.RemoteInfo, received: number): void {
+    const { auth } = this.#options;
+    const cookie = this.#addresses.cookieFor(to.address, to.port);
+    const retry = encodeEnvelope({ type: 'retry', id, cookie }, auth.headerBytes);
+    if (retry.length > received) return;
+    auth.seal(retry);
+    this.stats.addressChallenges++;
+    this.#sendReply(retry, to);
   }
 
   /**
