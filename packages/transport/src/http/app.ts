@@ -12,6 +12,8 @@ import type { TraceCarrier } from '../tracing.js';
 
 export const TIMEOUT_HEADER = 'x-timeout-ms';
 export const TOPIC_HEADER = 'x-chirp-topic';
+/** On a publisher's challenge to a callback URL (webhooks.ts): the random bytes to answer, base64url. */
+export const CHALLENGE_HEADER = 'x-chirp-challenge';
 export const SUBSCRIPTIONS_PATH = '/_chirp/subscriptions';
 export const EVENTS_PATH = '/_chirp/events';
 export const JSON_TYPE = 'application/json; charset=utf-8';
