@@ -36,7 +36,8 @@ import {
   traceHeadersOf,
 } from './app.js';
 import type { HttpSigning } from './auth.js';
-import { decodeReply, originOf, type HttpClient } from './client.js';
+import { decodeReply, type HttpClient } from './client.js';
+import { httpsOptions, type HttpTls } from './tls.js';
 import { challengeBinding, type Registration } from './webhooks.js';
 
 type HttpSubscription = LocalSubscription<{ addresses: string[]; renewTimer?: NodeJS.Timeout }>;
@@ -60,10 +61,13 @@ export class CallbackSubscriptions {
   #server: Promise<CallbackServer> | undefined;
   #closed = false;
 
-  constructor(options: TransportOptions, client: HttpClient, signing: HttpSigning) {
+  readonly #tls: HttpTls['server'];
+
+  constructor(options: TransportOptions, client: HttpClient, signing: HttpSigning, tls: HttpTls['server']) {
     this.#options = options;
     this.#client = client;
     this.#signing = signing;
+    this.#tls = tls;
   }
 
   /**
@@ -121,7 +125,7 @@ export class CallbackSubscriptions {
       callbackUrl: `${server.advertised}${EVENTS_PATH}/${subscriptionId}`,
       ttlMs: this.#options.subscriptionTtlMs,
     };
-    const origin = originOf(address);
+    const origin = this.#client.originOf(address);
     await this.#client.call(`http subscribe ${sub.topic} at ${address}`, timeoutMs, async (cancel) => {
       const body = JSON.stringify(registration);
       const headers: string[] = [];
@@ -148,7 +152,11 @@ export class CallbackSubscriptions {
           (cancel) => {
             const headers: string[] = [];
             this.#signing.sign(headers, SEALED.httpToServer, 'DELETE', path, undefined);
-            return this.#client.exchange(originOf(address), { method: 'DELETE', path, headers }, { cancel });
+            return this.#client.exchange(
+              this.#client.originOf(address),
+              { method: 'DELETE', path, headers },
+              { cancel },
+            );
           },
         ),
       ),
@@ -190,7 +198,12 @@ export class CallbackSubscriptions {
   }
 
   async #listen(isPublic: boolean): Promise<CallbackServer> {
-    const app = createApp(this.#options.maxMessageBytes, this.#options.logger);
+    const tls = this.#tls;
+    const app = createApp(
+      this.#options.maxMessageBytes,
+      this.#options.logger,
+      tls === undefined ? undefined : httpsOptions(tls),
+    );
     this.#signing.guard(app, SEALED.httpToCallback, this.#options.logger);
     app.post<{ Params: { subscriptionId: string } }>(`${EVENTS_PATH}/:subscriptionId`, async (request, reply) => {
       const sub = this.#subscriptions.get(request.params.subscriptionId);
@@ -222,7 +235,7 @@ export class CallbackSubscriptions {
     const host = isPublic ? '0.0.0.0' : '127.0.0.1';
     await app.listen({ host, port: 0 });
     const { port } = app.server.address() as AddressInfo;
-    return { app, public: isPublic, advertised: `http://${host}:${port}` };
+    return { app, public: isPublic, advertised: `${tls === undefined ? 'http' : 'https'}://${host}:${port}` };
   }
 
   async close(): Promise<void> {

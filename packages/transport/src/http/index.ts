@@ -42,6 +42,7 @@ import { HttpSigning } from './auth.js';
 import { CallbackSubscriptions } from './callbacks.js';
 import { ServiceCall } from './call.js';
 import { HttpClient } from './client.js';
+import { loadHttpTls, type HttpTls } from './tls.js';
 import { serveHttp } from './server.js';
 import { fanOut, type CallbackSink } from './webhooks.js';
 
@@ -55,6 +56,8 @@ export class HttpTransport implements Transport {
   readonly #client: HttpClient;
   /** TRANSPORT_SECRET: seals every request sent, checks every one served (auth.ts). */
   readonly #signing: HttpSigning;
+  /** TCP_TLS_* files, used for HTTPS (mutual with a CA) too (tls.ts). */
+  readonly #tls: HttpTls;
   readonly #subscriptions: CallbackSubscriptions;
   readonly #endpoints = new Map<string, EndpointSet>();
   readonly #paths = new Map<string, Map<string, string>>();
@@ -65,9 +68,10 @@ export class HttpTransport implements Transport {
   constructor(options: TransportOptions) {
     this.#options = options;
     this.maxMessageBytes = options.maxMessageBytes;
-    this.#client = new HttpClient(options.maxMessageBytes);
+    this.#tls = loadHttpTls(options.tcpTls);
+    this.#client = new HttpClient(options.maxMessageBytes, this.#tls.client);
     this.#signing = new HttpSigning(options.secret);
-    this.#subscriptions = new CallbackSubscriptions(options, this.#client, this.#signing);
+    this.#subscriptions = new CallbackSubscriptions(options, this.#client, this.#signing, this.#tls.server);
   }
 
   /** Requests this transport's servers refused as unsigned, stale or replayed (TRANSPORT_SECRET). */
@@ -140,6 +144,7 @@ export class HttpTransport implements Transport {
     const server = await serveHttp(service, handlers, this.#options, registry, {
       signing: this.#signing,
       client: this.#client,
+      tls: this.#tls.server,
     });
     this.#registries.set(service, registry);
     const listener: Listener = {

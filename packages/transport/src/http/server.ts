@@ -27,6 +27,7 @@ import {
 import { SEALED } from '../signing.js';
 import type { HttpSigning } from './auth.js';
 import type { HttpClient } from './client.js';
+import { httpsOptions, type HttpTls } from './tls.js';
 import { subscriptionRoutes, type CallbackSink } from './webhooks.js';
 
 export async function serveHttp(
@@ -34,7 +35,7 @@ export async function serveHttp(
   handlers: Handlers,
   options: TransportOptions,
   registry: SubscriberRegistry<CallbackSink>,
-  peers: { signing: HttpSigning; client: HttpClient },
+  peers: { signing: HttpSigning; client: HttpClient; tls: HttpTls['server'] },
 ): Promise<Listener> {
   if (!PLAIN_SEGMENT.test(service)) {
     throw new TransportError(
@@ -44,7 +45,7 @@ export async function serveHttp(
   }
   const { host, port } = parseHostPort(options.route(service).listen);
   const { logger, maxMessageBytes } = options;
-  const app = createApp(maxMessageBytes, logger);
+  const app = createApp(maxMessageBytes, logger, peers.tls === undefined ? undefined : httpsOptions(peers.tls));
   // First: with a secret, nothing below runs for a request that is not signed.
   peers.signing.guard(app, SEALED.httpToServer, logger);
   const inFlight = new InFlight();

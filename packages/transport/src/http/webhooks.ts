@@ -88,7 +88,7 @@ export function subscriptionRoutes(
     if (sink === undefined) {
       return sendError(reply, 400, {
         code: 'INVALID_ARGUMENT',
-        message: 'subscription callbackUrl must be an http:// URL',
+        message: 'subscription callbackUrl must be an http:// or https:// URL',
       });
     }
     const entry: SubscriberEntry<CallbackSink> = {
@@ -187,11 +187,12 @@ export function sinkOf(callbackUrl: string, remoteAddress: string | undefined): 
   } catch {
     return undefined;
   }
-  if (url.protocol !== 'http:') return undefined;
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return undefined;
   let origin = url.origin;
   if (UNSPECIFIED_HOSTS.has(url.hostname) && remoteAddress !== undefined) {
     const host = remoteAddress.startsWith('::ffff:') ? remoteAddress.slice('::ffff:'.length) : remoteAddress;
-    origin = `http://${formatHostPort({ host, port: Number(url.port || 80) })}`;
+    const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
+    origin = `${url.protocol}//${formatHostPort({ host, port })}`;
   }
   return { origin, path: `${url.pathname}${url.search}` };
 }
