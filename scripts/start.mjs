@@ -11,6 +11,9 @@
  *
  * Each process's log goes to .data/logs/<name>.log; a process that fails to start has
  * the end of its log printed here.
+ *
+ * The services listen on 127.0.0.1 only (their default while no <SERVICE>_ADDR points beyond
+ * this machine), and every HTTP, TCP and UDP call between them is signed with TRANSPORT_SECRET.
  */
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -57,7 +60,7 @@ try {
 }
 if (SERVICES.some((s) => transport.services[s]?.transport === 'amqp')) await checkBroker(transport.amqpUrl);
 
-// TCP/UDP calls between the processes are signed with TRANSPORT_SECRET; a run without one gets its own.
+// HTTP/TCP/UDP calls between the processes are signed with TRANSPORT_SECRET; a run without one gets its own.
 const secret = process.env.TRANSPORT_SECRET || randomBytes(32).toString('hex');
 if (!process.env.TRANSPORT_SECRET) console.log('No TRANSPORT_SECRET set: generated a random one for this run.');
 

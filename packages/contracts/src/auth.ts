@@ -66,9 +66,11 @@ export const auth = defineService({
   events: {
     /**
      * A session ended by log-out, so notify can close its live sockets at once rather than at its
-     * next re-check. The session is named by the SHA-256 (hex) of its token, which is what auth
-     * stores: it identifies the session without being usable as one.
+     * next re-check. The session is named by its id: the SHA-256 (hex) of "chirp session id", a
+     * NUL byte and the token. Whoever holds the token (notify, from the socket's cookie) computes
+     * it; whoever only reads the event learns nothing usable — not the token, not the hash auth
+     * stores sessions by (a plain SHA-256 of the token), not even whose session it was.
      */
-    'session.revoked': Type.Object({ userId: UserId, tokenHash: Type.String({ pattern: '^[0-9a-f]{64}$' }) }),
+    'session.revoked': Type.Object({ sessionId: Type.String({ pattern: '^[0-9a-f]{64}$' }) }),
   },
 });

@@ -8,19 +8,22 @@
  *   <SERVICE>_TRANSPORT=…               one service, e.g. AUTH_TRANSPORT=tcp
  *   <SERVICE>_EVENTS_TRANSPORT=…        the service's published events, if not on its own transport
  *   <SERVICE>_ADDR=host:port[,…]        where callers reach it (HTTP, TCP, UDP); several = load balancing
- *   <SERVICE>_LISTEN=host:port          where it binds when serving (default: port of the first address, all interfaces)
+ *   <SERVICE>_LISTEN=host:port          where it binds when serving (default: the port of the first address, on
+ *                                       127.0.0.1 when every address is a loopback one — the default — else on
+ *                                       all interfaces)
  *   AMQP_URL                            default amqp://guest:guest@127.0.0.1:5672
  *   AMQP_PREFIX                         queue and exchange name prefix, default chirp
  *   REQUEST_TIMEOUT_MS                  default deadline of a call, default 5000
  *   MAX_MESSAGE_BYTES                   override every transport's limit (defaults below)
  *   SUBSCRIPTION_TTL_MS                 HTTP/UDP event registrations expire unless renewed (every third of it), default 6000
- *   TRANSPORT_SECRET                    shared secret, at least 32 bytes: every TCP frame and UDP datagram is
- *                                       signed (HMAC-SHA256) and checked, with a ±30 s replay window (signing.ts);
- *                                       unset or empty: TCP and UDP are unauthenticated, and a warning says so
+ *   TRANSPORT_SECRET                    shared secret, at least 32 bytes: every HTTP request (calls, webhook
+ *                                       registrations, events), TCP frame and UDP datagram is signed
+ *                                       (HMAC-SHA256) and checked, with a ±30 s replay window (signing.ts);
+ *                                       unset or empty: HTTP, TCP and UDP are unauthenticated, and a warning says so
  *   TRANSPORT_SECRET_FILE               a file holding the secret (surrounding whitespace ignored), read when
  *                                       TRANSPORT_SECRET is unset or empty: docker compose's generated secret;
  *                                       a file that is missing, unreadable or empty stops the process at start
- *   TCP_TLS_CERT, TCP_TLS_KEY           PEM files: TCP servers speak TLS (node:tls) with this certificate and key
+ *   TCP_TLS_CERT, TCP_TLS_KEY           PEM files: TCP servers speak TLS (node:tls), HTTP servers HTTPS, with this certificate and key
  *   TCP_TLS_CA                          PEM file: the CA TCP clients trust for servers' certificates; TCP clients
  *                                       speak TLS when this or TCP_TLS_CERT is set, and always verify the server
  *                                       (against this CA, else Node's default CAs)
@@ -38,7 +41,7 @@ export interface TransportConfig {
   maxMessageBytes: Record<TransportKind, number>;
   subscriptionTtlMs: number;
   shutdownGraceMs: number;
-  /** Signs TCP frames and UDP datagrams; undefined: unauthenticated. */
+  /** Signs HTTP requests, TCP frames and UDP datagrams; undefined: unauthenticated. */
   secret?: string;
   /** TLS for TCP; undefined: plain TCP. */
   tcpTls?: TcpTlsFiles;

@@ -1,8 +1,8 @@
 /**
  * The transport contract, written once and run against all four transports on real
  * sockets and a real RabbitMQ. A transport is done when every case here passes for it.
- * TCP and UDP run it a second time with TRANSPORT_SECRET set (every frame and datagram
- * signed), since signing changes their wire format.
+ * HTTP, TCP and UDP run it a second time with TRANSPORT_SECRET set (every request, frame and
+ * datagram signed), since signing changes their wire format.
  * Wire-level abuse (garbage bytes, oversized frames, lost datagrams, a dropped broker
  * connection) is tested per transport next to its code, since each fails differently.
  */
@@ -46,6 +46,7 @@ async function rejection(promise: Promise<unknown>): Promise<TransportError> {
 
 const CASES: Array<[name: string, { kind: TransportKind; secret?: string }]> = [
   ...TRANSPORT_KINDS.map((kind): [string, { kind: TransportKind }] => [kind, { kind }]),
+  ['http (TRANSPORT_SECRET set)', { kind: 'http', secret: testSecret() }],
   ['tcp (TRANSPORT_SECRET set)', { kind: 'tcp', secret: testSecret() }],
   ['udp (TRANSPORT_SECRET set)', { kind: 'udp', secret: testSecret() }],
 ];

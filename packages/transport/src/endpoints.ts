@@ -22,6 +22,26 @@ export function formatHostPort({ host, port }: HostPort): string {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
+/** Whether `host` is this machine's loopback interface (127.0.0.0/8, ::1, localhost). */
+export function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\./.test(host);
+}
+
+/**
+ * Where a service binds when <SERVICE>_LISTEN is not set, at the port of its first address:
+ * loopback when every address its callers are given is a loopback one (the default
+ * 127.0.0.1:<port>: a local run serves nothing beyond this machine), else every interface
+ * (compose's `posts:4102`, replicas on other hosts).
+ */
+export function defaultListen(addresses: readonly string[]): string | undefined {
+  const first = addresses[0];
+  if (first === undefined) return undefined;
+  const { port } = parseHostPort(first);
+  const local = addresses.every((address) => isLoopbackHost(parseHostPort(address).host));
+  const host = !local ? '0.0.0.0' : parseHostPort(first).host === '::1' ? '[::1]' : '127.0.0.1';
+  return `${host}:${port}`;
+}
+
 export interface EndpointState {
   address: string;
   /** Epoch ms before which this endpoint is not tried again. */

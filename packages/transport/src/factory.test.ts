@@ -1,3 +1,5 @@
+import net from 'node:net';
+import { networkInterfaces } from 'node:os';
 import { afterEach, describe, expect, it } from 'vitest';
 import { transportConfigFromEnv } from './config.js';
 import { createTransport } from './factory.js';
@@ -37,8 +39,64 @@ describe('transport config from env', () => {
   });
 });
 
+/** An address of this machine other than loopback, if it has one. */
+const externalIPv4 = Object.values(networkInterfaces())
+  .flat()
+  .find((i) => i !== undefined && i.family === 'IPv4' && !i.internal)?.address;
+
+describe('where services listen by default', () => {
+  it("binds npm start's services (no <SERVICE>_ADDR or _LISTEN) to 127.0.0.1, on every transport", () => {
+    for (const TRANSPORT of ['http', 'tcp', 'udp', 'mixed']) {
+      // What scripts/start.mjs passes its children: the environment plus a generated secret.
+      const transport = createTransport(transportConfigFromEnv({ TRANSPORT, TRANSPORT_SECRET: testSecret() }, PORTS));
+      expect(Object.keys(PORTS).map((s) => transport.route(s).listen)).toEqual([
+        '127.0.0.1:4101',
+        '127.0.0.1:4102',
+        '127.0.0.1:4103',
+      ]);
+    }
+  });
+
+  it('binds every interface when callers reach the service by another name (compose), and obeys <SERVICE>_LISTEN', () => {
+    const env = { POSTS_ADDR: 'posts:4102', AUTH_ADDR: '127.0.0.1:4101,10.0.0.2:4101', FOLLOWS_LISTEN: '10.0.0.9:7' };
+    const transport = createTransport(transportConfigFromEnv(env, PORTS));
+    expect(transport.route('posts').listen).toBe('0.0.0.0:4102');
+    expect(transport.route('auth').listen).toBe('0.0.0.0:4101');
+    expect(transport.route('follows').listen).toBe('10.0.0.9:7');
+    const v6 = createTransport(transportConfigFromEnv({ POSTS_ADDR: '[::1]:4102' }, PORTS));
+    expect(v6.route('posts').listen).toBe('[::1]:4102');
+  });
+
+  it.skipIf(externalIPv4 === undefined).each(['http', 'tcp'] as const)(
+    "a default %s listener answers on loopback and refuses connections to the machine's other address",
+    async (kind) => {
+      const port = await freePort();
+      const env = { TRANSPORT: kind, POSTS_ADDR: `127.0.0.1:${port}`, TRANSPORT_SECRET: testSecret() };
+      const server = createTransport(transportConfigFromEnv(env, PORTS));
+      try {
+        const listener = await server.serve('posts', { ping: () => 'pong' });
+        expect(listener.address).toBe(`127.0.0.1:${port}`);
+        const client = createTransport(transportConfigFromEnv(env, PORTS));
+        expect(await client.request('posts', 'ping', {})).toBe('pong');
+        await client.close();
+        const outside = await new Promise<string>((resolve) => {
+          const socket = net.connect({ host: externalIPv4, port });
+          socket.on('connect', () => {
+            resolve('connected');
+            socket.destroy();
+          });
+          socket.on('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? err.message));
+        });
+        expect(outside).toBe('ECONNREFUSED');
+      } finally {
+        await server.close();
+      }
+    },
+  );
+});
+
 describe('a transport without TRANSPORT_SECRET', () => {
-  it('warns once that TCP/UDP traffic is unauthenticated, when TCP or UDP is first used', async () => {
+  it('warns once that HTTP/TCP/UDP service calls are unauthenticated, when any of them is first used', async () => {
     const warnings: string[] = [];
     const logger = {
       error: () => {},
@@ -47,19 +105,31 @@ describe('a transport without TRANSPORT_SECRET', () => {
       warn: (_: object, msg?: string) => void warnings.push(msg!),
     };
     const services = {
+      h: { transport: 'http' as const, addresses: ['127.0.0.1:1'] },
       a: { transport: 'tcp' as const, addresses: ['127.0.0.1:1'] },
       b: { transport: 'udp' as const, addresses: ['127.0.0.1:1'] },
+      q: { transport: 'amqp' as const },
     };
     const open = createTransport({ services }, logger);
+    open.for('h');
     open.for('a');
     open.for('b');
-    expect(warnings).toEqual([expect.stringMatching(/^TCP\/UDP traffic is unauthenticated.*set TRANSPORT_SECRET/)]);
+    expect(warnings).toEqual([
+      expect.stringMatching(
+        /^HTTP\/TCP\/UDP service calls are unauthenticated: .*register webhooks.*set TRANSPORT_SECRET/,
+      ),
+    ]);
     await open.close();
+    const http = createTransport({ transport: 'http' }, logger);
+    http.for('c');
+    expect(warnings).toHaveLength(2);
+    await http.close();
     const signed = createTransport({ services, secret: testSecret() }, logger);
+    signed.for('h');
     signed.for('a');
     signed.for('b');
-    createTransport({ transport: 'http' }, logger).for('c');
-    expect(warnings).toHaveLength(1);
+    createTransport({ transport: 'amqp' }, logger).for('c');
+    expect(warnings).toHaveLength(2);
     await signed.close();
   });
 });

@@ -2,10 +2,10 @@
  * Builds the Transport a process uses: one object that sends each service's calls over
  * that service's transport (TRANSPORT, or <SERVICE>_TRANSPORT), creating each of the four
  * implementations only if some service needs it. Without a TRANSPORT_SECRET, the first use
- * of TCP or UDP logs one warning that their traffic is unauthenticated.
+ * of HTTP, TCP or UDP logs one warning that their traffic is unauthenticated.
  */
 import { DEFAULT_TRANSPORT_CONFIG, type TransportConfig } from './config.js';
-import { parseHostPort } from './endpoints.js';
+import { defaultListen } from './endpoints.js';
 import { rateLimitedLogger, silentLogger, type Logger } from './logger.js';
 import { secretBytes } from './signing.js';
 import type { ServiceRoute, TransportOptions } from './options.js';
@@ -70,7 +70,7 @@ export class RoutedTransport implements Transport {
   #implementation(kind: TransportKind): Transport {
     let transport = this.#implementations.get(kind);
     if (transport === undefined) {
-      if ((kind === 'tcp' || kind === 'udp') && this.config.secret === undefined) this.#warnUnauthenticated();
+      if (kind !== 'amqp' && this.config.secret === undefined) this.#warnUnauthenticated();
       transport = IMPLEMENTATIONS[kind]({
         route: (s) => this.route(s),
         maxMessageBytes: this.config.maxMessageBytes[kind],
@@ -93,15 +93,14 @@ export class RoutedTransport implements Transport {
     this.#warnedUnauthenticated = true;
     this.#logger.warn(
       {},
-      'TCP/UDP traffic is unauthenticated: anyone who reaches the ports can call services or spoof datagrams; set TRANSPORT_SECRET (32+ bytes) on every service',
+      'HTTP/TCP/UDP service calls are unauthenticated: anyone who reaches the service ports can call services, register webhooks or spoof datagrams; set TRANSPORT_SECRET (32+ bytes) on every service',
     );
   }
 
   route(service: string): ServiceRoute {
     const own = this.config.services[service];
     const addresses = own?.addresses ?? [];
-    const first = addresses[0];
-    const listen = own?.listen ?? (first === undefined ? undefined : `0.0.0.0:${parseHostPort(first).port}`);
+    const listen = own?.listen ?? defaultListen(addresses);
     if (listen === undefined) {
       throw new Error(`no address configured for service ${service}: set ${service.toUpperCase()}_ADDR=host:port`);
     }

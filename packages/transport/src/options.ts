@@ -27,7 +27,7 @@ export interface TransportOptions {
   amqpUrl: string;
   /** Prefix of every AMQP queue and exchange name, so several deployments share a broker. */
   amqpPrefix: string;
-  /** TCP and UDP: the shared secret every frame and datagram is signed with (signing.ts). */
+  /** HTTP, TCP and UDP: the shared secret every request, frame and datagram is signed with (signing.ts). */
   secret?: string;
   /** TCP: PEM file paths for TLS. */
   tcpTls?: TcpTlsFiles;

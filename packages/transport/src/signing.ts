@@ -1,7 +1,7 @@
 /**
- * Service-to-service trust for the socket transports (TCP, UDP), from one shared secret
- * (TRANSPORT_SECRET): a message proves it was made by a holder of the secret, recently,
- * and only once. HTTP and AMQP are not covered (the broker has its own credentials).
+ * Service-to-service trust for TCP, UDP and HTTP, from one shared secret (TRANSPORT_SECRET):
+ * a message proves it was made by a holder of the secret, recently, and only once. AMQP is
+ * not covered (the broker has its own credentials).
  *
  * A sealed message starts with this header; the MAC covers the header's first 25 bytes
  * and the payload after it, so no field can be changed, cut or moved:
@@ -16,6 +16,11 @@
  *   |     payload (57–): what the unsigned transport would have sent        |
  *   +-----------------------------------------------------------------------+
  *
+ * A seal can also travel apart from what it covers (sealApart: an HTTP request's
+ * x-chirp-seal header, covering its method, path and body): the same 57 bytes, the MAC then
+ * covering bytes 0–24 and each part preceded by its length (4 bytes, big-endian), so bytes
+ * cannot move from one part to the next.
+ *
  * `kind` is the format version and the message's direction at once (SEALED), so a
  * datagram signed for a server is refused by a client and the reverse, and a future
  * format takes new values. The MAC is checked with timingSafeEqual before anything else
@@ -24,8 +29,8 @@
  *
  * Limits, by design: nonces are remembered per receiving process, so a message captured
  * on its way to one replica can be replayed once to another replica (or to a restarted
- * process) while its timestamp is in the window. TLS (TCP_TLS_*) closes that for TCP:
- * nothing can be captured in clear. The secret authenticates services, not users.
+ * process) while its timestamp is in the window. TLS (TCP_TLS_*) closes that: nothing can
+ * be captured in clear. The secret authenticates services, not users.
  */
 import { createHmac, createSecretKey, randomBytes, timingSafeEqual, type KeyObject } from 'node:crypto';
 
@@ -41,7 +46,15 @@ const MAC_AT = 25;
 export const SEALED_HEADER_BYTES = MAC_AT + MAC_BYTES;
 
 /** Version 1 of the sealed header, one value per use. */
-export const SEALED = { udpToServer: 0xc1, udpToClient: 0xc2, tcpHello: 0xc3 } as const;
+export const SEALED = {
+  udpToServer: 0xc1,
+  udpToClient: 0xc2,
+  tcpHello: 0xc3,
+  /** An HTTP request to a service's listener: a call, a (un)registration of a webhook. */
+  httpToServer: 0xc4,
+  /** An HTTP request from a publisher to a subscriber's callback: an event, a challenge. */
+  httpToCallback: 0xc5,
+} as const;
 export type SealedKind = (typeof SEALED)[keyof typeof SEALED];
 
 /** Why a message was refused, counted by the receiver. */
@@ -87,24 +100,62 @@ export class Sealer {
 
   /** Fill in the header of `message` (its first SEALED_HEADER_BYTES are reserved for it). */
   seal(message: Buffer, kind: SealedKind, now = Date.now()): void {
-    message[0] = kind;
-    message.writeUInt32BE(Math.floor(now / 2 ** 32), TIMESTAMP_AT);
-    message.writeUInt32BE(now >>> 0, TIMESTAMP_AT + 4);
-    this.#nonces.fill(message, NONCE_AT);
+    this.#stamp(message, kind, now);
     this.#mac(message).copy(message, MAC_AT);
   }
 
   /** Check a sealed message of `kind`; on success its payload starts at SEALED_HEADER_BYTES. */
   open(message: Buffer, kind: SealedKind, now = Date.now()): Refusal | undefined {
     if (message.length < SEALED_HEADER_BYTES || message[0] !== kind) return 'unauthenticated';
-    if (!timingSafeEqual(this.#mac(message), message.subarray(MAC_AT, SEALED_HEADER_BYTES))) return 'unauthenticated';
-    const timestamp = message.readUInt32BE(TIMESTAMP_AT) * 2 ** 32 + message.readUInt32BE(TIMESTAMP_AT + 4);
-    return this.#guard.check(timestamp, message.toString('latin1', NONCE_AT, MAC_AT), now);
+    return this.#check(message, this.#mac(message), now);
+  }
+
+  /** A header of its own (SEALED_HEADER_BYTES) sealing `parts`, which travel beside it. */
+  sealApart(kind: SealedKind, parts: ReadonlyArray<string | Buffer>, now = Date.now()): Buffer {
+    const header = Buffer.allocUnsafe(SEALED_HEADER_BYTES);
+    this.#stamp(header, kind, now);
+    this.#macOfParts(header, parts).copy(header, MAC_AT);
+    return header;
+  }
+
+  /** Check a header made by sealApart against the `parts` that came with it. */
+  openApart(
+    header: Buffer,
+    kind: SealedKind,
+    parts: ReadonlyArray<string | Buffer>,
+    now = Date.now(),
+  ): Refusal | undefined {
+    if (header.length !== SEALED_HEADER_BYTES || header[0] !== kind) return 'unauthenticated';
+    return this.#check(header, this.#macOfParts(header, parts), now);
+  }
+
+  /**
+   * HMAC of `label` and `parts` (length-prefixed) with the secret: what a challenge is answered
+   * with, proving the answer came from a holder of the secret (see answerChallenge).
+   */
+  tag(label: string, parts: ReadonlyArray<string | Buffer>): Buffer {
+    const hmac = createHmac('sha256', this.#key).update(label);
+    for (const part of parts) hmac.update(lengthOf(part)).update(part);
+    return hmac.digest();
   }
 
   /** HMAC of `label` and a sealed message's signed fields: a key of its own for one session. */
   derive(label: string, message: Buffer): KeyObject {
     return createSecretKey(createHmac('sha256', this.#key).update(label).update(message.subarray(0, MAC_AT)).digest());
+  }
+
+  #stamp(message: Buffer, kind: SealedKind, now: number): void {
+    message[0] = kind;
+    message.writeUInt32BE(Math.floor(now / 2 ** 32), TIMESTAMP_AT);
+    message.writeUInt32BE(now >>> 0, TIMESTAMP_AT + 4);
+    this.#nonces.fill(message, NONCE_AT);
+  }
+
+  /** The MAC first (timingSafeEqual), then the window and the nonce. */
+  #check(header: Buffer, expected: Buffer, now: number): Refusal | undefined {
+    if (!timingSafeEqual(expected, header.subarray(MAC_AT, SEALED_HEADER_BYTES))) return 'unauthenticated';
+    const timestamp = header.readUInt32BE(TIMESTAMP_AT) * 2 ** 32 + header.readUInt32BE(TIMESTAMP_AT + 4);
+    return this.#guard.check(timestamp, header.toString('latin1', NONCE_AT, MAC_AT), now);
   }
 
   #mac(message: Buffer): Buffer {
@@ -113,6 +164,52 @@ export class Sealer {
       .update(message.subarray(SEALED_HEADER_BYTES))
       .digest();
   }
+
+  #macOfParts(header: Buffer, parts: ReadonlyArray<string | Buffer>): Buffer {
+    const hmac = createHmac('sha256', this.#key).update(header.subarray(0, MAC_AT));
+    for (const part of parts) hmac.update(lengthOf(part)).update(part);
+    return hmac.digest();
+  }
+}
+
+function lengthOf(part: string | Buffer): Buffer {
+  const length = Buffer.allocUnsafe(4);
+  length.writeUInt32BE(typeof part === 'string' ? Buffer.byteLength(part) : part.length);
+  return length;
+}
+
+/**
+ * Without a secret a challenge is still answered with an HMAC, under this public key: it proves
+ * nothing about who answered, only that Chirp's code did, so a server that merely echoes or
+ * records requests (the target of a forged registration) cannot pass.
+ */
+const PUBLIC_CHALLENGE_KEY = Buffer.from('chirp: a challenge answered without TRANSPORT_SECRET');
+let publicChallenger: Sealer | undefined;
+
+/** Random bytes for a challenge to a would-be subscriber: 128 bits, never reused. */
+export function newChallenge(): Buffer {
+  return randomBytes(NONCE_BYTES);
+}
+
+/**
+ * The answer a subscriber gives to `challenge` for the subscription described by `binding`
+ * (topic, where events go…): HMAC with the secret when `sealer` is set, else with a public key.
+ * A publisher registers a callback only once it has answered (HTTP webhooks, UDP subscriptions).
+ */
+export function answerChallenge(sealer: Sealer | undefined, challenge: Buffer, binding: readonly string[]): Buffer {
+  const by = sealer ?? (publicChallenger ??= new Sealer(PUBLIC_CHALLENGE_KEY));
+  return by.tag('chirp challenge v1', [challenge, ...binding]);
+}
+
+/** Whether `answer` is the right one, compared in constant time. */
+export function challengeAnswered(
+  sealer: Sealer | undefined,
+  challenge: Buffer,
+  binding: readonly string[],
+  answer: Buffer,
+): boolean {
+  const expected = answerChallenge(sealer, challenge, binding);
+  return answer.length === expected.length && timingSafeEqual(answer, expected);
 }
 
 /** Remembered nonces past which the oldest second of the window is forgotten (see check). */

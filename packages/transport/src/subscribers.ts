@@ -25,6 +25,12 @@ export class SubscriberRegistry<Sink> {
     this.#entries.set(entry.subscriptionId, entry);
   }
 
+  /** The registration of `subscriptionId`, unless it has expired. */
+  get(subscriptionId: string, now = Date.now()): SubscriberEntry<Sink> | undefined {
+    const entry = this.#entries.get(subscriptionId);
+    return entry !== undefined && entry.expiresAt > now ? entry : undefined;
+  }
+
   remove(subscriptionId: string): void {
     this.#entries.delete(subscriptionId);
   }

@@ -12,7 +12,8 @@
  *   prepared statement (queries.ts). auth keeps no cache of valid sessions: with several
  *   replicas a log-out on one could not evict the others' copies. (The web app trusts a verified
  *   token for at most a second, and forgets it at once when it logs it out.)
- * - A log-out publishes session.revoked (the user and the token's hash), so notify closes
+ * - A log-out publishes session.revoked (the session's id: a hash of the token that is neither
+ *   the token nor what the database stores, and no user id), so notify closes
  *   that session's live sockets at once. Best effort, like every event on HTTP and UDP: if it
  *   is lost, notify's periodic re-verification closes them a little later.
  */
@@ -24,7 +25,7 @@ import type { PrismaClient } from './generated/prisma/client.js';
 import { SESSION_USER, USERS_BY_ID, USERS_IN_RANGE, type UserRow } from './queries.js';
 import { checkPasswordRules, dummyPasswordHash, hashPassword, verifyPassword } from './passwords.js';
 import type { LoginThrottle } from './throttle.js';
-import { hashToken, newSessionToken } from './tokens.js';
+import { hashToken, newSessionToken, sessionIdOf } from './tokens.js';
 
 export interface AuthServiceDeps {
   prisma: PrismaClient;
@@ -122,12 +123,9 @@ export function createAuthService({
       const ended = await prisma.$queryRaw<{ userId: string }[]>`
         DELETE FROM sessions WHERE token_hash = ${tokenHash} RETURNING user_id AS "userId"`;
       for (const { userId } of ended) {
-        await publish(transport, auth, 'session.revoked', { userId, tokenHash }, { parent: context.trace }).catch(
-          (err: unknown) =>
-            logger.warn(
-              { err, userId, traceId: context.traceId },
-              'session.revoked was not published; notify re-checks',
-            ),
+        const event = { sessionId: sessionIdOf(token) };
+        await publish(transport, auth, 'session.revoked', event, { parent: context.trace }).catch((err: unknown) =>
+          logger.warn({ err, userId, traceId: context.traceId }, 'session.revoked was not published; notify re-checks'),
         );
       }
       return {};

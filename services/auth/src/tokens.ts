@@ -12,3 +12,11 @@ export function newSessionToken(): string {
 export function hashToken(token: string): string {
   return createHash('sha256').update(token).digest('hex');
 }
+
+/**
+ * How session.revoked names a session (the contract's rule): another hash of the token than the
+ * one stored, so the event gives a reader neither the token nor the sessions table's key.
+ */
+export function sessionIdOf(token: string): string {
+  return createHash('sha256').update('chirp session id\0').update(token).digest('hex');
+}

@@ -18,7 +18,7 @@ import type { Logger } from '@chirp/transport';
 import type { NotifyConfig } from './config.js';
 import { WS_PATH, isBadSession, originAllowed, refuseUpgrade, sessionToken } from './handshake.js';
 import { startLiveness } from './liveness.js';
-import { sessionTokenHash, type Session, type Sessions } from './sessions.js';
+import { sessionIdOf, type Session, type Sessions } from './sessions.js';
 
 /** Clients send at most a ping; anything bigger is not our protocol. */
 export const MAX_CLIENT_MESSAGE_BYTES = 4 * 1024;
@@ -76,7 +76,7 @@ export async function openGateway(deps: GatewayDeps): Promise<Gateway> {
   }
 
   function connected(socket: WebSocket, user: User, token: string): void {
-    const session: Session = { socket, user, token, tokenHash: sessionTokenHash(token), alive: true };
+    const session: Session = { socket, user, token, sessionId: sessionIdOf(token), alive: true };
     sessions.add(session);
     socket.on('pong', () => void (session.alive = true));
     socket.on('message', (data, isBinary) => received(session, data, isBinary));

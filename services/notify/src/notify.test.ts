@@ -255,7 +255,7 @@ describe.each(TRANSPORT_KINDS)('notify over %s', (kind) => {
     sessions.set('tok-a-logged-out', users.a!);
     const tab = await open('?token=tok-a-logged-out');
     const other = await open('?token=tok-a');
-    const event = { userId: 'a', tokenHash: createHash('sha256').update('tok-a-logged-out').digest('hex') };
+    const event = { sessionId: createHash('sha256').update('chirp session id\0tok-a-logged-out').digest('hex') };
     // HTTP and UDP register the subscription asynchronously: publish until one arrives.
     await eventually(
       async () => {

@@ -40,9 +40,9 @@ export interface NotifyService {
 
 export function createNotifyService({ follows, sessions, logger }: NotifyDeps): NotifyService {
   return {
-    onSessionRevoked({ userId, tokenHash }) {
-      const closed = sessions.endSession(userId, tokenHash);
-      if (closed > 0) logger.info({ userId, sockets: closed }, 'notify: closed the sockets of a logged-out session');
+    onSessionRevoked({ sessionId }) {
+      const closed = sessions.endSession(sessionId);
+      if (closed > 0) logger.info({ sockets: closed }, 'notify: closed the sockets of a logged-out session');
     },
 
     async onPostCreated({ post, traceId }, trace) {

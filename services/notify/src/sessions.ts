@@ -1,6 +1,6 @@
 /**
- * The open WebSocket sessions of this replica, by user (one user may have several tabs),
- * and the one way anything is sent to them.
+ * The open WebSocket sessions of this replica, by user (one user may have several tabs) and
+ * by session id (a log-out closes one session's tabs), and the one way anything is sent to them.
  *
  * A slow browser must never slow down the others, so a send is fire-and-forget: the
  * frame is queued on that socket and nobody waits for it to drain. What a socket may
@@ -23,8 +23,8 @@ export interface Session {
   readonly user: User;
   /** The session token it connected with, re-verified periodically. */
   readonly token: string;
-  /** SHA-256 (hex) of the token: how auth's session.revoked names the session (see sessionTokenHash). */
-  readonly tokenHash: string;
+  /** How auth's session.revoked names the session (see sessionIdOf). */
+  readonly sessionId: string;
   /** Whether it answered the last heartbeat ping (true on connect). */
   alive: boolean;
 }
@@ -41,14 +41,15 @@ export interface SessionStats {
 /** A socket closed because its session ended (log-out, expiry): the browser should not reconnect with it. */
 export const SESSION_ENDED_CODE = 4001;
 
-/** The hash auth stores and names sessions by in session.revoked (the contract's rule). */
-export function sessionTokenHash(token: string): string {
-  return createHash('sha256').update(token).digest('hex');
+/** The id session.revoked names a session by (the contract's rule): a hash of its token, not the one auth stores. */
+export function sessionIdOf(token: string): string {
+  return createHash('sha256').update('chirp session id\0').update(token).digest('hex');
 }
 
 export class Sessions {
   readonly stats: SessionStats = { connected: 0, framesSent: 0, droppedSlow: 0, droppedDead: 0, revoked: 0 };
   readonly #byUser = new Map<string, Set<Session>>();
+  readonly #bySession = new Map<string, Set<Session>>();
   readonly #maxBufferedBytes: number;
   readonly #logger: Logger;
   #count = 0;
@@ -69,6 +70,12 @@ export class Sessions {
       this.#byUser.set(session.user.id, own);
     }
     own.add(session);
+    let tabs = this.#bySession.get(session.sessionId);
+    if (tabs === undefined) {
+      tabs = new Set();
+      this.#bySession.set(session.sessionId, tabs);
+    }
+    tabs.add(session);
     this.#count++;
     this.stats.connected++;
   }
@@ -78,11 +85,14 @@ export class Sessions {
     if (own?.delete(session) !== true) return;
     this.#count--;
     if (own.size === 0) this.#byUser.delete(session.user.id);
+    const tabs = this.#bySession.get(session.sessionId);
+    tabs?.delete(session);
+    if (tabs?.size === 0) this.#bySession.delete(session.sessionId);
   }
 
-  /** Close every socket of `userId` opened with the session `tokenHash`; returns how many. */
-  endSession(userId: string, tokenHash: string): number {
-    const ended = [...(this.#byUser.get(userId) ?? [])].filter((session) => session.tokenHash === tokenHash);
+  /** Close every socket opened with the session `sessionId`; returns how many. */
+  endSession(sessionId: string): number {
+    const ended = [...(this.#bySession.get(sessionId) ?? [])];
     for (const session of ended) this.end(session);
     return ended.length;
   }

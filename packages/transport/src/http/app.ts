@@ -4,6 +4,7 @@
  * refuses, and a close that does not wait for keep-alive connections to time out.
  */
 import { STATUS_CODES } from 'node:http';
+import type { ServerOptions } from 'node:https';
 import type { Socket } from 'node:net';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { codeOfHttpStatus, wireErrorOf, type ErrorCode, type WireError } from '../errors.js';
@@ -12,6 +13,8 @@ import type { TraceCarrier } from '../tracing.js';
 
 export const TIMEOUT_HEADER = 'x-timeout-ms';
 export const TOPIC_HEADER = 'x-chirp-topic';
+/** On a publisher's challenge to a callback URL (webhooks.ts): the random bytes to answer, base64url. */
+export const CHALLENGE_HEADER = 'x-chirp-challenge';
 export const SUBSCRIPTIONS_PATH = '/_chirp/subscriptions';
 export const EVENTS_PATH = '/_chirp/events';
 export const JSON_TYPE = 'application/json; charset=utf-8';
@@ -29,7 +32,8 @@ const FLUSH_MS = 500;
  */
 const RECEIVE_REQUEST_MS = 30_000;
 
-export function createApp(maxMessageBytes: number, logger: Logger): FastifyInstance {
+/** `https`: serve HTTPS with these options (tls.ts), else plain HTTP. */
+export function createApp(maxMessageBytes: number, logger: Logger, https?: ServerOptions): FastifyInstance {
   const onError = (error: FastifyError, request: FastifyRequest, reply: FastifyReply): void => {
     const status = error.statusCode !== undefined && error.statusCode >= 400 ? error.statusCode : 500;
     if (status >= 500) logger.error({ err: error, url: request.url }, 'http: request failed in the server');
@@ -38,13 +42,14 @@ export function createApp(maxMessageBytes: number, logger: Logger): FastifyInsta
   };
   // frameworkErrors: what the router refuses (a malformed URL, an overlong segment) before any route runs.
   const app = Fastify({
+    ...(https === undefined ? {} : { https }),
     logger: false,
     bodyLimit: maxMessageBytes,
     requestTimeout: RECEIVE_REQUEST_MS,
     return503OnClosing: true,
     frameworkErrors: onError,
     clientErrorHandler: answerClientError,
-  });
+  }) as unknown as FastifyInstance; // an https.Server under it changes nothing this transport uses
   // Fastify would hand a text/plain body to a handler as a string payload: only JSON is a payload here.
   app.removeContentTypeParser('text/plain');
   app.setErrorHandler(onError);

@@ -19,7 +19,7 @@ import type { Dispatcher } from 'undici';
 import { TransportError } from '../errors.js';
 import type { EndpointSet, EndpointState } from '../endpoints.js';
 import type { ClientCall } from '../tracing.js';
-import { clientError, decodeReply, originOf, wasRefused, type HttpClient } from './client.js';
+import { clientError, decodeReply, wasRefused, type HttpClient } from './client.js';
 
 export class ServiceCall implements Dispatcher.DispatchHandler {
   readonly id: string;
@@ -71,7 +71,7 @@ export class ServiceCall implements Dispatcher.DispatchHandler {
     this.#status = 0;
     this.#chunks = [];
     this.#span.sent(endpoint.address, this.#bytes);
-    const origin = originOf(endpoint.address);
+    const origin = this.#client.originOf(endpoint.address);
     this.#client
       .pool(origin)
       .dispatch({ origin, method: 'POST', path: this.#path, headers: this.#headers, body: this.#body }, this);
@@ -119,7 +119,7 @@ export class ServiceCall implements Dispatcher.DispatchHandler {
   onError(err: Error): void {
     if (this.#done) return;
     const endpoint = this.#endpoint!;
-    const error = clientError(err, originOf(endpoint.address));
+    const error = clientError(err, this.#client.originOf(endpoint.address));
     if (wasRefused(error)) {
       this.#endpoints.markDown(endpoint);
       if (this.#tried < this.#endpoints.endpoints.length) {

@@ -7,20 +7,38 @@
  * with is on loopback; on all interfaces as soon as one is not, advertising the host
  * 0.0.0.0, which the publisher replaces by the address the registration came from
  * (the one address of ours it is known to reach). The unguessable subscription id in the
- * callback path is what keeps strangers from injecting events.
+ * callback path keeps strangers from injecting events without a secret; with TRANSPORT_SECRET
+ * every event (and challenge) must also be signed by a publisher (auth.ts).
+ *
+ * A publisher registers the callback only once it has answered a challenge (webhooks.ts): a
+ * POST carrying x-chirp-challenge instead of an event is answered `{answer}`, the HMAC of the
+ * challenge bound to this subscription's id, topic and group, and runs no handler.
  */
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { TransportError } from '../errors.js';
 import { deliver } from '../dispatch.js';
-import { parseHostPort } from '../endpoints.js';
+import { isLoopbackHost, parseHostPort } from '../endpoints.js';
 import { newSubscriptionId } from '../ids.js';
 import type { TransportOptions } from '../options.js';
 import type { LocalSubscription } from '../subscribers.js';
 import type { EventHandler, Subscription } from '../transport.js';
-import { EVENTS_PATH, SUBSCRIPTIONS_PATH, closeApp, createApp, sendError, traceHeadersOf } from './app.js';
-import { decodeReply, originOf, type HttpClient } from './client.js';
-import type { Registration } from './webhooks.js';
+import { SEALED, answerChallenge } from '../signing.js';
+import {
+  CHALLENGE_HEADER,
+  EVENTS_PATH,
+  JSON_TYPE,
+  SUBSCRIPTIONS_PATH,
+  closeApp,
+  createApp,
+  headerOf,
+  sendError,
+  traceHeadersOf,
+} from './app.js';
+import type { HttpSigning } from './auth.js';
+import { decodeReply, type HttpClient } from './client.js';
+import { httpsOptions, type HttpTls } from './tls.js';
+import { challengeBinding, type Registration } from './webhooks.js';
 
 type HttpSubscription = LocalSubscription<{ addresses: string[]; renewTimer?: NodeJS.Timeout }>;
 
@@ -38,13 +56,18 @@ const UNSUBSCRIBE_TIMEOUT_MS = 1_000;
 export class CallbackSubscriptions {
   readonly #options: TransportOptions;
   readonly #client: HttpClient;
+  readonly #signing: HttpSigning;
   readonly #subscriptions = new Map<string, HttpSubscription>();
   #server: Promise<CallbackServer> | undefined;
   #closed = false;
 
-  constructor(options: TransportOptions, client: HttpClient) {
+  readonly #tls: HttpTls['server'];
+
+  constructor(options: TransportOptions, client: HttpClient, signing: HttpSigning, tls: HttpTls['server']) {
     this.#options = options;
     this.#client = client;
+    this.#signing = signing;
+    this.#tls = tls;
   }
 
   /**
@@ -102,15 +125,13 @@ export class CallbackSubscriptions {
       callbackUrl: `${server.advertised}${EVENTS_PATH}/${subscriptionId}`,
       ttlMs: this.#options.subscriptionTtlMs,
     };
-    const origin = originOf(address);
+    const origin = this.#client.originOf(address);
     await this.#client.call(`http subscribe ${sub.topic} at ${address}`, timeoutMs, async (cancel) => {
       const body = JSON.stringify(registration);
+      const headers: string[] = [];
+      this.#signing.sign(headers, SEALED.httpToServer, 'POST', SUBSCRIPTIONS_PATH, body);
       decodeReply(
-        await this.#client.exchange(
-          origin,
-          { method: 'POST', path: SUBSCRIPTIONS_PATH, headers: [], body },
-          { cancel },
-        ),
+        await this.#client.exchange(origin, { method: 'POST', path: SUBSCRIPTIONS_PATH, headers, body }, { cancel }),
         address,
       );
     });
@@ -128,7 +149,15 @@ export class CallbackSubscriptions {
         this.#client.call(
           'http unsubscribe',
           Math.min(this.#options.defaultTimeoutMs, UNSUBSCRIBE_TIMEOUT_MS),
-          (cancel) => this.#client.exchange(originOf(address), { method: 'DELETE', path, headers: [] }, { cancel }),
+          (cancel) => {
+            const headers: string[] = [];
+            this.#signing.sign(headers, SEALED.httpToServer, 'DELETE', path, undefined);
+            return this.#client.exchange(
+              this.#client.originOf(address),
+              { method: 'DELETE', path, headers },
+              { cancel },
+            );
+          },
         ),
       ),
     );
@@ -169,7 +198,13 @@ export class CallbackSubscriptions {
   }
 
   async #listen(isPublic: boolean): Promise<CallbackServer> {
-    const app = createApp(this.#options.maxMessageBytes, this.#options.logger);
+    const tls = this.#tls;
+    const app = createApp(
+      this.#options.maxMessageBytes,
+      this.#options.logger,
+      tls === undefined ? undefined : httpsOptions(tls),
+    );
+    this.#signing.guard(app, SEALED.httpToCallback, this.#options.logger);
     app.post<{ Params: { subscriptionId: string } }>(`${EVENTS_PATH}/:subscriptionId`, async (request, reply) => {
       const sub = this.#subscriptions.get(request.params.subscriptionId);
       if (sub === undefined) {
@@ -177,6 +212,15 @@ export class CallbackSubscriptions {
           code: 'NOT_FOUND',
           message: `no subscription ${request.params.subscriptionId} here`,
         });
+      }
+      const challenge = headerOf(request, CHALLENGE_HEADER);
+      if (challenge !== undefined) {
+        const binding = challengeBinding(request.params.subscriptionId, sub.topic, sub.group);
+        const answer = answerChallenge(this.#signing.sealer, Buffer.from(challenge, 'base64url'), binding);
+        return reply
+          .code(200)
+          .header('content-type', JSON_TYPE)
+          .send(JSON.stringify({ answer: answer.toString('base64url') }));
       }
       const incoming = {
         transport: 'http' as const,
@@ -191,7 +235,7 @@ export class CallbackSubscriptions {
     const host = isPublic ? '0.0.0.0' : '127.0.0.1';
     await app.listen({ host, port: 0 });
     const { port } = app.server.address() as AddressInfo;
-    return { app, public: isPublic, advertised: `http://${host}:${port}` };
+    return { app, public: isPublic, advertised: `${tls === undefined ? 'http' : 'https'}://${host}:${port}` };
   }
 
   async close(): Promise<void> {
@@ -204,6 +248,5 @@ export class CallbackSubscriptions {
 }
 
 function isLoopback(address: string): boolean {
-  const { host } = parseHostPort(address);
-  return host === 'localhost' || host === '::1' || /^127\./.test(host);
+  return isLoopbackHost(parseHostPort(address).host);
 }

@@ -24,6 +24,7 @@ import { newRequestId } from '../ids.js';
 import { PendingRequests } from '../pending.js';
 import { JSON_TYPE } from './app.js';
 import type { ServiceCall } from './call.js';
+import type { HttpTls } from './tls.js';
 
 /**
  * Connections per origin. A request holds its connection until answered (pipelining 1:
@@ -78,9 +79,23 @@ export class HttpClient {
   /** Whatever settles an entry (reply, error, deadline, close) calls off its request if still running. */
   readonly #pending = new PendingRequests<Cancelable>((running) => running.cancel());
   readonly #maxResponseBytes: number;
+  /** HTTPS to services (and to https:// callbacks): the CA to trust, the certificate to present. */
+  readonly #tls: HttpTls['client'];
+  readonly #origins = new Map<string, string>();
 
-  constructor(maxMessageBytes: number) {
+  constructor(maxMessageBytes: number, tls?: HttpTls['client']) {
     this.#maxResponseBytes = maxMessageBytes + RESPONSE_SLACK_BYTES;
+    this.#tls = tls;
+  }
+
+  /** `host:port` from config to the origin its pool is keyed by: https:// when TLS is on. */
+  originOf(address: string): string {
+    let origin = this.#origins.get(address);
+    if (origin === undefined) {
+      origin = `${this.#tls === undefined ? 'http' : 'https'}://${formatHostPort(parseHostPort(address))}`;
+      this.#origins.set(address, origin);
+    }
+    return origin;
   }
 
   /**
@@ -149,6 +164,7 @@ export class HttpClient {
         connections: CONNECTIONS_PER_ORIGIN,
         pipelining: 1,
         maxResponseSize: this.#maxResponseBytes,
+        ...(this.#tls !== undefined && origin.startsWith('https:') ? { connect: { ...this.#tls } } : {}),
       });
       this.#pools.set(origin, pool);
     }
@@ -246,15 +262,3 @@ export function clientError(err: unknown, origin: string): TransportError {
 export function wasRefused(err: unknown): boolean {
   return err instanceof TransportError && (err.cause as { code?: unknown } | undefined)?.code === 'ECONNREFUSED';
 }
-
-/** `host:port` from config to the origin its pool is keyed by. */
-export function originOf(address: string): string {
-  let origin = origins.get(address);
-  if (origin === undefined) {
-    origin = `http://${formatHostPort(parseHostPort(address))}`;
-    origins.set(address, origin);
-  }
-  return origin;
-}
-
-const origins = new Map<string, string>();

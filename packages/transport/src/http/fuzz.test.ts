@@ -335,7 +335,7 @@ function isRegistration(r: Record<string, unknown>): boolean {
   if (r.group !== undefined && !nonEmpty(r.group)) return false;
   if (typeof r.ttlMs !== 'number' || !(r.ttlMs > 0)) return false;
   try {
-    return new URL(r.callbackUrl as string).protocol === 'http:';
+    return ['http:', 'https:'].includes(new URL(r.callbackUrl as string).protocol);
   } catch {
     return false;
   }

@@ -290,7 +290,9 @@ describe('HTTP callback URLs', () => {
     });
     expect(sinkOf('http://[::]:4000/e?x=1', 'fd00::7')).toEqual({ origin: 'http://[fd00::7]:4000', path: '/e?x=1' });
     expect(sinkOf('http://notify:4300/e', '10.1.2.3')).toEqual({ origin: 'http://notify:4300', path: '/e' });
-    expect(sinkOf('https://notify/e', '10.1.2.3')).toBeUndefined();
+    expect(sinkOf('https://notify/e', '10.1.2.3')).toEqual({ origin: 'https://notify', path: '/e' });
+    expect(sinkOf('https://0.0.0.0/e', '10.1.2.3')).toEqual({ origin: 'https://10.1.2.3:443', path: '/e' });
+    expect(sinkOf('ftp://notify/e', '10.1.2.3')).toBeUndefined();
     expect(sinkOf('not a url', '10.1.2.3')).toBeUndefined();
   });
 });

@@ -17,7 +17,8 @@
  * pooled connection (up to CONNECTIONS_PER_ORIGIN per replica), and any of them may answer first.
  *
  * Wire: body = JSON payload (none when undefined); W3C `traceparent` (and `tracestate`),
- * `x-timeout-ms` (the caller's remaining time) in headers. 200 + JSON result, 204 for no result, otherwise
+ * `x-timeout-ms` (the caller's remaining time) in headers; with TRANSPORT_SECRET, `x-chirp-seal`
+ * (auth.ts: method, path and body signed; anything unsigned is answered 401 before it runs). 200 + JSON result, 204 for no result, otherwise
  * the error code's HTTP status (errors.ts) with `{code, message}`.
  */
 import { TransportError } from '../errors.js';
@@ -35,10 +36,13 @@ import type {
   Subscription,
   Transport,
 } from '../transport.js';
+import { SEALED, type AuthStats } from '../signing.js';
 import { requestHeaders } from './app.js';
+import { HttpSigning } from './auth.js';
 import { CallbackSubscriptions } from './callbacks.js';
 import { ServiceCall } from './call.js';
 import { HttpClient } from './client.js';
+import { loadHttpTls, type HttpTls } from './tls.js';
 import { serveHttp } from './server.js';
 import { fanOut, type CallbackSink } from './webhooks.js';
 
@@ -50,6 +54,10 @@ export class HttpTransport implements Transport {
   readonly maxMessageBytes: number;
   readonly #options: TransportOptions;
   readonly #client: HttpClient;
+  /** TRANSPORT_SECRET: seals every request sent, checks every one served (auth.ts). */
+  readonly #signing: HttpSigning;
+  /** TCP_TLS_* files, used for HTTPS (mutual with a CA) too (tls.ts). */
+  readonly #tls: HttpTls;
   readonly #subscriptions: CallbackSubscriptions;
   readonly #endpoints = new Map<string, EndpointSet>();
   readonly #paths = new Map<string, Map<string, string>>();
@@ -60,8 +68,15 @@ export class HttpTransport implements Transport {
   constructor(options: TransportOptions) {
     this.#options = options;
     this.maxMessageBytes = options.maxMessageBytes;
-    this.#client = new HttpClient(options.maxMessageBytes);
-    this.#subscriptions = new CallbackSubscriptions(options, this.#client);
+    this.#tls = loadHttpTls(options.tcpTls);
+    this.#client = new HttpClient(options.maxMessageBytes, this.#tls.client);
+    this.#signing = new HttpSigning(options.secret);
+    this.#subscriptions = new CallbackSubscriptions(options, this.#client, this.#signing, this.#tls.server);
+  }
+
+  /** Requests this transport's servers refused as unsigned, stale or replayed (TRANSPORT_SECRET). */
+  get authStats(): Readonly<AuthStats> {
+    return this.#signing.stats;
   }
 
   // ---- client side -------------------------------------------------------------------
@@ -77,7 +92,9 @@ export class HttpTransport implements Transport {
       const bytes = body === undefined ? 0 : Buffer.byteLength(body);
       checkSize(bytes, this.maxMessageBytes, `request ${service}.${method}`);
       const headers = requestHeaders(out.call.carrier, out.timeoutMs, body !== undefined);
-      const request = { path: this.#pathOf(service, method), headers, body, bytes };
+      const path = this.#pathOf(service, method);
+      this.#signing.sign(headers, SEALED.httpToServer, 'POST', path, body);
+      const request = { path, headers, body, bytes };
       call = new ServiceCall(this.#client, out.id, service, this.#endpointsFor(service), request, out.call);
     } catch (err) {
       return out === undefined ? Promise.reject(err as Error) : out.call.fail(err);
@@ -124,7 +141,11 @@ export class HttpTransport implements Transport {
   async serve(service: string, handlers: Handlers): Promise<Listener> {
     this.#assertOpen();
     const registry = new SubscriberRegistry<CallbackSink>();
-    const server = await serveHttp(service, handlers, this.#options, registry);
+    const server = await serveHttp(service, handlers, this.#options, registry, {
+      signing: this.#signing,
+      client: this.#client,
+      tls: this.#tls.server,
+    });
     this.#registries.set(service, registry);
     const listener: Listener = {
       address: server.address,
@@ -152,6 +173,7 @@ export class HttpTransport implements Transport {
     try {
       const { copies, bytes } = fanOut(
         this.#client,
+        this.#signing,
         registry,
         topic,
         event,

@@ -3,7 +3,8 @@
  * the JSON body being the payload, the W3C trace context and the caller's remaining time in
  * headers. Handlers run through the shared dispatch(); this file only maps its reply
  * body to a status: 200 + JSON, 204 for no result, or the error code's status with
- * `{code, message}`. The same app takes event registrations (webhooks.ts).
+ * `{code, message}`. The same app takes event registrations (webhooks.ts). With TRANSPORT_SECRET,
+ * every request must be signed (auth.ts) before anything else runs.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { TransportError, httpStatusOf } from '../errors.js';
@@ -23,6 +24,10 @@ import {
   sendError,
   traceHeadersOf,
 } from './app.js';
+import { SEALED } from '../signing.js';
+import type { HttpSigning } from './auth.js';
+import type { HttpClient } from './client.js';
+import { httpsOptions, type HttpTls } from './tls.js';
 import { subscriptionRoutes, type CallbackSink } from './webhooks.js';
 
 export async function serveHttp(
@@ -30,6 +35,7 @@ export async function serveHttp(
   handlers: Handlers,
   options: TransportOptions,
   registry: SubscriberRegistry<CallbackSink>,
+  peers: { signing: HttpSigning; client: HttpClient; tls: HttpTls['server'] },
 ): Promise<Listener> {
   if (!PLAIN_SEGMENT.test(service)) {
     throw new TransportError(
@@ -39,7 +45,9 @@ export async function serveHttp(
   }
   const { host, port } = parseHostPort(options.route(service).listen);
   const { logger, maxMessageBytes } = options;
-  const app = createApp(maxMessageBytes, logger);
+  const app = createApp(maxMessageBytes, logger, peers.tls === undefined ? undefined : httpsOptions(peers.tls));
+  // First: with a secret, nothing below runs for a request that is not signed.
+  peers.signing.guard(app, SEALED.httpToServer, logger);
   const inFlight = new InFlight();
 
   /**
@@ -82,7 +90,7 @@ export async function serveHttp(
   app.post<{ Params: { method: string } }>(`/${service}/:method`, (request, reply) =>
     answer(request.params.method, request, reply),
   );
-  subscriptionRoutes(app, registry, logger);
+  subscriptionRoutes(app, registry, { ...peers, logger });
   app.setNotFoundHandler((request, reply) => {
     const path = request.url.split('?')[0] ?? '';
     const segments = path.split('/');
