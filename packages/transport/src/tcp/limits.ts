@@ -35,6 +35,7 @@
 import type net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { TcpLimits } from '../config.js';
+import type { WireError } from '../errors.js';
 
 /** Connections the limits closed or refused, by reason (all counters, but `open`). */
 export interface TcpConnectionStats {
@@ -150,6 +151,25 @@ export class ConnectionClock {
     return now - this.#lastFrameAt >= limits.idleTimeoutMs ? 'idleTimeout' : undefined;
   }
 }
+
+/** How each expiry is logged, and what a peer that may be told hears before the server hangs up. */
+export const EXPIRED: Record<Expiry, { log: string; error: (limits: TcpLimits) => WireError | undefined }> = {
+  helloTimeout: {
+    log: 'tcp: closed a connection that sent no hello in time',
+    error: (l) => ({
+      code: 'DEADLINE_EXCEEDED',
+      message: `tcp: no complete first frame within ${l.helloTimeoutMs} ms`,
+    }),
+  },
+  frameTimeout: {
+    log: 'tcp: closed a connection whose frame did not complete in time',
+    error: (l) => ({
+      code: 'DEADLINE_EXCEEDED',
+      message: `tcp: a frame was not completed within ${l.frameTimeoutMs} ms`,
+    }),
+  },
+  idleTimeout: { log: 'tcp: closed an idle connection', error: () => undefined },
+};
 
 /** How often a server reads its connections' clocks. */
 export function sweepEveryMs(limits: TcpLimits): number {

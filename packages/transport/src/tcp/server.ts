@@ -23,7 +23,7 @@ import type { TraceCarrier } from '../tracing.js';
 import type { Handlers, Listener } from '../transport.js';
 import { writeFrame } from './coalesce.js';
 import { FRAME_HEADER_BYTES, FrameDecoder, withLength, type FrameError } from './framing.js';
-import { ConnectionClock, peerHost, sweepEveryMs, type ConnectionCounter, type Expiry } from './limits.js';
+import { ConnectionClock, EXPIRED, peerHost, sweepEveryMs, type ConnectionCounter } from './limits.js';
 import { UNSIGNED_FRAMES, acceptSession, isUnsignedHello, type FrameAuth } from './session.js';
 import { createSocketServer, serverSockets, type TcpTls } from './tls.js';
 
@@ -62,24 +62,6 @@ interface Peer {
   /** Set when the server has decided to hang up: nothing more it sends is read. */
   closing: boolean;
 }
-
-const EXPIRED: Record<Expiry, { log: string; error: (limits: TcpLimits) => WireError | undefined }> = {
-  helloTimeout: {
-    log: 'tcp: closed a connection that sent no hello in time',
-    error: (l) => ({
-      code: 'DEADLINE_EXCEEDED',
-      message: `tcp: no complete first frame within ${l.helloTimeoutMs} ms`,
-    }),
-  },
-  frameTimeout: {
-    log: 'tcp: closed a connection whose frame did not complete in time',
-    error: (l) => ({
-      code: 'DEADLINE_EXCEEDED',
-      message: `tcp: a frame was not completed within ${l.frameTimeoutMs} ms`,
-    }),
-  },
-  idleTimeout: { log: 'tcp: closed an idle connection', error: () => undefined },
-};
 
 export class TcpServer implements Listener {
   readonly service: string;
