@@ -27,6 +27,17 @@
  *   TCP_TLS_CA                          PEM file: the CA TCP clients trust for servers' certificates; TCP clients
  *                                       speak TLS when this or TCP_TLS_CERT is set, and always verify the server
  *                                       (against this CA, else Node's default CAs)
+ *   TCP_MAX_CONNECTIONS                 connections a process's TCP servers hold at once, default 1024;
+ *                                       one more is closed on arrival (and counted)
+ *   TCP_MAX_CONNECTIONS_PER_PEER        the same, from one peer address, default 64
+ *   TCP_HELLO_TIMEOUT_MS                a new connection's first frame (the hello, or without a secret
+ *                                       its first message) must arrive within this, default 10000
+ *   TCP_FRAME_TIMEOUT_MS                a frame once started must be complete within this, default 30000
+ *   TCP_IDLE_TIMEOUT_MS                 a connection with no frame, no call in flight and no subscription
+ *                                       for this long is closed, default 300000; clients close their
+ *                                       own idle connections first, after a third to two thirds of it
+ *   TCP_FIRST_FRAME_BYTES               without a secret, the most a connection's first frame may hold,
+ *                                       default 4096 (with a secret, exactly a hello's 57 bytes)
  */
 import { readFileSync } from 'node:fs';
 import { secretBytes } from './signing.js';
@@ -45,7 +56,32 @@ export interface TransportConfig {
   secret?: string;
   /** TLS for TCP; undefined: plain TCP. */
   tcpTls?: TcpTlsFiles;
+  /** What one TCP connection, and one peer, may hold on a server (tcp/limits.ts). */
+  tcpLimits: TcpLimits;
 }
+
+/** Bounds on what strangers can hold on a TCP server: sockets, buffered bytes, time. */
+export interface TcpLimits {
+  maxConnections: number;
+  maxConnectionsPerPeer: number;
+  helloTimeoutMs: number;
+  frameTimeoutMs: number;
+  idleTimeoutMs: number;
+  firstFrameBytes: number;
+}
+
+/**
+ * Generous for services on one network (a handful of connections per peer, frames sent in
+ * one go), tight enough that a stranger's sockets are few and short-lived: see tcp/limits.ts.
+ */
+export const DEFAULT_TCP_LIMITS: TcpLimits = {
+  maxConnections: 1024,
+  maxConnectionsPerPeer: 64,
+  helloTimeoutMs: 10_000,
+  frameTimeoutMs: 30_000,
+  idleTimeoutMs: 300_000,
+  firstFrameBytes: 4096,
+};
 
 /** Paths of PEM files. A server needs cert and key; a client uses TLS when ca or cert is set. */
 export interface TcpTlsFiles {
@@ -85,6 +121,7 @@ export const DEFAULT_TRANSPORT_CONFIG: TransportConfig = {
   // events to its subscribers again within 2 s; a subscriber that vanished is forgotten in 6 s.
   subscriptionTtlMs: 6_000,
   shutdownGraceMs: 10_000,
+  tcpLimits: DEFAULT_TCP_LIMITS,
 };
 
 /** Named setups for TRANSPORT=<name>: per-service transports; services not listed use http. */
@@ -156,6 +193,7 @@ export function transportConfigFromEnv(
     shutdownGraceMs: DEFAULT_TRANSPORT_CONFIG.shutdownGraceMs,
     ...secretFromEnv(env),
     ...tcpTlsFromEnv(env),
+    tcpLimits: tcpLimitsFromEnv(env),
   };
 }
 
@@ -193,6 +231,20 @@ function tcpTlsFromEnv(env: Record<string, string | undefined>): Pick<TransportC
     throw new Error('TCP_TLS_CERT and TCP_TLS_KEY go together: set both (PEM files) or neither');
   }
   return Object.keys(files).length === 0 ? {} : { tcpTls: files };
+}
+
+function tcpLimitsFromEnv(env: Record<string, string | undefined>): TcpLimits {
+  const read = (variable: string, fallback: number): number =>
+    env[variable] ? positiveInt(env[variable], variable) : fallback;
+  const d = DEFAULT_TCP_LIMITS;
+  return {
+    maxConnections: read('TCP_MAX_CONNECTIONS', d.maxConnections),
+    maxConnectionsPerPeer: read('TCP_MAX_CONNECTIONS_PER_PEER', d.maxConnectionsPerPeer),
+    helloTimeoutMs: read('TCP_HELLO_TIMEOUT_MS', d.helloTimeoutMs),
+    frameTimeoutMs: read('TCP_FRAME_TIMEOUT_MS', d.frameTimeoutMs),
+    idleTimeoutMs: read('TCP_IDLE_TIMEOUT_MS', d.idleTimeoutMs),
+    firstFrameBytes: read('TCP_FIRST_FRAME_BYTES', d.firstFrameBytes),
+  };
 }
 
 function positiveInt(value: string, variable: string): number {

@@ -82,6 +82,7 @@ export class RoutedTransport implements Transport {
         logger: this.#logger,
         secret: this.config.secret,
         tcpTls: this.config.tcpTls,
+        tcpLimits: this.config.tcpLimits,
       });
       this.#implementations.set(kind, transport);
     }

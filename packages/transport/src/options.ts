@@ -1,4 +1,4 @@
-import type { TcpTlsFiles } from './config.js';
+import type { TcpLimits, TcpTlsFiles } from './config.js';
 import { TransportError } from './errors.js';
 import type { Context } from '@opentelemetry/api';
 import { newRequestId } from './ids.js';
@@ -31,6 +31,8 @@ export interface TransportOptions {
   secret?: string;
   /** TCP: PEM file paths for TLS. */
   tcpTls?: TcpTlsFiles;
+  /** TCP: caps and timeouts for connections (default DEFAULT_TCP_LIMITS). */
+  tcpLimits?: TcpLimits;
 }
 
 export interface OutgoingRequest {

@@ -56,6 +56,19 @@ describe('TCP framing', () => {
     expect(() => new FrameDecoder(MAX).push(encodeFrame('x'.repeat(MAX + 1)).subarray(0, 4))).toThrow(/exceeds/);
   });
 
+  it('holds a first frame to its own smaller maximum, then allows full-size frames, even in the same chunk', () => {
+    const hello = encodeFrame('h'.repeat(57));
+    const big = encodeFrame('x'.repeat(MAX));
+    expect(decodeAll(new FrameDecoder(MAX, 57), [Buffer.concat([hello, big])])).toEqual([
+      'h'.repeat(57),
+      'x'.repeat(MAX),
+    ]);
+    // A stranger's first length over 57 is refused as soon as its 4 bytes are in.
+    expect(() => new FrameDecoder(MAX, 57).push(big.subarray(0, 4))).toThrow(
+      `frame of ${MAX} bytes exceeds the maximum of 57 for a first frame`,
+    );
+  });
+
   it('refuses a zero-length frame', () => {
     expect(() => new FrameDecoder(MAX).push(Buffer.alloc(4))).toThrow(/0 bytes/);
   });

@@ -13,6 +13,8 @@
  * The length is counted in bytes, never characters, and checked against the maximum as
  * soon as its 4 bytes arrive: a peer announcing a 4 GiB frame is refused before a byte of
  * it is buffered. Chunks are kept as they arrive and only joined when a frame spans them.
+ * A server holds a connection's first frame to a smaller maximum (limits.ts): before a
+ * peer has said who it is, it may not make the server wait for a megabyte.
  *
  * With TRANSPORT_SECRET set (session.ts), a connection opens with a hello frame and every
  * frame after it carries a MAC before the payload; the length covers both:
@@ -29,6 +31,13 @@ export const FRAME_HEADER_BYTES = 4;
 
 export class FrameError extends Error {
   override readonly name = 'FrameError';
+  /** The length was over the maximum (rather than zero). */
+  readonly tooLarge: boolean;
+
+  constructor(message: string, tooLarge = false) {
+    super(message);
+    this.tooLarge = tooLarge;
+  }
 }
 
 /**
@@ -55,13 +64,16 @@ export function withLength(frame: Buffer): Buffer {
 
 export class FrameDecoder {
   readonly #maxFrameBytes: number;
+  /** The maximum for the frame being read: `firstFrameBytes` until one frame is complete. */
+  #limit: number;
   #chunks: Buffer[] = [];
   #buffered = 0;
   /** Payload length of the frame being read, once its header is in; -1 before. */
   #expected = -1;
 
-  constructor(maxFrameBytes: number) {
+  constructor(maxFrameBytes: number, firstFrameBytes = maxFrameBytes) {
     this.#maxFrameBytes = maxFrameBytes;
+    this.#limit = Math.min(firstFrameBytes, maxFrameBytes);
   }
 
   /** Bytes held while waiting for the rest of a frame. */
@@ -81,14 +93,16 @@ export class FrameDecoder {
         if (this.#buffered < FRAME_HEADER_BYTES) break;
         const length = this.#take(FRAME_HEADER_BYTES).readUInt32BE(0);
         if (length === 0) throw new FrameError('frame of 0 bytes: every frame carries a message');
-        if (length > this.#maxFrameBytes) {
-          throw new FrameError(`frame of ${length} bytes exceeds the maximum of ${this.#maxFrameBytes}`);
+        if (length > this.#limit) {
+          const which = this.#limit < this.#maxFrameBytes ? ' for a first frame' : '';
+          throw new FrameError(`frame of ${length} bytes exceeds the maximum of ${this.#limit}${which}`, true);
         }
         this.#expected = length;
       }
       if (this.#buffered < this.#expected) break;
       frames.push(this.#take(this.#expected));
       this.#expected = -1;
+      this.#limit = this.#maxFrameBytes;
     }
     return frames;
   }

@@ -11,9 +11,13 @@
  * frames down it; a subscriber whose connection drops re-registers when it reconnects.
  * Trust (TRANSPORT_SECRET): a hello, then a MAC on every frame (session.ts); a server
  * hangs up on a connection whose hello or any frame fails, and keeps serving the rest.
- * TLS (TCP_TLS_*): tls.ts.
+ * TLS (TCP_TLS_*): tls.ts. Caps and timeouts on what a connection may hold: limits.ts; a
+ * client closes a connection it has left idle (nothing in flight, no subscription) for a
+ * third to two thirds of TCP_IDLE_TIMEOUT_MS, before its server would, and its next call
+ * reconnects.
  */
 import type net from 'node:net';
+import { DEFAULT_TCP_LIMITS, type TcpLimits } from '../config.js';
 import { TransportError, fromWireError, unavailable } from '../errors.js';
 import { decodeEnvelope, encodeEnvelope, type Envelope } from '../envelope.js';
 import { deliver } from '../dispatch.js';
@@ -36,8 +40,9 @@ import type {
 } from '../transport.js';
 import { writeFrame } from './coalesce.js';
 import { FRAME_HEADER_BYTES, FrameDecoder, withLength } from './framing.js';
+import { ConnectionCounter, type TcpConnectionStats } from './limits.js';
 import { TcpServer } from './server.js';
-import { UNSIGNED_FRAMES, openSession, type FrameAuth } from './session.js';
+import { UNSIGNED_FRAMES, UNSIGNED_HELLO, openSession, type FrameAuth } from './session.js';
 import { connectSocket, loadTcpTls, type TcpTls } from './tls.js';
 
 export { wrongService } from './server.js';
@@ -46,7 +51,7 @@ export class TcpTransport implements Transport {
   readonly kind = 'tcp' as const;
   readonly maxMessageBytes: number;
   readonly #options: TransportOptions;
-  readonly #pending = new PendingRequests<Connection>();
+  readonly #pending = new PendingRequests<Connection>((connection) => connection.pending--);
   readonly #endpoints = new Map<string, EndpointSet>();
   readonly #connections = new Map<string, Connection>();
   readonly #subscriptions = new Map<string, LocalSubscription<{ addresses: string[] }>>();
@@ -59,6 +64,9 @@ export class TcpTransport implements Transport {
   readonly #tls: TcpTls;
   /** Connections this transport's servers refused, by reason. */
   readonly stats: AuthStats = emptyAuthStats();
+  readonly #limits: TcpLimits;
+  /** Connections this transport's servers hold, refused or closed under limits.ts, for /metrics. */
+  readonly #counter: ConnectionCounter;
   #closed = false;
 
   constructor(options: TransportOptions) {
@@ -67,6 +75,13 @@ export class TcpTransport implements Transport {
     this.#sealer = options.secret === undefined ? undefined : new Sealer(secretBytes(options.secret));
     this.#macBytes = this.#sealer === undefined ? 0 : MAC_BYTES;
     this.#tls = loadTcpTls(options.tcpTls);
+    this.#limits = options.tcpLimits ?? DEFAULT_TCP_LIMITS;
+    this.#counter = new ConnectionCounter(this.#limits);
+  }
+
+  /** Connections held by this transport's servers, and those refused or closed by limits.ts. */
+  get connectionStats(): TcpConnectionStats {
+    return this.#counter.stats;
   }
 
   // ---- client side -------------------------------------------------------------------
@@ -95,6 +110,8 @@ export class TcpTransport implements Transport {
       );
       const connection = this.#connectionFor(service);
       const reply = this.#pending.wait(out.id, out.timeoutMs, `tcp ${service}.${method}`, connection);
+      connection.pending++;
+      connection.uses++;
       connection.auth.seal(frame);
       writeFrame(connection.socket, frame);
       out.call.sent(connection.address, frame.length);
@@ -145,6 +162,8 @@ export class TcpTransport implements Transport {
 
   #control(connection: Connection, envelope: Envelope & { id: string }): Promise<unknown> {
     const reply = this.#pending.wait(envelope.id, this.#options.defaultTimeoutMs, `tcp ${envelope.type}`, connection);
+    connection.pending++;
+    connection.uses++;
     const frame = withLength(encodeEnvelope(envelope, FRAME_HEADER_BYTES + this.#macBytes));
     connection.auth.seal(frame);
     writeFrame(connection.socket, frame);
@@ -178,9 +197,12 @@ export class TcpTransport implements Transport {
       const session = openSession(this.#sealer);
       socket.write(session.hello); // first, before any frame
       auth = session.auth;
+    } else {
+      socket.write(UNSIGNED_HELLO); // so that the first request may be as large as any (session.ts)
     }
-    const connection: Connection = { address, socket, decoder, auth };
+    const connection: Connection = { address, socket, decoder, auth, pending: 0, uses: 0 };
     this.#connections.set(address, connection);
+    this.#closeWhenIdle(connection);
     socket.on(readyEvent, () => {
       if (endpoints && endpoint) endpoints.markUp(endpoint);
     });
@@ -204,6 +226,27 @@ export class TcpTransport implements Transport {
     return connection;
   }
 
+  /**
+   * Close `connection` once it has gone a check interval (a third of TCP_IDLE_TIMEOUT_MS) with
+   * nothing sent or received, nothing in flight and no subscription through it: the client
+   * hangs up before the server's idle timeout could, so no call is ever written into a
+   * connection the server is closing. The next call opens a new one.
+   */
+  #closeWhenIdle(connection: Connection): void {
+    let seen = -1;
+    const check = setInterval(() => {
+      const subscribed = [...this.#subscriptions.values()].some((s) => s.extra.addresses.includes(connection.address));
+      if (connection.pending > 0 || connection.uses !== seen || subscribed) {
+        seen = connection.uses;
+        return;
+      }
+      clearInterval(check);
+      if (this.#connections.get(connection.address) === connection) this.#connections.delete(connection.address);
+      connection.socket.end();
+    }, this.#limits.idleTimeoutMs / 3).unref();
+    connection.socket.once('close', () => clearInterval(check));
+  }
+
   /** After a connection drops, register its subscriptions again once it can reconnect. */
   #resubscribeLater(address: string, attempt: number): void {
     const ids = [...this.#subscriptions].filter(([, s]) => s.extra.addresses.includes(address)).map(([id]) => id);
@@ -217,6 +260,7 @@ export class TcpTransport implements Transport {
   }
 
   #onClientData(connection: Connection, chunk: Buffer): void {
+    connection.uses++;
     let frames: Buffer[];
     try {
       frames = connection.decoder.push(chunk);
@@ -275,6 +319,8 @@ export class TcpTransport implements Transport {
       sealer: this.#sealer,
       tls: this.#tls,
       stats: this.stats,
+      limits: this.#limits,
+      counter: this.#counter,
       onClosed: (closed) => {
         this.#listeners.delete(closed);
         if (this.#servers.get(service) === closed) this.#servers.delete(service);
@@ -325,6 +371,10 @@ interface Connection {
   socket: net.Socket;
   decoder: FrameDecoder;
   auth: FrameAuth;
+  /** Requests and registrations sent on it and not yet answered. */
+  pending: number;
+  /** Frames written or chunks read: an idle check sees whether it moved. */
+  uses: number;
   opened?: boolean;
   error?: Error;
 }

@@ -18,6 +18,12 @@
  * same way, since the client's hello was fresh. Per frame that leaves one HMAC with a key
  * object made once per connection, and 32 bytes. The hello goes out in the same write as
  * the first request, so no round trip is added.
+ *
+ * Without a secret, a client still opens with a hello of the same size and kind, all zeros
+ * after its kind byte (UNSIGNED_HELLO): nothing is proved, but a server then knows a client
+ * from a stranger's first frame, which it holds to a few KiB (limits.ts), while a real
+ * client's first request may be as large as any other. A first frame that is not this hello
+ * (an older client, a test's raw socket) is read as a message.
  */
 import { createHmac, timingSafeEqual, type KeyObject } from 'node:crypto';
 import { MAC_BYTES, SEALED, SEALED_HEADER_BYTES, type Refusal, type Sealer } from '../signing.js';
@@ -38,6 +44,19 @@ export const UNSIGNED_FRAMES: FrameAuth = { macBytes: 0, seal: () => {}, open: (
 
 const CLIENT_TO_SERVER = 'client→server';
 const SERVER_TO_CLIENT = 'server→client';
+
+/** A new unsigned connection's first frame: a hello's shape, no proof (see above). */
+export const UNSIGNED_HELLO: Buffer = (() => {
+  const hello = Buffer.alloc(FRAME_HEADER_BYTES + SEALED_HEADER_BYTES);
+  hello.writeUInt32BE(SEALED_HEADER_BYTES, 0);
+  hello[FRAME_HEADER_BYTES] = SEALED.tcpHello;
+  return hello;
+})();
+
+/** Whether a first frame's body is an unsigned client's hello (no message starts with this kind byte). */
+export function isUnsignedHello(body: Buffer): boolean {
+  return body.length === SEALED_HEADER_BYTES && body[0] === SEALED.tcpHello;
+}
 
 /** A new connection's hello frame (ready to write) and the client end's frame signing. */
 export function openSession(sealer: Sealer, now = Date.now()): { hello: Buffer; auth: FrameAuth } {

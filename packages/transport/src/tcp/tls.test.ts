@@ -4,12 +4,14 @@
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { transportConfigFromEnv } from '../config.js';
+import { DEFAULT_TCP_LIMITS, transportConfigFromEnv } from '../config.js';
+import { parseHostPort } from '../endpoints.js';
 import { createTransport } from '../factory.js';
-import { TestWorld, failure, testSecret } from '../testing/index.js';
+import { TestWorld, failure, sleep, testSecret } from '../testing/index.js';
 
 let dir: string;
 /** A certificate for 127.0.0.1 (its own CA), and an unrelated one. */
@@ -76,6 +78,20 @@ describe('TCP over TLS', () => {
     await plain.close();
     expect(calls).toBe(0);
     expect(await world.transport().request('echo', 'echo', 'fine')).toBe('fine');
+  });
+
+  it('closes a connection whose TLS handshake does not finish within the hello timeout', async () => {
+    const tcpLimits = { ...DEFAULT_TCP_LIMITS, helloTimeoutMs: 300 };
+    const strict = new TestWorld('tcp', { secret: testSecret(), tcpTls: { ...server, ca: server.cert }, tcpLimits });
+    const { address } = await strict.serve('echo', { echo: (payload) => payload });
+    const socket = net.connect(parseHostPort(address));
+    socket.on('error', () => {});
+    socket.write(Buffer.from([0x16, 0x03, 0x01])); // the first bytes of a ClientHello, and no more
+    const closed = new Promise<boolean>((resolve) => socket.once('close', () => resolve(true)));
+    expect(await Promise.race([closed, sleep(1_500).then(() => false)])).toBe(true);
+    socket.destroy();
+    expect(await strict.transport().request('echo', 'echo', 'fine')).toBe('fine');
+    await strict.close();
   });
 
   it('reads the files from TCP_TLS_* and says which one cannot be read', () => {

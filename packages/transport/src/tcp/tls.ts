@@ -57,14 +57,35 @@ export function connectSocket(
   return { socket, readyEvent: 'secureConnect' };
 }
 
-/** A server calling `onConnection` for each client, once TLS (if on) is set up. */
-export function createSocketServer(
+/**
+ * A server handing each accepted socket to `onAccept` as it arrives, before any TLS work,
+ * so that connection limits (limits.ts) are applied to every socket, handshaking or not.
+ */
+export function createSocketServer(onAccept: (raw: net.Socket) => void): net.Server {
+  return net.createServer({ noDelay: true }, onAccept);
+}
+
+/**
+ * How a server turns an accepted socket into the one frames flow on: with TCP_TLS_*, a TLS
+ * socket once its handshake is done (`onReady`), or `onFailure` if it fails; else the socket
+ * itself, at once. The handshake has no timer of its own: the hello timeout covers it.
+ */
+export function serverSockets(
   config: TcpTls,
-  onConnection: (socket: net.Socket) => void,
-  onTlsFailure: (err: Error, socket: net.Socket) => void,
-): net.Server {
-  if (config.server === undefined) return net.createServer({ noDelay: true }, onConnection);
-  const server = tls.createServer({ ...config.server, noDelay: true }, onConnection);
-  server.on('tlsClientError', onTlsFailure);
-  return server;
+): (raw: net.Socket, onReady: (socket: net.Socket) => void, onFailure: (err: Error) => void) => void {
+  if (config.server === undefined) return (raw, onReady) => onReady(raw);
+  const secureContext = tls.createSecureContext(config.server);
+  return (raw, onReady, onFailure) => {
+    const socket = new tls.TLSSocket(raw, { isServer: true, secureContext });
+    let secure = false;
+    socket.once('secure', () => {
+      secure = true;
+      onReady(socket);
+    });
+    socket.on('error', (err) => {
+      if (!secure) onFailure(err);
+      raw.destroy();
+    });
+    socket.once('close', () => raw.destroy());
+  };
 }
