@@ -1,3 +1,4 @@
+import net from 'node:net';
 import { trace } from '@opentelemetry/api';
 import type { SpanRecord } from '@chirp/telemetry';
 import { testConfig } from '@chirp/transport/testing';
@@ -42,7 +43,21 @@ describe('service runtime', () => {
     const parent = upstream();
     expect(await running.runtime.transport.request('follows', 'ping', {}, { parent })).toBe('pong');
     await running.runtime.transport.request('follows', 'nope', {}).catch(() => undefined);
+    // A stranger announcing a 1 MiB first frame is hung up on (tcp/limits.ts) and counted for /metrics.
+    await new Promise<void>((resolve) => {
+      const [host, port] = cfg.transport.services.follows!.addresses[0]!.split(':');
+      const stranger = net.connect(Number(port), host, () => stranger.write(Buffer.from([0, 16, 0, 0])));
+      // The server counts the refusal before it answers with an error frame and hangs up.
+      const done = () => void (stranger.destroy(), resolve());
+      stranger
+        .on('data', done)
+        .on('end', done)
+        .on('close', done)
+        .on('error', () => {});
+    });
     const metrics = await (await fetch(`${base}/metrics`)).text();
+    expect(metrics).toContain('chirp_transport_tcp_oversized_first_frame_total{service="follows"} 1');
+    expect(metrics).toMatch(/^chirp_transport_tcp_open\{service="follows"\} [1-9]/m);
     const call = { service: 'follows', rpc_service: 'follows', method: 'ping', transport: 'tcp', code: 'OK' };
     expect(sample(metrics, 'chirp_rpc_server_duration_seconds_count', call)).toBe(1);
     expect(sample(metrics, 'chirp_rpc_client_duration_seconds_count', call)).toBe(1);

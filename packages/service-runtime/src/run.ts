@@ -99,6 +99,8 @@ export async function runService(
   try {
     service = await start(runtime);
     if (service.counters) telemetry.metrics.addFigures(service.counters);
+    // The transports' own tallies: refused connections, timeouts, retransmissions (factory.ts counters()).
+    telemetry.metrics.addFigures(() => transport.counters());
   } catch (err) {
     await transport.close();
     admin.close();

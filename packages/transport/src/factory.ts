@@ -32,6 +32,9 @@ const IMPLEMENTATIONS: Record<TransportKind, (options: TransportOptions) => Tran
   udp: (options) => new UdpTransport(options),
 };
 
+/** Tallies that are levels, not counts (Transport.counters). */
+const COUNTER_GAUGES = new Set(['open']);
+
 export function createTransport(config: Partial<TransportConfig> = {}, logger: Logger = silentLogger): RoutedTransport {
   return new RoutedTransport({ ...DEFAULT_TRANSPORT_CONFIG, ...config }, logger);
 }
@@ -47,6 +50,21 @@ export class RoutedTransport implements Transport {
     this.config = config;
     // Every transport's warnings go through one limiter: a flood of bad frames is two log lines.
     this.#logger = rateLimitedLogger(logger);
+  }
+
+  /**
+   * Every transport's tallies as /metrics figures: `transport_tcp_hello_timeout_total`,
+   * `transport_tcp_open`, … (see Transport.counters).
+   */
+  counters(): Record<string, number> {
+    const figures: Record<string, number> = {};
+    for (const [kind, implementation] of this.#implementations) {
+      for (const [name, value] of Object.entries(implementation.counters?.() ?? {})) {
+        const snake = name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+        figures[`transport_${kind}_${snake}${COUNTER_GAUGES.has(name) ? '' : '_total'}`] = value;
+      }
+    }
+    return figures;
   }
 
   /** The transport `service` is reached on. */

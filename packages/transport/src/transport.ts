@@ -32,6 +32,12 @@ export interface Transport {
 
   /** Stop everything: pending requests reject with UNAVAILABLE, sockets are destroyed. */
   close(): Promise<void>;
+
+  /**
+   * The transport's own tallies (refusals, timeouts, retransmissions…) by camelCase name, for
+   * /metrics; `open` is a level, the rest only ever grow.
+   */
+  counters?(): Record<string, number>;
 }
 
 export interface RequestOptions {

@@ -75,6 +75,10 @@ export class HttpTransport implements Transport {
   }
 
   /** Requests this transport's servers refused as unsigned, stale or replayed (TRANSPORT_SECRET). */
+  counters(): Record<string, number> {
+    return { ...this.#signing.stats };
+  }
+
   get authStats(): Readonly<AuthStats> {
     return this.#signing.stats;
   }

@@ -84,6 +84,10 @@ export class TcpTransport implements Transport {
     return this.#counter.stats;
   }
 
+  counters(): Record<string, number> {
+    return { ...this.stats, ...this.connectionStats };
+  }
+
   // ---- client side -------------------------------------------------------------------
 
   /** Not `async`: returning the pending promise itself saves a promise and its ticks per call. */

@@ -416,6 +416,18 @@ export class UdpTransport implements Transport {
     return server;
   }
 
+  /** The client's tallies, and its servers' summed (`server…`). */
+  counters(): Record<string, number> {
+    const figures: Record<string, number> = { ...this.stats };
+    for (const server of this.#servers.values()) {
+      for (const [name, value] of Object.entries(server.stats)) {
+        const key = `server${name[0]!.toUpperCase()}${name.slice(1)}`;
+        figures[key] = (figures[key] ?? 0) + value;
+      }
+    }
+    return figures;
+  }
+
   /** The listener serving `service` in this process, e.g. to read its stats. */
   server(service: string): UdpServer | undefined {
     return this.#servers.get(service);
