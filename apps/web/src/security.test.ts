@@ -3,8 +3,13 @@
  * by its server (dist/server.js), the whole back end on TCP and PostgreSQL, bcrypt at its production cost (10)
  * so that timing is bcrypt's and not noise. Sessions (random, hashed, new per log-in, revoked
  * with their live socket), the cookie's attributes, log-in that does not tell which usernames
- * exist, the per-username throttle, bcrypt's 72-byte limit, and cross-site requests to the API
- * and to server actions.
+ * exist, the throttles by username and client address (and whose X-Forwarded-For counts), bcrypt's
+ * 72-byte limit, and cross-site requests to the API and to server actions (and whose
+ * X-Forwarded-Host counts).
+ *
+ * Other clients and a reverse proxy are played by connecting from other loopback addresses:
+ * 127.0.0.1 is an ordinary client, 127.0.0.2 the app's one trusted proxy (WEB_TRUSTED_PROXIES),
+ * 127.0.0.3 a stranger who forges forwarding headers.
  *
  * Covered elsewhere, not repeated here: notify refusing a WebSocket handshake from a foreign
  * Origin (403) and closing only the socket that sends more than 4 KiB (1009) — on every
@@ -17,11 +22,16 @@ import { WebSocket } from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { failure } from '@chirp/transport/testing';
 import { sessionCookieAttributes } from './lib/cookie';
-import { apiClient, sessionCookieOf, type Api } from './testing/api-client.js';
+import { apiClient, sessionCookieOf, type Api, type ApiReply } from './testing/api-client.js';
 import { startWebStack, type WebStack } from './testing/web-stack.js';
 
 const PASSWORD = 'correct horse battery';
 const FOREIGN = 'https://evil.example';
+const PROXY = '127.0.0.2';
+const STRANGER = '127.0.0.3';
+/** This file's limits (auth's defaults are 20 and 10): the tests before the throttle tests stay under them from 127.0.0.1. */
+const FAILURES_PER_ADDRESS = 40;
+const SIGNUPS_PER_ADDRESS = 30;
 const suffix = Math.random().toString(36).slice(2, 8);
 const nameOf = (who: string) => `${who}_${suffix}`;
 
@@ -30,12 +40,18 @@ let api: Api;
 let authDb: pg.Client;
 
 beforeAll(async () => {
-  system = await startWebStack('tcp', {
-    AUTH_BCRYPT_COST: '10',
-    // notify's own re-check would close a logged-out socket too, but only after this long:
-    // a socket closed within a second was closed by the log-out itself.
-    NOTIFY_REVERIFY_MS: '60000',
-  });
+  system = await startWebStack(
+    'tcp',
+    {
+      AUTH_BCRYPT_COST: '10',
+      AUTH_MAX_FAILED_LOGINS_PER_ADDRESS: String(FAILURES_PER_ADDRESS),
+      AUTH_MAX_SIGNUPS_PER_ADDRESS: String(SIGNUPS_PER_ADDRESS),
+      // notify's own re-check would close a logged-out socket too, but only after this long:
+      // a socket closed within a second was closed by the log-out itself.
+      NOTIFY_REVERIFY_MS: '60000',
+    },
+    { WEB_TRUSTED_PROXIES: PROXY },
+  );
   api = apiClient(system.web.url);
   authDb = new pg.Client({ connectionString: system.stack.databaseOf('auth')?.url });
   await authDb.connect();
@@ -170,7 +186,7 @@ describe('log-in', () => {
     expect(median(wrong)).toBeGreaterThanOrEqual(median(unknown) / 2);
   });
 
-  it('is throttled per username: 429 with Retry-After after 5 failures, other usernames unaffected', async () => {
+  it('is throttled per username from one address: 429 with Retry-After after 5 failures, other usernames unaffected', async () => {
     await signUp('guessed');
     await signUp('bystander');
     for (let i = 0; i < 5; i++) {
@@ -192,6 +208,96 @@ describe('log-in', () => {
       },
     });
     await logIn('bystander');
+  });
+});
+
+describe('throttles by client address', () => {
+  /** A request through the trusted proxy, for the client at `client`. */
+  const viaProxy = (client: string, extra: Record<string, string> = {}) => ({
+    localAddress: PROXY,
+    headers: { 'x-forwarded-for': client, ...extra },
+  });
+
+  it("do not let a stranger's failures lock the owner out: counted by the address the trusted proxy forwards", async () => {
+    const owner = nameOf('owner');
+    const created = await api('POST', '/api/signup', {
+      body: { username: owner, password: PASSWORD },
+      ...viaProxy('198.51.100.10'),
+    });
+    expect(created.status).toBe(201);
+    for (let i = 0; i < 5; i++) {
+      const guess = { body: { username: owner, password: `guess ${i}` }, ...viaProxy('203.0.113.10') };
+      expect((await api('POST', '/api/login', guess)).status).toBe(401);
+    }
+    const stranger = await api('POST', '/api/login', {
+      body: { username: owner, password: PASSWORD },
+      ...viaProxy('203.0.113.10'),
+    });
+    expect([stranger.status, stranger.headers['retry-after']]).toEqual([429, expect.stringMatching(/^[1-9]\d*$/)]);
+    // The owner, at home behind the same proxy, and on a direct connection: let in.
+    const home = await api('POST', '/api/login', {
+      body: { username: owner, password: PASSWORD },
+      ...viaProxy('198.51.100.10'),
+    });
+    console.log(`stranger after 5 failures: ${stranger.status}; the owner from another address: ${home.status}`);
+    expect(home.status).toBe(200);
+    expect((await api('POST', '/api/login', { body: { username: owner, password: PASSWORD } })).status).toBe(200);
+  });
+
+  it('refuse password spraying across 50 usernames from one address with 429, whatever X-Forwarded-For it forges', async () => {
+    const statuses: number[] = [];
+    let refused: ApiReply | undefined;
+    for (let i = 0; i < 50; i++) {
+      const reply = await api('POST', '/api/login', {
+        localAddress: STRANGER,
+        headers: { 'x-forwarded-for': `192.0.2.${i}`, 'x-real-ip': `192.0.2.${i}` },
+        body: { username: nameOf(`sprayed${i}`), password: 'Spring2026!' },
+      });
+      statuses.push(reply.status);
+      if (reply.status === 429) refused ??= reply;
+    }
+    console.log(
+      `spraying 50 usernames from one address: ${statuses.filter((s) => s === 401).length} × 401, then ${statuses.filter((s) => s === 429).length} × 429`,
+    );
+    expect(statuses).toEqual([...Array(FAILURES_PER_ADDRESS).fill(401), ...Array(50 - FAILURES_PER_ADDRESS).fill(429)]);
+    expect(refused?.headers['retry-after']).toMatch(/^[1-9]\d*$/);
+    expect(Number(refused?.headers['retry-after'])).toBeLessThanOrEqual(300);
+    expect(refused?.body.error.code).toBe('RESOURCE_EXHAUSTED');
+    // It was the stranger's own address that was counted: not the forged ones, nor anyone else's.
+    const forged = await api('POST', '/api/login', {
+      body: { username: nameOf('bystander'), password: PASSWORD },
+      ...viaProxy('192.0.2.1'),
+    });
+    expect(forged.status).toBe(200);
+    expect(
+      (await api('POST', '/api/login', { body: { username: nameOf('bystander'), password: PASSWORD } })).status,
+    ).toBe(200);
+  });
+
+  it(`refuse sign-ups beyond ${SIGNUPS_PER_ADDRESS} from one address with 429 and Retry-After, creating nobody`, async () => {
+    const farm = viaProxy('192.0.2.200');
+    for (let i = 0; i < SIGNUPS_PER_ADDRESS; i++) {
+      const reply = await api('POST', '/api/signup', {
+        body: { username: nameOf(`farm${i}`), password: PASSWORD },
+        ...farm,
+      });
+      expect(reply.status, JSON.stringify(reply.body)).toBe(201);
+    }
+    const over = await api('POST', '/api/signup', {
+      body: { username: nameOf('farmed'), password: PASSWORD },
+      ...farm,
+    });
+    console.log(
+      `sign-up ${SIGNUPS_PER_ADDRESS + 1} from one address: ${over.status}, Retry-After: ${over.headers['retry-after']}`,
+    );
+    expect([over.status, over.body.error.code]).toEqual([429, 'RESOURCE_EXHAUSTED']);
+    expect(Number(over.headers['retry-after'])).toBeGreaterThan(3000);
+    expect((await api('GET', `/api/users/${nameOf('farmed')}`)).status).toBe(404);
+    const neighbour = await api('POST', '/api/signup', {
+      body: { username: nameOf('farmed'), password: PASSWORD },
+      ...viaProxy('192.0.2.201'),
+    });
+    expect(neighbour.status).toBe(201);
   });
 });
 
@@ -294,22 +400,58 @@ describe('cross-site requests', () => {
     expect(await postTexts()).toEqual(expect.arrayContaining([text, `${text} 2`]));
   });
 
-  it("refuses a server action from another site (Next's own check): log-out by a raw request", async () => {
+  it('believes X-Forwarded-Host only from the trusted proxy', async () => {
+    const text = `forwarded host ${suffix}`;
+    const forged = await api('POST', '/api/posts', {
+      cookie,
+      origin: FOREIGN,
+      headers: { 'x-forwarded-host': new URL(FOREIGN).host },
+      body: { text },
+    });
+    console.log(`Origin ${FOREIGN} with a matching X-Forwarded-Host from an untrusted peer: ${forged.status}`);
+    expect([forged.status, forged.body.error.code]).toEqual([403, 'PERMISSION_DENIED']);
+    const fromStranger = await api('POST', '/api/posts', {
+      cookie,
+      origin: 'https://chirp.example',
+      localAddress: STRANGER,
+      headers: { 'x-forwarded-host': 'chirp.example' },
+      body: { text },
+    });
+    expect(fromStranger.status).toBe(403);
+    expect(await postTexts()).not.toContain(text);
+    // The proxy says the site is chirp.example: a page of chirp.example may post, another site may not.
+    const proxied = (origin: string) =>
+      api('POST', '/api/posts', {
+        cookie,
+        origin,
+        localAddress: PROXY,
+        headers: { 'x-forwarded-host': 'chirp.example', 'x-forwarded-for': '198.51.100.77' },
+        body: { text },
+      });
+    expect((await proxied(FOREIGN)).status).toBe(403);
+    expect((await proxied('https://chirp.example')).status).toBe(201);
+  });
+
+  it('refuses a server action from another site, or without an Origin, with 403 like the API: log-out by a raw request', async () => {
     const token = await logIn('victim');
     const home = await api('GET', '/', { cookie: `chirp_session=${token}` });
     const actionId = /name="\$ACTION_ID_([0-9a-f]+)"/.exec(String(home.body))?.[1];
     expect(actionId, 'the log-out form carries its action id').toBeDefined();
-    const logOutAction = (origin: string) =>
+    const logOutAction = (origin: string | null, headers: Record<string, string> = {}) =>
       api('POST', '/', {
         origin,
         cookie: `chirp_session=${token}`,
         body: '[]',
-        headers: { 'next-action': actionId!, 'content-type': 'text/plain;charset=UTF-8' },
+        headers: { 'next-action': actionId!, 'content-type': 'text/plain;charset=UTF-8', ...headers },
       });
 
     const forged = await logOutAction(FOREIGN);
-    console.log(`server action from ${FOREIGN}: ${forged.status}`);
-    expect(forged.status).toBeGreaterThanOrEqual(400);
+    const noOrigin = await logOutAction(null);
+    const forwarded = await logOutAction(FOREIGN, { 'x-forwarded-host': new URL(FOREIGN).host });
+    console.log(
+      `server action from ${FOREIGN}: ${forged.status}; without an Origin: ${noOrigin.status}; with a forged X-Forwarded-Host: ${forwarded.status}`,
+    );
+    expect([forged.status, noOrigin.status, forwarded.status]).toEqual([403, 403, 403]);
     expect((await api('GET', '/api/me', { token })).status).toBe(200);
     // The same request from this site does log out: it was the Origin that stopped it.
     const own = await logOutAction(system.web.url);

@@ -12,6 +12,11 @@
  *
  *   node dist/server.js [--port 3000] [--hostname 0.0.0.0] [--dev]   (PORT works too)
  *
+ * Every request first passes the door: forwarding headers are dropped unless a trusted proxy
+ * sent them, and the client's address is noted (lib/forwarding.ts); a change to a page (a server
+ * action) must come from this site by its Origin, as the API's must (lib/cross-site.ts), since
+ * Next.js's own check lets a request without an Origin through.
+ *
  * Telemetry starts first, so Next.js's own request spans are recorded. SIGTERM or SIGINT: stop
  * taking requests, let those in flight finish (at most 10 s), close the transport, export what
  * telemetry still holds, exit 0.
@@ -20,7 +25,9 @@ import http from 'node:http';
 import { fileURLToPath } from 'node:url';
 import nextModule from 'next';
 import { answerApi } from './api/router.js';
-import { processEnv, serverOptionsFrom } from './lib/config.js';
+import { processEnv, serverOptionsFrom, webConfig } from './lib/config.js';
+import { crossSiteRefusal } from './lib/cross-site.js';
+import { admitRequest, trustedProxySet } from './lib/forwarding.js';
 import { transport } from './lib/services.js';
 import { startWebTelemetry } from './lib/telemetry.js';
 
@@ -45,12 +52,22 @@ async function main(): Promise<void> {
   });
   const handle = app.getRequestHandler();
   await app.prepare();
+  const trustedProxies = trustedProxySet(webConfig().trustedProxies);
   const server = http.createServer((request, response) => {
+    admitRequest(request, trustedProxies);
     const url = request.url ?? '/';
-    if (url === '/api' || url.startsWith('/api/') || url.startsWith('/api?')) void answerApi(request, response);
-    else void handle(request, response);
+    if (url === '/api' || url.startsWith('/api/') || url.startsWith('/api?')) return void answerApi(request, response);
+    const refusal = crossSiteRefusal(request, 'pages');
+    if (refusal !== undefined) {
+      response.writeHead(403, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' });
+      return void response.end(`${refusal}\n`);
+    }
+    void handle(request, response);
   });
-  server.on('upgrade', (request, socket, head) => void app.getUpgradeHandler()(request, socket, head));
+  server.on('upgrade', (request, socket, head) => {
+    admitRequest(request, trustedProxies);
+    void app.getUpgradeHandler()(request, socket, head);
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.hostname, resolve);

@@ -6,26 +6,37 @@ import { IdempotencyKey, User, UserId, Username } from './common.js';
 const Token = Type.String({ minLength: 16, maxLength: 256 });
 /** 8–72: bcrypt reads at most 72 bytes; the service also checks the UTF-8 length. */
 const Password = Type.String({ minLength: 8, maxLength: 72 });
+/**
+ * The address of the person behind the call, as the caller (the web app) saw it: its socket's
+ * peer, or X-Forwarded-For from a proxy it trusts. auth's throttles count per address, so a
+ * stranger's guesses do not lock the owner out. Absent for a trusted service calling on its own
+ * behalf (seeding, tools): then only the per-username limits apply.
+ */
+const ClientAddress = Type.Optional(
+  Type.String({ format: 'ip', maxLength: 64, description: 'IPv4 or IPv6 address of the end user' }),
+);
 
 export const auth = defineService({
   name: 'auth',
   defaultPort: 4101,
   methods: {
     signUp: {
-      summary: 'Create an account. ALREADY_EXISTS if the username is taken (case-insensitively).',
+      summary:
+        'Create an account. ALREADY_EXISTS if the username is taken (case-insensitively); RESOURCE_EXHAUSTED when one address signs up too often.',
       request: Type.Object(
-        { username: Username, password: Password, idempotencyKey: IdempotencyKey },
+        { username: Username, password: Password, idempotencyKey: IdempotencyKey, clientAddress: ClientAddress },
         { additionalProperties: false },
       ),
       reply: Type.Object({ user: User }),
     },
     logIn: {
       summary:
-        'Exchange username and password for a new session token. UNAUTHENTICATED for either one wrong; RESOURCE_EXHAUSTED when throttled.',
+        'Exchange username and password for a new session token. UNAUTHENTICATED for either one wrong; RESOURCE_EXHAUSTED when throttled (per username and address, per address, per username).',
       request: Type.Object(
         {
           username: Type.String({ minLength: 1, maxLength: 64 }),
           password: Type.String({ minLength: 1, maxLength: 1024 }),
+          clientAddress: ClientAddress,
         },
         { additionalProperties: false },
       ),

@@ -2,6 +2,7 @@
  * Compiled TypeBox validators, cached per schema: the check on every request's hot path
  * is generated code, not a schema walk. A failure names the field and what was expected.
  */
+import { isIP } from 'node:net';
 import { FormatRegistry, type TSchema } from '@sinclair/typebox';
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 import { TransportError } from '@chirp/transport';
@@ -11,6 +12,8 @@ const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:
 if (!FormatRegistry.Has('date-time')) {
   FormatRegistry.Set('date-time', (value) => ISO_DATE_TIME.test(value) && !Number.isNaN(Date.parse(value)));
 }
+/** An IPv4 or IPv6 address in text, as Node's sockets report them (no port, no brackets). */
+if (!FormatRegistry.Has('ip')) FormatRegistry.Set('ip', (value) => isIP(value) !== 0);
 
 const compiled = new WeakMap<TSchema, TypeCheck<TSchema>>();
 

@@ -9,7 +9,7 @@ import { auth, client, subscribe } from '@chirp/contracts';
 import type { DatabaseKind } from '@chirp/db';
 import { DATABASE_KINDS, testDatabase } from '@chirp/db/testing';
 import { startTestService } from '@chirp/service-runtime/testing';
-import { TRANSPORT_KINDS, type TransportKind } from '@chirp/transport';
+import { TRANSPORT_KINDS, type TransportError, type TransportKind } from '@chirp/transport';
 import { TestWorld, eventually, failure, sleep } from '@chirp/transport/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuthConfig } from './config.js';
@@ -22,7 +22,11 @@ const settings: Omit<AuthConfig, 'database'> = {
   bcryptCost: 4,
   sessionTtlMs: HOUR_MS,
   maxFailedLogins: 5,
+  maxFailedLoginsPerAddress: 20,
+  maxFailedLoginsPerUsername: 100,
   throttleWindowMs: 300_000,
+  maxSignUpsPerAddress: 5,
+  signUpWindowMs: 3_600_000,
 };
 const PASSWORD = 'correct horse';
 
@@ -234,6 +238,80 @@ describe.each(cases)('auth over %s on %s', (kind, dbKind) => {
     expect((await api.logIn({ username: 'dave2', password: PASSWORD })).user.username).toBe('dave2');
   });
 
+  it("does not let a stranger's failures from one address lock the owner out at another", async () => {
+    await api.signUp({ username: 'owner', password: PASSWORD });
+    const stranger = '203.0.113.9';
+    for (let i = 0; i < 5; i++) {
+      const err = await failure(api.logIn({ username: 'owner', password: `guess ${i}`, clientAddress: stranger }));
+      expect(err.code).toBe('UNAUTHENTICATED');
+    }
+    const locked = await failure(api.logIn({ username: 'owner', password: PASSWORD, clientAddress: stranger }));
+    expect([locked.code, locked.message]).toEqual([
+      'RESOURCE_EXHAUSTED',
+      expect.stringMatching(/^too many failed log-ins for owner; try again in \d+ s$/),
+    ]);
+    expect(locked.retryAfterS).toBeGreaterThan(250);
+    // The owner, at home: not locked out, with the right password, by IPv4 and by IPv6.
+    const home = await api.logIn({ username: 'Owner', password: PASSWORD, clientAddress: '198.51.100.20' });
+    expect(home.user.username).toBe('owner');
+    const phone = await api.logIn({ username: 'owner', password: PASSWORD, clientAddress: '2001:db8:5::7' });
+    expect(phone.user.username).toBe('owner');
+  });
+
+  it('refuses password spraying across 50 usernames from one address with RESOURCE_EXHAUSTED', async () => {
+    const sprayer = '192.0.2.50';
+    const common = 'Spring2026!';
+    await api.signUp({ username: 'sprayed_7', password: common });
+    const outcomes: string[] = [];
+    let refused: TransportError | undefined;
+    for (let i = 0; i < 50; i++) {
+      const outcome = await api.logIn({ username: `sprayed_${i}`, password: common, clientAddress: sprayer }).then(
+        () => 'OK',
+        (err: TransportError) => ((refused = err), err.code),
+      );
+      outcomes.push(outcome);
+    }
+    // The 8th guess was right (and so counts nothing against the address); from the 21st failure
+    // on, every attempt is refused before any password is checked.
+    expect(outcomes.slice(0, 21).filter((o) => o === 'UNAUTHENTICATED')).toHaveLength(20);
+    expect(outcomes[7]).toBe('OK');
+    expect(outcomes.slice(21)).toEqual(Array(29).fill('RESOURCE_EXHAUSTED'));
+    expect(refused?.message).toMatch(/^too many failed log-ins from this address; try again in \d+ s$/);
+    expect(refused?.retryAfterS).toBeGreaterThan(250);
+    // Even the right password, from there; from elsewhere the account is fine.
+    const right = await failure(api.logIn({ username: 'sprayed_7', password: common, clientAddress: sprayer }));
+    expect(right.code).toBe('RESOURCE_EXHAUSTED');
+    const elsewhere = await api.logIn({ username: 'sprayed_7', password: common, clientAddress: '192.0.2.51' });
+    expect(elsewhere.user.username).toBe('sprayed_7');
+  });
+
+  it('refuses sign-ups beyond 5 from one address with RESOURCE_EXHAUSTED, storing nothing', async () => {
+    const farm = '198.51.100.99';
+    const keys = Array.from({ length: 5 }, () => randomBytes(12).toString('hex'));
+    for (let i = 0; i < 5; i++) {
+      await api.signUp({ username: `farm_${i}`, password: PASSWORD, idempotencyKey: keys[i], clientAddress: farm });
+    }
+    const refused = await failure(api.signUp({ username: 'farm_5', password: PASSWORD, clientAddress: farm }));
+    expect([refused.code, refused.message]).toEqual([
+      'RESOURCE_EXHAUSTED',
+      expect.stringMatching(/^too many sign-ups from this address; try again in \d+ s$/),
+    ]);
+    expect(refused.retryAfterS).toBeGreaterThan(3500);
+    expect(await usernamesStartingWith('farm_')).toEqual(['farm_0', 'farm_1', 'farm_2', 'farm_3', 'farm_4']);
+    // A retry of an earlier sign-up is not another one; other addresses sign up as before.
+    const retry = await api.signUp({
+      username: 'farm_1',
+      password: PASSWORD,
+      idempotencyKey: keys[1],
+      clientAddress: farm,
+    });
+    expect(retry.user.username).toBe('farm_1');
+    expect(
+      (await api.signUp({ username: 'farm_5', password: PASSWORD, clientAddress: '::ffff:198.51.100.98' })).user
+        .username,
+    ).toBe('farm_5');
+  });
+
   it('throttles concurrent guesses too, and unknown usernames like known ones', async () => {
     const guesses = await Promise.all(
       Array.from({ length: 8 }, (_, i) => failure(api.logIn({ username: 'ghost', password: `guess ${i}` }))),
@@ -318,6 +396,8 @@ describe.each(cases)('auth over %s on %s', (kind, dbKind) => {
     ['signUp', { username: 'mallory', password: 'short' }, /password/],
     ['signUp', { username: 'mallory', password: PASSWORD, idempotencyKey: 'short' }, /idempotencyKey/],
     ['logIn', { username: 'mallory' }, /password/],
+    ['logIn', { username: 'mallory', password: PASSWORD, clientAddress: 'localhost' }, /clientAddress/],
+    ['signUp', { username: 'mallory', password: PASSWORD, clientAddress: '10.0.0.1:443' }, /clientAddress/],
     ['verify', { token: 7 }, /token/],
     ['logOut', {}, /token/],
     ['getUsers', { ids: 'x' }, /ids/],

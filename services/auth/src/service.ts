@@ -7,6 +7,9 @@
  * - A log-in with a wrong username and one with a wrong password look the same: same code,
  *   same message, and about the same time (an unknown username is checked against a
  *   dummy bcrypt hash).
+ * - Log-ins and sign-ups are throttled per client address (the contract's clientAddress, sent
+ *   by the web app) as well as per username, so a stranger's guesses do not lock the owner out
+ *   (throttle.ts).
  * - A session token is 256 random bits; the database keeps only its SHA-256, so a copy of
  *   the sessions table logs nobody in. verify is one primary-key lookup joined to the user, a
  *   prepared statement (queries.ts). auth keeps no cache of valid sessions: with several
@@ -24,7 +27,7 @@ import { isUniqueViolation, type Sql } from '@chirp/db';
 import type { PrismaClient } from './generated/prisma/client.js';
 import { SESSION_USER, USERS_BY_ID, USERS_IN_RANGE, type UserRow } from './queries.js';
 import { checkPasswordRules, dummyPasswordHash, hashPassword, verifyPassword } from './passwords.js';
-import type { LoginThrottle } from './throttle.js';
+import type { LoginThrottle, SignUpThrottle } from './throttle.js';
 import { hashToken, newSessionToken, sessionIdOf } from './tokens.js';
 
 export interface AuthServiceDeps {
@@ -33,7 +36,10 @@ export interface AuthServiceDeps {
   sql: Sql;
   bcryptCost: number;
   sessionTtlMs: number;
+  /** Failed log-ins per username and address, per address, per username (throttle.ts). */
   throttle: LoginThrottle;
+  /** Sign-ups per address. */
+  signUps: SignUpThrottle;
   /** session.revoked events: the runtime's transport. */
   transport: Pick<Transport, 'publish'>;
   logger: Logger;
@@ -52,6 +58,7 @@ export function createAuthService({
   bcryptCost,
   sessionTtlMs,
   throttle,
+  signUps,
   transport,
   logger,
 }: AuthServiceDeps): Implementation<typeof auth> {
@@ -71,31 +78,38 @@ export function createAuthService({
   }
 
   return {
-    async signUp({ username, password, idempotencyKey }) {
+    async signUp({ username, password, idempotencyKey, clientAddress }) {
       checkPasswordRules(password);
       const name = username.toLowerCase();
       if (idempotencyKey !== undefined) {
         const earlier = await signedUpWith(idempotencyKey, name);
-        if (earlier) return { user: earlier };
+        if (earlier) return { user: earlier }; // a retry: not another sign-up
       }
-      const passwordHash = await hashPassword(password, bcryptCost);
+      const attempt = signUps.begin(clientAddress);
       try {
+        const passwordHash = await hashPassword(password, bcryptCost);
         const row = await prisma.user.create({
           data: { id: randomUUID(), username: name, passwordHash, idempotencyKey: idempotencyKey ?? null },
         });
         return { user: toUser(row) };
       } catch (err) {
-        if (!isUniqueViolation(err)) throw err;
+        if (!isUniqueViolation(err)) {
+          attempt.abandoned();
+          throw err;
+        }
         // A concurrent retry of this very sign-up may have won the race: it is not a conflict.
         const earlier = idempotencyKey === undefined ? undefined : await signedUpWith(idempotencyKey, name);
-        if (earlier) return { user: earlier };
+        if (earlier) {
+          attempt.abandoned();
+          return { user: earlier };
+        }
         throw new TransportError('ALREADY_EXISTS', `username ${name} is taken`);
       }
     },
 
-    async logIn({ username, password }) {
+    async logIn({ username, password, clientAddress }) {
       const name = username.toLowerCase();
-      const attempt = throttle.begin(name);
+      const attempt = throttle.begin(name, clientAddress);
       let row;
       try {
         row = await prisma.user.findUnique({ where: { username: name } });

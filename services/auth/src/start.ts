@@ -10,7 +10,7 @@ import type { Runtime, Started } from '@chirp/service-runtime';
 import type { AuthConfig } from './config.js';
 import { PrismaClient } from './generated/prisma/client.js';
 import { createAuthService } from './service.js';
-import { LoginThrottle } from './throttle.js';
+import { LoginThrottle, SignUpThrottle } from './throttle.js';
 
 const MIGRATIONS_DIR = fileURLToPath(new URL('../prisma/migrations', import.meta.url));
 const SWEEP_EVERY_MS = 10 * 60_000;
@@ -25,7 +25,13 @@ export function startAuth(config: AuthConfig): (runtime: Runtime) => Promise<Aut
     const db = await openDatabase(config.database, MIGRATIONS_DIR);
     runtime.logger.info({ database: db.where, migrationsApplied: db.applied }, 'auth database open');
     const prisma = new PrismaClient({ adapter: db.adapter });
-    const throttle = new LoginThrottle(config.maxFailedLogins, config.throttleWindowMs);
+    const throttle = new LoginThrottle({
+      perUsernameAndAddress: config.maxFailedLogins,
+      perAddress: config.maxFailedLoginsPerAddress,
+      perUsername: config.maxFailedLoginsPerUsername,
+      windowMs: config.throttleWindowMs,
+    });
+    const signUps = new SignUpThrottle(config.maxSignUpsPerAddress, config.signUpWindowMs);
     try {
       const implementation = createAuthService({
         prisma,
@@ -33,6 +39,7 @@ export function startAuth(config: AuthConfig): (runtime: Runtime) => Promise<Aut
         bcryptCost: config.bcryptCost,
         sessionTtlMs: config.sessionTtlMs,
         throttle,
+        signUps,
         transport: runtime.transport,
         logger: runtime.logger,
       });

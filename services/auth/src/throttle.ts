@@ -1,79 +1,124 @@
 /**
- * Slows password guessing: after `maxFailures` failed log-ins for one username within
- * `windowMs`, further attempts are refused with RESOURCE_EXHAUSTED until the oldest of
- * those failures leaves the window. The error says how long, in words for logs ("try again in
- * N s") and as its retryAfterS, which crosses every transport, so the web app can send Retry-After.
+ * Slows password guessing and mass sign-up without letting a stranger lock the owner out.
  *
- * - Every attempt counts as a failure from the moment it starts and is forgiven when the
- *   password proves right, so a burst of concurrent guesses cannot all slip past the check
- *   while bcrypt is busy with the first ones.
- * - Kept in memory, per process: a restart forgives, and N replicas allow N times the
- *   budget — enough to stop an online guessing run, not a substitute for a shared store.
- * - Bounded: the map holds only usernames with a failure still in the window (expired ones
- *   are swept on every call, oldest first, which is cheap because the map is kept in order
- *   of last failure), and at most `maxTracked` of those; past that the one whose lock-out
- *   would end soonest is dropped, so flooding with made-up usernames cannot exhaust memory.
+ * Failed log-ins are counted three ways over one window (AUTH_THROTTLE_WINDOW_S):
+ *   - per username *and* client address (AUTH_MAX_FAILED_LOGINS, default 5): guessing one
+ *     account's password from one place. The owner logging in from elsewhere is not affected.
+ *   - per client address across usernames (AUTH_MAX_FAILED_LOGINS_PER_ADDRESS, 20): password
+ *     spraying, one common password tried against many accounts.
+ *   - per username across addresses (AUTH_MAX_FAILED_LOGINS_PER_USERNAME, 100): a loose backstop
+ *     against guessing one account from many addresses; only an attacker with many addresses
+ *     can reach it, and then the owner is locked out too (the price of stopping them).
+ * Sign-ups are counted per client address (AUTH_MAX_SIGNUPS_PER_ADDRESS per AUTH_SIGNUP_WINDOW_S,
+ * default 10 per hour). Over any limit: RESOURCE_EXHAUSTED with retryAfterS (crossing every
+ * transport, so the web app answers 429 with Retry-After), before a password is even checked.
+ *
+ * - The client address is what the web app saw (the contract's clientAddress), counted as its
+ *   /64 for IPv6 (client-address.ts). A call without one (a trusted service acting for itself)
+ *   is counted per username only, as one unnamed address.
+ * - Every log-in counts as a failure from the moment it starts and is forgiven when the password
+ *   proves right, so a burst of concurrent guesses cannot all slip past while bcrypt is busy.
+ *   A success forgives its username-and-address's failures, but not the address's or the
+ *   username's (an attacker's own account must not reset them).
+ * - In memory, per process, bounded (sliding-window.ts): enough to stop an online guessing run,
+ *   not a substitute for a shared store.
  */
 import { TransportError } from '@chirp/transport';
+import { addressKey } from './client-address.js';
+import { SlidingWindow } from './sliding-window.js';
+
+export interface LoginLimits {
+  /** Failures for one username from one address. */
+  perUsernameAndAddress: number;
+  /** Failures from one address, whatever the username; 0: no limit. */
+  perAddress: number;
+  /** Failures for one username, from anywhere; 0: no limit. */
+  perUsername: number;
+  windowMs: number;
+  /** Keys each window may track (see sliding-window.ts). */
+  maxTracked?: number;
+}
 
 export interface LoginAttempt {
-  /** The password was right: the username's failures are forgotten. */
+  /** The password was right: this username-and-address's failures are forgotten. */
   succeeded(): void;
-  /** The attempt never got to check a password (e.g. the database failed): not held against the user. */
+  /** The attempt never got to check a password (e.g. the database failed): not held against anyone. */
   abandoned(): void;
 }
 
 export class LoginThrottle {
-  /** username → times of its failures in the window, oldest first; map order = order of last failure. */
-  readonly #failures = new Map<string, number[]>();
+  readonly #pair: SlidingWindow;
+  readonly #address: SlidingWindow;
+  readonly #username: SlidingWindow;
 
-  constructor(
-    readonly maxFailures: number,
-    readonly windowMs: number,
-    readonly maxTracked = 100_000,
-  ) {}
-
-  /** How many usernames are tracked now (for tests and metrics). */
-  get size(): number {
-    return this.#failures.size;
+  constructor(limits: LoginLimits) {
+    this.#pair = new SlidingWindow(limits.perUsernameAndAddress, limits.windowMs, limits.maxTracked);
+    this.#address = new SlidingWindow(limits.perAddress, limits.windowMs, limits.maxTracked);
+    this.#username = new SlidingWindow(limits.perUsername, limits.windowMs, limits.maxTracked);
   }
 
-  /** Throws RESOURCE_EXHAUSTED (with when to retry) if `username` is locked out; else counts the attempt. */
-  begin(username: string, now = Date.now()): LoginAttempt {
-    this.#sweep(now);
-    const key = username.toLowerCase();
-    const recent = (this.#failures.get(key) ?? []).filter((t) => t > now - this.windowMs);
-    if (recent.length >= this.maxFailures) {
-      const freedAt = recent[recent.length - this.maxFailures]! + this.windowMs;
-      const retryAfterS = Math.max(1, Math.ceil((freedAt - now) / 1000));
-      throw new TransportError(
-        'RESOURCE_EXHAUSTED',
-        `too many failed log-ins for ${key}; try again in ${retryAfterS} s`,
-        { retryAfterS },
-      );
+  /** How many keys the three windows track now (for tests and metrics). */
+  get size(): number {
+    return this.#pair.size + this.#address.size + this.#username.size;
+  }
+
+  /** Throws RESOURCE_EXHAUSTED (with when to retry) if any limit is reached; else counts the attempt. */
+  begin(username: string, clientAddress?: string, now = Date.now()): LoginAttempt {
+    const name = username.toLowerCase();
+    const address = addressKey(clientAddress);
+    const pairKey = `${address ?? ''} ${name}`;
+    const counted: Array<[SlidingWindow, string, (waitS: number) => string]> = [
+      [this.#pair, pairKey, (s) => `too many failed log-ins for ${name}; try again in ${s} s`],
+      [this.#username, name, (s) => `too many failed log-ins for ${name} from many addresses; try again in ${s} s`],
+    ];
+    if (address !== undefined) {
+      counted.push([this.#address, address, (s) => `too many failed log-ins from this address; try again in ${s} s`]);
     }
-    recent.push(now);
-    this.#failures.delete(key); // re-inserted last: the map stays ordered by last failure
-    this.#failures.set(key, recent);
-    while (this.#failures.size > this.maxTracked) {
-      this.#failures.delete(this.#failures.keys().next().value!);
-    }
+    refuseIfFull(counted, now);
+    for (const [window, key] of counted) window.add(key, now);
     return {
-      succeeded: () => void this.#failures.delete(key),
+      succeeded: () => {
+        this.#pair.clear(pairKey);
+        for (const [window, key] of counted) if (window !== this.#pair) window.undo(key, now);
+      },
       abandoned: () => {
-        const times = this.#failures.get(key);
-        const at = times?.lastIndexOf(now) ?? -1;
-        if (at >= 0) times!.splice(at, 1);
-        if (times?.length === 0) this.#failures.delete(key);
+        for (const [window, key] of counted) window.undo(key, now);
       },
     };
   }
+}
 
-  /** Drop usernames whose last failure has left the window; stops at the first that has not. */
-  #sweep(now: number): void {
-    for (const [key, times] of this.#failures) {
-      if (times.length > 0 && times[times.length - 1]! > now - this.windowMs) return;
-      this.#failures.delete(key);
-    }
+export interface SignUpAttempt {
+  /** It made no account and says nothing about one (an internal failure, or a retry of an earlier sign-up). */
+  abandoned(): void;
+}
+
+/** Sign-ups per client address: every attempt counts, including one refused as taken (it tells who exists). */
+export class SignUpThrottle {
+  readonly #address: SlidingWindow;
+
+  constructor(perAddress: number, windowMs: number, maxTracked?: number) {
+    this.#address = new SlidingWindow(perAddress, windowMs, maxTracked);
+  }
+
+  /** Throws RESOURCE_EXHAUSTED if `clientAddress` signed up too often; without an address there is no limit. */
+  begin(clientAddress?: string, now = Date.now()): SignUpAttempt {
+    const address = addressKey(clientAddress);
+    if (address === undefined) return { abandoned: () => {} };
+    refuseIfFull([[this.#address, address, (s) => `too many sign-ups from this address; try again in ${s} s`]], now);
+    this.#address.add(address, now);
+    return { abandoned: () => this.#address.undo(address, now) };
+  }
+}
+
+/** The refusal of the window that frees up last, if any is full. */
+function refuseIfFull(windows: Array<[SlidingWindow, string, (waitS: number) => string]>, now: number): void {
+  let worst: { waitS: number; message: string } | undefined;
+  for (const [window, key, message] of windows) {
+    const waitS = window.waitS(key, now);
+    if (waitS !== undefined && waitS > (worst?.waitS ?? 0)) worst = { waitS, message: message(waitS) };
+  }
+  if (worst !== undefined) {
+    throw new TransportError('RESOURCE_EXHAUSTED', worst.message, { retryAfterS: worst.waitS });
   }
 }

@@ -14,6 +14,8 @@
  *                               or expired session is closed with 4001. Default 30000
  *   NOTIFY_MAX_BUFFERED_BYTES   a socket with more than this waiting to be sent is too slow and is
  *                               dropped, rather than buffering without bound. Default 1048576 (1 MiB)
+ *   NOTIFY_MAX_SOCKETS_PER_USER open sockets one user may hold on this replica (tabs, devices);
+ *                               one more is refused at the handshake with 429. Default 20
  */
 
 export interface NotifyConfig {
@@ -23,6 +25,7 @@ export interface NotifyConfig {
   heartbeatMs: number;
   reverifyMs: number;
   maxBufferedBytes: number;
+  maxSocketsPerUser: number;
 }
 
 export const DEFAULT_NOTIFY_PORT = 4104;
@@ -35,6 +38,7 @@ export function notifyConfigFromEnv(env: Record<string, string | undefined>): No
     heartbeatMs: positiveInt(env.NOTIFY_HEARTBEAT_MS, 15_000, 'NOTIFY_HEARTBEAT_MS'),
     reverifyMs: positiveInt(env.NOTIFY_REVERIFY_MS, 30_000, 'NOTIFY_REVERIFY_MS'),
     maxBufferedBytes: positiveInt(env.NOTIFY_MAX_BUFFERED_BYTES, 1024 * 1024, 'NOTIFY_MAX_BUFFERED_BYTES'),
+    maxSocketsPerUser: positiveInt(env.NOTIFY_MAX_SOCKETS_PER_USER, 20, 'NOTIFY_MAX_SOCKETS_PER_USER'),
   };
 }
 

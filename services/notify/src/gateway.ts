@@ -3,7 +3,15 @@
  *
  * Handshake (before any socket exists, answered with plain HTTP on refusal):
  *   wrong path 404 · foreign Origin 403 · no token or a session auth does not know 401 ·
- *   auth unreachable 503 (the browser retries; nobody is logged out by an outage).
+ *   auth unreachable 503 (the browser retries; nobody is logged out by an outage) ·
+ *   the user already holds NOTIFY_MAX_SOCKETS_PER_USER sockets here 429, with Retry-After.
+ *
+ * Why refuse the newcomer rather than close the user's oldest socket: one token must not be able
+ * to hold a thousand sockets, and the limit should cost the one who exceeds it. Closing the oldest
+ * would let a script with a stolen token knock the owner's tabs off in turn, and a person with one
+ * tab too many would see two tabs take each other's place forever as each reconnects; refusing
+ * leaves every working socket alone, costs nothing (no socket is made), and a tab refused retries
+ * with its backoff until another closes (a dead one is dropped within two heartbeats).
  * Then the server says `{"type":"hello","user":{…}}` and pushes `{"type":"post",…}` frames.
  * Clients are not expected to talk: `{"type":"ping"}` is answered `{"type":"pong"}`, anything
  * else is ignored, and a message over 4 KiB closes the socket with 1009 (ws' maxPayload).
@@ -72,6 +80,18 @@ export async function openGateway(deps: GatewayDeps): Promise<Gateway> {
       return refuseUpgrade(socket, 503, 'cannot check the session right now: try again');
     }
     if (stopping) return refuseUpgrade(socket, 503, 'notify is shutting down: reconnect in a moment');
+    // No await from here to sessions.add (ws completes an upgrade synchronously): concurrent
+    // handshakes of one user cannot all pass this check.
+    if (sessions.countOf(user.id) >= config.maxSocketsPerUser) {
+      sessions.stats.refusedOverCap++;
+      logger.debug({ userId: user.id, limit: config.maxSocketsPerUser }, 'notify: refused a socket over the cap');
+      return refuseUpgrade(
+        socket,
+        429,
+        `too many open sockets for this user (at most ${config.maxSocketsPerUser}): close a tab, or try again later`,
+        { 'Retry-After': String(Math.ceil((2 * config.heartbeatMs) / 1000)) },
+      );
+    }
     wss.handleUpgrade(req, socket, head, (ws) => connected(ws, user, token));
   }
 

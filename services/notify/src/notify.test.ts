@@ -45,6 +45,7 @@ const config: NotifyConfig = {
   heartbeatMs: 60_000,
   reverifyMs: REVERIFY_MS,
   maxBufferedBytes: 256 * 1024,
+  maxSocketsPerUser: 20,
 };
 
 interface Frame {
@@ -238,6 +239,50 @@ describe.each(TRANSPORT_KINDS)('notify over %s', (kind) => {
     }
   });
 
+  it('refuses a socket over the per-user cap with 429 and Retry-After, leaving the open ones alone', async () => {
+    let at = '';
+    const capped = await startTestService(
+      world,
+      'notify',
+      startNotify({ ...config, maxSocketsPerUser: 3 }, (bound) => (at = bound)),
+    );
+    const opened: WebSocket[] = [];
+    /** An upgrade's status and Retry-After, or 101 once a socket opened. */
+    const attempt = (token: string) =>
+      new Promise<{ status: number; retryAfter?: string; body?: string }>((resolve, reject) => {
+        const ws = new WebSocket(`ws://${at}/ws?token=${token}`);
+        ws.on('unexpected-response', (_req, res) => {
+          let body = '';
+          res.on('data', (chunk: Buffer) => (body += chunk.toString()));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, retryAfter: res.headers['retry-after'], body }));
+        });
+        ws.on('open', () => resolve({ status: 101 }));
+        ws.on('error', reject);
+        opened.push(ws);
+      });
+    try {
+      const mine = [
+        await open('?token=tok-c', {}, at),
+        await open('', { headers: { cookie: 'chirp_session=tok-c' } }, at),
+        await open('?token=tok-c', {}, at),
+      ];
+      // One token could open a thousand before; now the fourth, and five more at once, are refused.
+      const over = await Promise.all(Array.from({ length: 6 }, () => attempt('tok-c')));
+      expect(over.map((r) => r.status)).toEqual(Array(6).fill(429));
+      expect(over[0]!.retryAfter).toBe(String(Math.ceil((2 * config.heartbeatMs) / 1000)));
+      expect(over[0]!.body).toBe('too many open sockets for this user (at most 3): close a tab, or try again later\n');
+      for (const tab of mine) expect(tab.ws.readyState).toBe(WebSocket.OPEN);
+      // Someone else is not affected; once a tab closes, a new one may open.
+      expect((await attempt('tok-a')).status).toBe(101);
+      mine[0]!.ws.close();
+      await mine[0]!.closed;
+      await eventually(async () => expect((await attempt('tok-c')).status).toBe(101));
+    } finally {
+      for (const ws of opened) ws.terminate();
+      await capped.stop();
+    }
+  });
+
   it('closes a tab with 4001 once its session has ended', async () => {
     sessions.set('tok-a-revocable', users.a!);
     const tab = await open('?token=tok-a-revocable');
@@ -311,7 +356,9 @@ describe('notify config', () => {
       heartbeatMs: 15_000,
       reverifyMs: 30_000,
       maxBufferedBytes: 1024 * 1024,
+      maxSocketsPerUser: 20,
     });
+    expect(notifyConfigFromEnv({ NOTIFY_MAX_SOCKETS_PER_USER: '2' }).maxSocketsPerUser).toBe(2);
     expect(notifyConfigFromEnv({ NOTIFY_ALLOWED_ORIGINS: '*', NOTIFY_LISTEN: '127.0.0.1:0' })).toMatchObject({
       listen: { host: '127.0.0.1', port: 0 },
       allowedOrigins: undefined,

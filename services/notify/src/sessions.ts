@@ -36,6 +36,8 @@ export interface SessionStats {
   droppedSlow: number;
   droppedDead: number;
   revoked: number;
+  /** Handshakes refused because the user already had the most sockets allowed. */
+  refusedOverCap: number;
 }
 
 /** A socket closed because its session ended (log-out, expiry): the browser should not reconnect with it. */
@@ -47,7 +49,14 @@ export function sessionIdOf(token: string): string {
 }
 
 export class Sessions {
-  readonly stats: SessionStats = { connected: 0, framesSent: 0, droppedSlow: 0, droppedDead: 0, revoked: 0 };
+  readonly stats: SessionStats = {
+    connected: 0,
+    framesSent: 0,
+    droppedSlow: 0,
+    droppedDead: 0,
+    revoked: 0,
+    refusedOverCap: 0,
+  };
   readonly #byUser = new Map<string, Set<Session>>();
   readonly #bySession = new Map<string, Set<Session>>();
   readonly #maxBufferedBytes: number;
@@ -61,6 +70,11 @@ export class Sessions {
 
   get size(): number {
     return this.#count;
+  }
+
+  /** How many sockets `userId` has open here. */
+  countOf(userId: string): number {
+    return this.#byUser.get(userId)?.size ?? 0;
   }
 
   add(session: Session): void {

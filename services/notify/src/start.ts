@@ -65,6 +65,7 @@ export function startNotify(
         notify_dropped_slow_total: sessions.stats.droppedSlow,
         notify_dropped_dead_total: sessions.stats.droppedDead,
         notify_revoked_total: sessions.stats.revoked,
+        notify_refused_over_cap_total: sessions.stats.refusedOverCap,
       }),
       async close() {
         await Promise.all(subscriptions.map((subscription) => subscription.close()));

@@ -6,24 +6,21 @@
  * "message" } }` with the status of the code (the transport's table), a sentence for a person as
  * the message, and Retry-After on 429.
  *
- * Cross-site requests (CSRF): a browser attaches the session cookie to requests another site
- * makes, so every POST/PUT/DELETE must show it comes from this site. Its Origin header must name
- * this host; a request without one is accepted only when it authenticates with a Bearer header,
- * which a browser never attaches on its own (and then the cookie is not looked at). SameSite=Lax
- * already keeps the cookie off cross-site POSTs in today's browsers; this check does not depend
- * on that.
+ * Cross-site requests (CSRF): every POST/PUT/DELETE must carry an Origin naming this host, or
+ * authenticate with a Bearer header instead of the cookie (lib/cross-site.ts, the same rule as
+ * the server actions'). Forwarding headers reach here only from a trusted proxy (lib/forwarding.ts).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { httpStatusOf, type ErrorCode } from '@chirp/transport';
 import { webConfig } from '../lib/config.js';
 import { SESSION_COOKIE, sessionCookieAttributes, type CookieAttributes } from '../lib/cookie.js';
+import { bearerToken, crossSiteRefusal, header } from '../lib/cross-site.js';
 import { ServiceError } from '../lib/errors.js';
 
 /** The largest request body read: a sign-up or a post is a few hundred bytes. */
 export const MAX_BODY_BYTES = 16 * 1024;
 /** Retry-After when a service said "too many" without saying how long. */
 const DEFAULT_RETRY_AFTER_S = 60;
-const CHANGES = new Set(['POST', 'PUT', 'DELETE', 'PATCH']);
 
 /**
  * On every answer: never cached (a change shows on the next read), never sniffed as HTML, and a
@@ -92,33 +89,8 @@ function apiErrorOf(err: unknown): ApiError {
 
 /** Refuse a change (POST, PUT, DELETE) another site's page may have sent. */
 export function refuseCrossSite(request: IncomingMessage): void {
-  if (!CHANGES.has(request.method ?? '')) return;
-  const origin = header(request, 'origin');
-  if (origin === undefined) {
-    if (bearerToken(request) !== undefined) return;
-    throw new ApiError(
-      403,
-      'PERMISSION_DENIED',
-      'This change was refused: it has no Origin header. Browsers send one; other clients send this site as the Origin, or an Authorization: Bearer token.',
-    );
-  }
-  if (!isThisSite(origin, request)) {
-    throw new ApiError(403, 'PERMISSION_DENIED', 'This change was refused: it comes from another site.');
-  }
-}
-
-/** Whether `origin` names the host this request was sent to (as a proxy forwarding it says, if any). */
-function isThisSite(origin: string, request: IncomingMessage): boolean {
-  const host = header(request, 'x-forwarded-host')?.split(',')[0]?.trim() || header(request, 'host');
-  try {
-    return host !== undefined && new URL(origin).host === host.toLowerCase();
-  } catch {
-    return false; // "null" (a sandboxed page, a file) or garbage
-  }
-}
-
-function bearerToken(request: IncomingMessage): string | undefined {
-  return /^Bearer\s+(\S+)\s*$/i.exec(header(request, 'authorization') ?? '')?.[1];
+  const refusal = crossSiteRefusal(request, 'api');
+  if (refusal !== undefined) throw new ApiError(403, 'PERMISSION_DENIED', refusal);
 }
 
 /** The session token a request carries: a Bearer header first, else the session cookie. */
@@ -149,11 +121,6 @@ function sessionCookie(request: IncomingMessage, session: { token: string; expir
   ];
   if (attributes.secure) parts.push('Secure');
   return parts.join('; ');
-}
-
-function header(request: IncomingMessage, name: string): string | undefined {
-  const value = request.headers[name];
-  return Array.isArray(value) ? value[0] : value;
 }
 
 /** The request's JSON object body: 400 for another content type or malformed JSON, 413 over MAX_BODY_BYTES. */

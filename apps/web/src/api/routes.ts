@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { ServiceError } from '../lib/errors.js';
+import { clientAddressOf } from '../lib/forwarding.js';
 import {
   LOG_IN_WORDS,
   cursorOf,
@@ -52,11 +53,13 @@ export const signUp: Route = async ({ raw }) => {
   const problem = signUpProblem(username, password);
   if (problem !== undefined) throw invalid(problem);
   const call = servicesFor('sign up');
+  const clientAddress = clientAddressOf(raw);
   try {
     await call.auth.signUp({
       username,
       password,
       idempotencyKey: optionalTextField(body, 'idempotencyKey') ?? randomUUID(),
+      clientAddress,
     });
   } catch (err) {
     if (err instanceof ServiceError && err.code === 'ALREADY_EXISTS') {
@@ -64,7 +67,7 @@ export const signUp: Route = async ({ raw }) => {
     }
     throw err;
   }
-  const session = await call.auth.logIn({ username, password });
+  const session = await call.auth.logIn({ username, password, clientAddress });
   recordAction(session.token, call.trace);
   return { ...json(201, session), session };
 };
@@ -79,7 +82,7 @@ export const logIn: Route = async ({ raw }) => {
   if (problem === 'wrong') throw wrongCredentials();
   const call = servicesFor('log in');
   try {
-    const session = await call.auth.logIn({ username, password });
+    const session = await call.auth.logIn({ username, password, clientAddress: clientAddressOf(raw) });
     recordAction(session.token, call.trace);
     return { ...json(200, session), session };
   } catch (err) {

@@ -3,13 +3,16 @@
  * Every change a person makes, as server actions: sign up, log in, log out, post, follow,
  * unfollow. Each checks its input in words first (so the services' schema messages are a
  * second line of defence, not the first thing a person reads), calls the services through
- * the traced clients, and answers with a FormState the form shows. Next itself refuses a
- * server action whose Origin is not this site's host.
+ * the traced clients, and answers with a FormState the form shows. A server action whose Origin
+ * is not this site's host, or that has none, never gets here: server.ts refuses it (403).
+ * Log-in and sign-up pass the client's address (server.ts noted it) to auth's throttles.
  */
 import { randomUUID } from 'node:crypto';
 import { revalidatePath } from 'next/cache';
+import { headers } from 'next/headers';
 import { redirect } from 'next/navigation';
 import { messageOf, ServiceError } from '../lib/errors';
+import { CLIENT_ADDRESS_HEADER } from '../lib/forwarding';
 import { LOG_IN_WORDS, USERNAME, logInProblem, postProblem, signUpProblem } from '../lib/input';
 import { servicesFor } from '../lib/services';
 import { actionViewer, endSession, sessionToken, startSession } from '../lib/session';
@@ -20,6 +23,11 @@ export interface FormState {
   error?: string;
   /** Bumped on every success, so a form can tell one success from the next. */
   done?: number;
+}
+
+/** The client's address as server.ts found it (lib/forwarding.ts), for auth's throttles. */
+async function clientAddress(): Promise<string | undefined> {
+  return (await headers()).get(CLIENT_ADDRESS_HEADER) ?? undefined;
 }
 
 function field(form: FormData, name: string): string {
@@ -33,9 +41,15 @@ export async function signUp(_previous: FormState, form: FormData): Promise<Form
   const problem = signUpProblem(username, password);
   if (problem !== undefined) return { error: problem };
   const call = servicesFor('sign up');
+  const address = await clientAddress();
   try {
-    await call.auth.signUp({ username, password, idempotencyKey: field(form, 'idempotencyKey') || randomUUID() });
-    const session = await call.auth.logIn({ username, password });
+    await call.auth.signUp({
+      username,
+      password,
+      idempotencyKey: field(form, 'idempotencyKey') || randomUUID(),
+      clientAddress: address,
+    });
+    const session = await call.auth.logIn({ username, password, clientAddress: address });
     recordAction(session.token, call.trace);
     await startSession(session.token, session.expiresAt);
   } catch (err) {
@@ -54,7 +68,7 @@ export async function logIn(_previous: FormState, form: FormData): Promise<FormS
   if (problem !== undefined) return { error: LOG_IN_WORDS[problem] };
   const call = servicesFor('log in');
   try {
-    const session = await call.auth.logIn({ username, password });
+    const session = await call.auth.logIn({ username, password, clientAddress: await clientAddress() });
     recordAction(session.token, call.trace);
     await startSession(session.token, session.expiresAt);
   } catch (err) {

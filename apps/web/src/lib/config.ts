@@ -15,8 +15,14 @@
  *                  (the app's port + 1000, as for every service; 0: any free port).
  *   SESSION_CACHE_MS  how long a verified session token is taken on trust before auth is asked
  *                  again, default 1000 (0: ask auth on every request); see viewer.ts.
+ *   WEB_TRUSTED_PROXIES  comma list of the addresses or CIDR ranges (10.0.0.0/8, ::1) of reverse
+ *                  proxies in front of this app, default none. Only a request whose peer is one of
+ *                  them has its X-Forwarded-For (the client's address, which auth's throttles
+ *                  count), X-Forwarded-Host (the Origin check) and X-Forwarded-Proto believed;
+ *                  from anyone else those headers are dropped (see forwarding.ts).
  */
 // No @chirp/* imports here: proxy.ts (the CSP) reads this file too, and must stay small.
+import { isIP } from 'node:net';
 
 export interface WebConfig {
   notifyUrl: string;
@@ -25,6 +31,8 @@ export interface WebConfig {
   /** undefined: decide per request (see cookieSecure in session.ts). */
   cookieSecure: boolean | undefined;
   production: boolean;
+  /** Addresses and CIDR ranges whose forwarding headers are believed; [] = none. */
+  trustedProxies: string[];
 }
 
 export const DEFAULT_NOTIFY_URL = 'ws://localhost:4104/ws';
@@ -40,6 +48,7 @@ export function webConfigFromEnv(env: Record<string, string | undefined>): WebCo
     sessionCacheMs: milliseconds(env.SESSION_CACHE_MS ?? '1000', 'SESSION_CACHE_MS'),
     cookieSecure: flag(env.COOKIE_SECURE, 'COOKIE_SECURE'),
     production: env.NODE_ENV === 'production',
+    trustedProxies: trustedProxies(env.WEB_TRUSTED_PROXIES ?? ''),
   };
 }
 
@@ -107,6 +116,26 @@ function notifyUrl(value: string): string {
     throw new Error(`NOTIFY_URL=${value} must start with ws:// or wss://`);
   }
   return url.toString();
+}
+
+function trustedProxies(value: string): string[] {
+  const entries = value
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean);
+  for (const entry of entries) {
+    const [address = '', prefix, extra] = entry.split('/');
+    const family = isIP(address);
+    const bits = prefix === undefined ? undefined : Number(prefix);
+    const valid =
+      family !== 0 &&
+      extra === undefined &&
+      (prefix === undefined || (/^\d+$/.test(prefix) && bits! <= (family === 4 ? 32 : 128)));
+    if (!valid) {
+      throw new Error(`WEB_TRUSTED_PROXIES: ${entry} is not an address or CIDR range (e.g. 10.0.0.0/8,127.0.0.1,::1)`);
+    }
+  }
+  return entries;
 }
 
 function flag(value: string | undefined, variable: string): boolean | undefined {

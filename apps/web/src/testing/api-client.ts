@@ -13,6 +13,8 @@ export interface ApiCall {
   /** The Origin header; by default the app's own for changes, none for reads. null: none. */
   origin?: string | null;
   headers?: Record<string, string>;
+  /** The loopback address to connect from (any 127.x.y.z on Linux): another client, or a proxy. */
+  localAddress?: string;
 }
 
 export interface ApiReply {
@@ -40,7 +42,7 @@ export function apiClient(baseUrl: string): Api {
     }
     const started = performance.now();
     return new Promise((resolve, reject) => {
-      const request = http.request(url, { method, headers }, (res) => {
+      const request = http.request(url, { method, headers, localAddress: call.localAddress }, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => chunks.push(chunk));
         res.on('end', () => {

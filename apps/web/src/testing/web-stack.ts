@@ -12,8 +12,15 @@ export interface WebStack {
   stop(): Promise<void>;
 }
 
-/** The build is made first if a source changed (see ensureBuilt); then the stack and the app. */
-export async function startWebStack(transport: StackOptions['transport'], stackEnv: Record<string, string> = {}) {
+/**
+ * The build is made first if a source changed (see ensureBuilt); then the stack (with `stackEnv`
+ * over its test settings) and the app (with `webEnv`, e.g. WEB_TRUSTED_PROXIES).
+ */
+export async function startWebStack(
+  transport: StackOptions['transport'],
+  stackEnv: Record<string, string> = {},
+  webEnv: Record<string, string> = {},
+) {
   if (await ensureBuilt()) console.log('web: built the app (next build --webpack)');
   const stack = await startStack({ transport, database: 'postgres', env: stackEnv });
   let web: WebApp | undefined;
@@ -22,7 +29,7 @@ export async function startWebStack(transport: StackOptions['transport'], stackE
     await stack.stop();
   };
   try {
-    web = await startWebApp(stack.env());
+    web = await startWebApp({ ...stack.env(), ...webEnv });
     await assertNotifyAcceptsOrigin(stack.notifyUrl, web.url);
   } catch (err) {
     await stop();
