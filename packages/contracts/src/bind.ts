@@ -60,10 +60,11 @@ export function client<C extends ServiceContract>(
         merged.timeoutMs ?? transport.config?.defaultTimeoutMs ?? DEFAULT_TRANSPORT_CONFIG.defaultTimeoutMs;
       // Every attempt a child of the same span: one trace shows each try.
       const everyAttempt = { ...merged, parent: merged.parent ?? context.active() };
-      return retried(
-        (remainingMs) => call(request, { ...everyAttempt, timeoutMs: remainingMs }),
-        Date.now() + timeoutMs,
-      );
+      const deadline = Date.now() + timeoutMs;
+      // No new attempt in the last tenth of the time: a service retrying a call for its own
+      // caller must fail back before that caller's deadline, not at the same moment.
+      const retryUntil = deadline - timeoutMs / 10;
+      return retried((remainingMs) => call(request, { ...everyAttempt, timeoutMs: remainingMs }), deadline, retryUntil);
     };
   }
   return methods as Client<C>;
@@ -72,15 +73,19 @@ export function client<C extends ServiceContract>(
 const RETRY_FIRST_MS = 25;
 const RETRY_MAX_MS = 1_000;
 
-/** Attempts until one succeeds, fails other than UNAVAILABLE, or the next would start past `deadline`. */
-async function retried(attempt: (remainingMs: number) => Promise<unknown>, deadline: number): Promise<unknown> {
+/** Attempts until one succeeds, fails other than UNAVAILABLE, or the next would start past `retryUntil`. */
+async function retried(
+  attempt: (remainingMs: number) => Promise<unknown>,
+  deadline: number,
+  retryUntil: number,
+): Promise<unknown> {
   for (let failures = 0; ; failures++) {
     try {
       return await attempt(Math.max(1, deadline - Date.now()));
     } catch (err) {
       const pauseMs = Math.random() * Math.min(RETRY_MAX_MS, RETRY_FIRST_MS * 2 ** failures);
       const unavailable = err instanceof TransportError && err.code === 'UNAVAILABLE';
-      if (!unavailable || Date.now() + pauseMs >= deadline) throw err;
+      if (!unavailable || Date.now() + pauseMs >= retryUntil) throw err;
       await new Promise((resolve) => setTimeout(resolve, pauseMs));
     }
   }
