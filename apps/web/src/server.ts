@@ -58,10 +58,10 @@ async function main(): Promise<void> {
     const url = request.url ?? '/';
     if (url === '/api' || url.startsWith('/api/') || url.startsWith('/api?')) return void answerApi(request, response);
     const refusal = crossSiteRefusal(request, 'pages');
-    if (refusal !== undefined) {
-      response.writeHead(403, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' });
-      return void response.end(`${refusal}\n`);
-    }
+    if (refusal !== undefined) return answerPlain(response, 403, refusal);
+    // Next.js answers a path it cannot percent-decode (/u/%ff) with a 500 of its own.
+    if (!isDecodable(url.split('?', 1)[0]!))
+      return answerPlain(response, 400, 'That address is not valid URL encoding.');
     void handle(request, response);
   });
   server.on('upgrade', (request, socket, head) => {
@@ -89,6 +89,20 @@ async function main(): Promise<void> {
     process.exit(0);
   };
   for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => void stop());
+}
+
+function answerPlain(response: http.ServerResponse, status: number, message: string): void {
+  response.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' });
+  response.end(`${message}\n`);
+}
+
+function isDecodable(path: string): boolean {
+  try {
+    decodeURIComponent(path);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 main().catch((err: unknown) => {
