@@ -20,6 +20,8 @@ export interface WriterOptions {
   run: string;
   /** Called after every acknowledged post with how many there are so far. */
   onAcknowledged?: (acknowledged: number) => void;
+  /** Awaited before post `index` is written: lets a test keep the writes from outrunning its faults. */
+  pace?: (index: number) => Promise<void>;
 }
 
 export interface WriteOutcome {
@@ -47,6 +49,7 @@ export async function writePosts(client: Client<typeof posts>, options: WriterOp
   const lane = async (laneNumber: number): Promise<void> => {
     while (next < options.count) {
       const index = next++;
+      await options.pace?.(index);
       const key = randomUUID();
       const outcome: WriteOutcome = {
         key,

@@ -58,10 +58,9 @@ describe('AMQP transport against RabbitMQ', () => {
     await subscriber.subscribe('echo', 'said', (e) => void events.push({ grouped: e }), { group: 'g' });
     expect(await client.request('echo', 'echo', 'before')).toBe('before');
 
-    // A call in flight when its connection dies fails at once, and may be retried. (Its request
-    // is still unacknowledged when the server's connection is cut below, so it is redelivered and
-    // handled alone before 'after': kept short, so 'after' is not waiting on it.)
-    const inFlight = rejection(client.request('echo', 'slow', { ms: 1_500 }, { timeoutMs: 8_000 }));
+    // A call in flight when its connection dies fails at once, and may be retried. (It is slow so
+    // that it is still running however long rabbitmqctl takes to cut the connection.)
+    const inFlight = rejection(client.request('echo', 'slow', { ms: 4_000 }, { timeoutMs: 8_000 }));
     await sleep(100);
     await closeConnection(connectionOf(client));
     const closedAt = Date.now();
@@ -75,7 +74,9 @@ describe('AMQP transport against RabbitMQ', () => {
 
     await closeConnection(connectionOf(server));
     await closeConnection(connectionOf(subscriber));
-    expect(await client.request('echo', 'echo', 'after', { timeoutMs: 5_000 })).toBe('after');
+    // The slow request was still unacknowledged when the server's connection was cut: it is
+    // redelivered and handled alone (poison protection) before 'after', so allow for its 4 s.
+    expect(await client.request('echo', 'echo', 'after', { timeoutMs: 10_000 })).toBe('after');
     // Subscriptions came back too (the ungrouped one on a new queue, so wait for its binding).
     await eventually(
       async () => {
