@@ -2,6 +2,7 @@ import type { TcpLimits, TcpTlsFiles } from './config.js';
 import { TransportError } from './errors.js';
 import type { Context } from '@opentelemetry/api';
 import { newRequestId } from './ids.js';
+import type { Envelope } from './envelope.js';
 import type { Logger } from './logger.js';
 import { ClientCall } from './tracing.js';
 import type { RequestOptions, TransportKind } from './transport.js';
@@ -53,6 +54,17 @@ export function outgoing(
   const timeoutMs = options?.timeoutMs ?? defaultTimeoutMs;
   if (!(timeoutMs > 0)) throw new TransportError('INVALID_ARGUMENT', `timeoutMs must be positive, got ${timeoutMs}`);
   return { id: newRequestId(), timeoutMs, call: new ClientCall(transport, service, method, options?.parent) };
+}
+
+/** The request envelope TCP and UDP send for `out`, its trace context included. */
+export function requestEnvelope(
+  out: OutgoingRequest,
+  service: string,
+  method: string,
+  payload: unknown,
+): Extract<Envelope, { type: 'request' }> {
+  const { traceparent, tracestate } = out.call.carrier;
+  return { type: 'request', id: out.id, service, method, payload, timeoutMs: out.timeoutMs, traceparent, tracestate };
 }
 
 /** Refuse a message before sending it rather than let the peer cut the connection. */

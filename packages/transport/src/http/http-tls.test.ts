@@ -4,33 +4,22 @@
  * ever committed). The test CA is the server's own self-signed certificate, so a client
  * presenting that certificate is one the CA signed, and a client with another is a stranger.
  */
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Agent, request } from 'undici';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createTransport } from '../factory.js';
-import { TestWorld, eventually, failure, testSecret } from '../testing/index.js';
+import { TestWorld, selfSigned, eventually, failure, testSecret } from '../testing/index.js';
 
 let dir: string;
 let server: { cert: string; key: string };
 let stranger: { cert: string; key: string };
 
-function selfSigned(name: string): { cert: string; key: string } {
-  const cert = path.join(dir, `${name}.crt`);
-  const key = path.join(dir, `${name}.key`);
-  execFileSync('openssl', [
-    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
-    '-subj', `/CN=${name}`, '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost', '-keyout', key, '-out', cert,
-  ], { stdio: 'ignore' }); // prettier-ignore
-  return { cert, key };
-}
-
 beforeAll(() => {
   dir = mkdtempSync(path.join(tmpdir(), 'chirp-https-'));
-  server = selfSigned('chirp-test-service');
-  stranger = selfSigned('someone-else');
+  server = selfSigned(dir, 'chirp-test-service');
+  stranger = selfSigned(dir, 'someone-else');
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

@@ -23,7 +23,7 @@ import { decodeEnvelope, encodeEnvelope, type Envelope } from '../envelope.js';
 import { deliver } from '../dispatch.js';
 import { EndpointSet, backoffMs, parseHostPort, type EndpointState } from '../endpoints.js';
 import { newRequestId, newSubscriptionId } from '../ids.js';
-import { checkSize, outgoing, type OutgoingRequest, type TransportOptions } from '../options.js';
+import { checkSize, outgoing, requestEnvelope, type OutgoingRequest, type TransportOptions } from '../options.js';
 import { PendingRequests } from '../pending.js';
 import { PublishCall, codeOf } from '../tracing.js';
 import { MAC_BYTES, Sealer, emptyAuthStats, secretBytes, type AuthStats } from '../signing.js';
@@ -95,17 +95,7 @@ export class TcpTransport implements Transport {
     let out: OutgoingRequest | undefined;
     try {
       out = outgoing('tcp', service, method, options, this.#options.defaultTimeoutMs);
-      const { traceparent, tracestate } = out.call.carrier;
-      const envelope: Envelope = {
-        type: 'request',
-        id: out.id,
-        service,
-        method,
-        payload,
-        timeoutMs: out.timeoutMs,
-        traceparent,
-        tracestate,
-      };
+      const envelope = requestEnvelope(out, service, method, payload);
       const frame = withLength(encodeEnvelope(envelope, FRAME_HEADER_BYTES + this.#macBytes));
       checkSize(
         frame.length - FRAME_HEADER_BYTES - this.#macBytes,

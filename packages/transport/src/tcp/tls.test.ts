@@ -2,7 +2,6 @@
  * TCP over TLS (TCP_TLS_CERT / TCP_TLS_KEY / TCP_TLS_CA), with self-signed certificates
  * made by `openssl` in a temporary folder for this run (no key is ever committed).
  */
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -11,27 +10,17 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { DEFAULT_TCP_LIMITS, transportConfigFromEnv } from '../config.js';
 import { parseHostPort } from '../endpoints.js';
 import { createTransport } from '../factory.js';
-import { TestWorld, failure, sleep, testSecret } from '../testing/index.js';
+import { TestWorld, selfSigned, failure, sleep, testSecret } from '../testing/index.js';
 
 let dir: string;
 /** A certificate for 127.0.0.1 (its own CA), and an unrelated one. */
 let server: { cert: string; key: string };
 let otherCa: string;
 
-function selfSigned(name: string): { cert: string; key: string } {
-  const cert = path.join(dir, `${name}.crt`);
-  const key = path.join(dir, `${name}.key`);
-  execFileSync('openssl', [
-    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
-    '-subj', `/CN=${name}`, '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost', '-keyout', key, '-out', cert,
-  ], { stdio: 'ignore' }); // prettier-ignore
-  return { cert, key };
-}
-
 beforeAll(() => {
   dir = mkdtempSync(path.join(tmpdir(), 'chirp-tls-'));
-  server = selfSigned('chirp-test-server');
-  otherCa = selfSigned('someone-else').cert;
+  server = selfSigned(dir, 'chirp-test-server');
+  otherCa = selfSigned(dir, 'someone-else').cert;
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

@@ -121,3 +121,4 @@ export {
   type DeadLetter,
 } from './broker.js';
 export { UdpProxy, type DirectionStats, type UdpFaults, type UdpProxyOptions } from './udp-proxy.js';
+export { selfSigned } from './certificates.js';

@@ -28,7 +28,7 @@ import { decodeEnvelope, encodeEnvelope, type Envelope } from '../envelope.js';
 import { deliver } from '../dispatch.js';
 import { EndpointSet, parseHostPort } from '../endpoints.js';
 import { newRequestId, newSubscriptionId } from '../ids.js';
-import { checkSize, outgoing, type OutgoingRequest, type TransportOptions } from '../options.js';
+import { checkSize, outgoing, requestEnvelope, type OutgoingRequest, type TransportOptions } from '../options.js';
 import { PendingRequests } from '../pending.js';
 import { PublishCall } from '../tracing.js';
 import { emptyAuthStats, type AuthStats } from '../signing.js';
@@ -131,18 +131,7 @@ export class UdpTransport implements Transport {
     try {
       out = outgoing('udp', service, method, options, this.#options.defaultTimeoutMs);
       peer = this.#peerFor(service);
-      const { traceparent, tracestate } = out.call.carrier;
-      const envelope: Envelope = {
-        type: 'request',
-        id: out.id,
-        service,
-        method,
-        payload,
-        timeoutMs: out.timeoutMs,
-        traceparent,
-        tracestate,
-        cookie: peer.cookie,
-      };
+      const envelope = { ...requestEnvelope(out, service, method, payload), cookie: peer.cookie };
       datagram = encodeEnvelope(envelope, this.#auth.headerBytes);
       // Room for the cookie a retry may ask for, so that sending it again never breaks the limit.
       const room = peer.cookie === undefined ? COOKIE_PREFIX_BYTES : 0;
