@@ -16,7 +16,7 @@
  * opened; an attacker on the path could alter them — TLS closes that), the other headers
  * (x-timeout-ms, traceparent), and a captured request replayed once to another replica
  * within the window (nonces are remembered per process, as on TCP and UDP). Nor does it
- * hide anything: the bytes travel in clear unless HTTP_TLS / TCP_TLS_* is on.
+ * hide anything: the bytes travel in clear unless TCP_TLS_* is set (mutual TLS).
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { IncomingMessage } from 'node:http';
