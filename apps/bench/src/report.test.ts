@@ -53,6 +53,7 @@ describe('bench report', () => {
           '--duration=200ms',
           '--warmup=50ms',
           '--rate=500,1000',
+          '--users=20',
           `--out=${out}`,
         ],
         process.env,
@@ -61,7 +62,7 @@ describe('bench report', () => {
       settings.payloadBytes = [64, 1024];
       return settings;
     },
-    90_000,
+    150_000,
   );
 
   it('writes a timestamped folder with results.json, report.md and SVG charts', async () => {
@@ -143,6 +144,26 @@ describe('bench report', () => {
     expect(telemetry.spansExported).toBeGreaterThan(0);
     expect(run.report).toContain('## Telemetry cost (traces and metrics on and off)');
     expect(run.report).toMatch(/\| tcp \| 64 \| [\d,]+ \| [\d,]+ \| [\d,]+ \| -?\d+% \| -?\d+% \|/);
+  });
+
+  it('prices telemetry on the whole application: the social mix on two stacks per transport, off and on', () => {
+    const social = run.results.sections.telemetry.social;
+    expect(social.errors).toEqual({});
+    expect(social.cases.map((c: { transport: string; mode: string }) => `${c.transport} ${c.mode}`).sort()).toEqual([
+      'http off',
+      'http sampled',
+      'tcp off',
+      'tcp sampled',
+    ]);
+    for (const c of social.cases) {
+      expect(c.median.throughput).toBeGreaterThan(0);
+      expect(c.median.errors).toBe(0);
+      expect(c.median.serverCpuPerCall).toBeGreaterThan(0);
+    }
+    expect(run.report).toContain('### On the whole application (social mix through the web API)');
+    expect(run.report).toMatch(
+      /\| tcp \| [\d,]+ \| [\d,]+ \| -?\d+% \| [\d.]+ \/ [\d.]+ \| [\d.]+ \| [\d.]+ \| -?\d+% \|/,
+    );
   });
 
   it('has the open-loop steps and max sustainable rate of every transport and baseline', () => {

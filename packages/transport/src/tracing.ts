@@ -73,9 +73,12 @@ const policy = globalThis as typeof globalThis & { [FOLLOWS_PARENT]?: boolean };
 
 /**
  * Told by @chirp/telemetry when the sampler follows the caller's decision (`parentbased_*`, the
- * default): a span under an unsampled parent is then never recorded, so it is made here, an id
- * and nothing else, instead of by the SDK (whose sampling, id generation and bookkeeping cost
- * a small call more than its own dispatch, for nothing kept).
+ * default): a span under an unsampled parent is then never recorded, so it is not made at all —
+ * the parent's context stands in for it, as without an SDK. Nothing of an unsampled trace is
+ * kept anywhere, so a fresh span id would name nothing; what matters travels unchanged (the
+ * trace id for the logs, the flags that keep the rest of the trace unsampled). The SDK's
+ * sampling, id generation and bookkeeping, and a new context per hop, cost a small call more
+ * than its own dispatch, for nothing kept.
  */
 export function followParentSampling(on: boolean): void {
   policy[FOLLOWS_PARENT] = on;
@@ -89,8 +92,7 @@ function startSpan(name: string, kind: SpanKind, parent: Context, checked = fals
   if (policy[FOLLOWS_PARENT] === true) {
     const caller = trace.getSpanContext(parent);
     if (caller !== undefined && (caller.traceFlags & TraceFlags.SAMPLED) === 0 && caller.traceId !== INVALID_TRACEID) {
-      const { traceId, traceFlags, traceState } = caller;
-      return trace.wrapSpanContext({ traceId, spanId: newSpanId(), traceFlags, ...(traceState && { traceState }) });
+      return trace.wrapSpanContext(caller);
     }
   }
   const tracer = sdkTracer();

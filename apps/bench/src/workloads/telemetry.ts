@@ -7,16 +7,28 @@
  *
  * The load generator turns its own telemetry on only around a traced run: it is global to a
  * process, and every other measurement of the suite runs without it.
+ *
+ * Then the same question on the whole application: the social mix with telemetry off and on
+ * (telemetry-social.ts).
  */
 import { startTelemetry } from '@chirp/telemetry';
 import { headlineLevels } from '../comparison.js';
 import { closedLoop } from '../load/closed-loop.js';
-import { fixedRequest, summarise, type Repeated, type RunFigures } from '../load/run.js';
+import { summarise, type Repeated, type RequestSource, type RunFigures } from '../load/run.js';
 import { ms, rate } from '../report/format.js';
 import { TARGET_COLORS, barChart } from '../report/svg.js';
-import { TRACING_MODES, echoPayload, tracingEnv, type TargetName, type TracingMode } from '../targets/index.js';
-import type { TransportKind } from '@chirp/transport';
+import {
+  TRACING_MODES,
+  echoPayload,
+  tracingEnv,
+  type Caller,
+  type TargetName,
+  type TracingMode,
+} from '../targets/index.js';
+import { ROOT_CONTEXT, TraceFlags, context as contexts, trace } from '@opentelemetry/api';
+import { newSpanId, newTraceId, type TransportKind } from '@chirp/transport';
 import { describeRun } from './closed-loop-workload.js';
+import { SOCIAL_SAMPLE_EVERY, socialTelemetryCost, type SocialTelemetryCase } from './telemetry-social.js';
 import type { Rendered, Workload } from './workload.js';
 
 export const TELEMETRY_MODES = ['off', ...TRACING_MODES] as const;
@@ -36,6 +48,13 @@ export interface TelemetrySection {
   /** Spans the collector received during the section (what the traced modes exported). */
   spansExported: number;
   errors: Partial<Record<TransportKind, string>>;
+  /** The social mix through the web API with telemetry off and on (telemetry-social.ts); absent in older results. */
+  social?: {
+    concurrency: number;
+    sampleEvery: number;
+    cases: SocialTelemetryCase[];
+    errors: Partial<Record<TransportKind, string>>;
+  };
 }
 
 export const telemetryWorkload: Workload<'telemetry'> = {
@@ -58,7 +77,7 @@ export const telemetryWorkload: Workload<'telemetry'> = {
               const name: TargetName = mode === 'off' ? transport : `${transport}+${mode}`;
               const { server, caller } = await context.target(name);
               const figures = await withCallerTelemetry(mode, collector.endpoint, () =>
-                closedLoop(fixedRequest(caller, 'echo', payload), server, {
+                closedLoop(callsInRequests(caller, payload, mode === 'traced' ? 1 : SAMPLE_EVERY), server, {
                   concurrency,
                   warmupMs: settings.warmupMs,
                   durationMs: settings.durationMs,
@@ -85,11 +104,50 @@ export const telemetryWorkload: Workload<'telemetry'> = {
       const [transport, mode, concurrency] = key.split(' ') as [TransportKind, TelemetryMode, string];
       section.cases.push({ transport, mode, concurrency: Number(concurrency), ...summarise(figures) });
     }
+    const social: NonNullable<TelemetrySection['social']> = {
+      concurrency: Math.max(...settings.social.concurrency),
+      sampleEvery: SOCIAL_SAMPLE_EVERY,
+      cases: [],
+      errors: {},
+    };
+    section.social = social;
+    for (const transport of settings.transports) {
+      try {
+        social.cases.push(...(await socialTelemetryCost(context, transport)));
+      } catch (err) {
+        social.errors[transport] = err instanceof Error ? err.message : String(err);
+        progress.line(`telemetry social ${transport}: FAILED: ${social.errors[transport]}`);
+      }
+    }
     section.spansExported = (await collector.spansOf([])).received - before;
     return section;
   },
   render: renderTelemetry,
 };
+
+/** In the 1% mode, one request in this many is sampled. */
+const SAMPLE_EVERY = 100;
+
+/**
+ * The echo call as one service makes it of another: inside a request, under that request's trace
+ * context — sampled one request in `every`, as the request's first hop decided (the caller's and
+ * the server's samplers follow that decision). The same in every mode, so the load generator's
+ * own work is alike in all three; without telemetry the context is simply not looked at.
+ * (A call with no request around it, a root, pays for the sampler's decision and two new ids on
+ * top: once per user request at the edge, not once per hop.)
+ */
+function callsInRequests(caller: Caller, payload: unknown, every: number): RequestSource {
+  let count = 0;
+  const request = {
+    kind: 'echo',
+    send: () => {
+      const traceFlags = count++ % every === 0 ? TraceFlags.SAMPLED : TraceFlags.NONE;
+      const parent = trace.setSpanContext(ROOT_CONTEXT, { traceId: newTraceId(), spanId: newSpanId(), traceFlags });
+      return contexts.with(parent, () => caller.call('echo', payload));
+    },
+  };
+  return () => request;
+}
 
 /** Run `measure` with this process's telemetry on as `mode` says (and off again after). */
 async function withCallerTelemetry<T>(mode: TelemetryMode, endpoint: string, measure: () => Promise<T>): Promise<T> {
@@ -114,7 +172,9 @@ function renderTelemetry(section: TelemetrySection): Rendered {
     `Each transport's small call (echo ${section.payloadBytes} B) with telemetry off (as in the RPC section), on with ` +
       'every call traced, and on with one call in 100 traced (`OTEL_TRACES_SAMPLER=parentbased_traceidratio`, ' +
       '`OTEL_TRACES_SAMPLER_ARG=1` or `0.01`): on both sides, spans kept for the Transports page and exported over ' +
-      'OTLP/HTTP to a collector process, per-call histograms observed. The modes alternate within each repetition. ' +
+      'OTLP/HTTP to a collector process, per-call histograms observed. Each call is made as one service makes it of ' +
+      "another, inside a request: under the request's trace context, sampled for 1 request in 100 (or all), which " +
+      'both sides follow. The modes alternate within each repetition. ' +
       `Δ is against off: throughput (req/s) and CPU per call (load generator + server). ` +
       `The collector received ${rate(section.spansExported)} spans.`,
     '',
@@ -161,5 +221,38 @@ function renderTelemetry(section: TelemetrySection): Rendered {
     }),
   };
   lines.push('', `![${chart.title}](${chart.file})`, '');
+  if (section.social !== undefined) lines.push(...renderSocialCost(section.social, change), '');
   return { markdown: lines.join('\n'), charts: [chart] };
+}
+
+function renderSocialCost(
+  social: NonNullable<TelemetrySection['social']>,
+  change: (on: number, off: number) => string,
+): string[] {
+  const lines = [
+    '### On the whole application (social mix through the web API)',
+    '',
+    `Two stacks of each transport side by side, alike but for telemetry: **off** (\`OTEL_SDK_DISABLED=true\` in every ` +
+      `process) and **on** as a deployment runs it (per-call metrics; one request in ${social.sampleEvery} traced, its ` +
+      `spans exported to the collector). Closed loop at c=${social.concurrency}, the stacks alternating within each ` +
+      'repetition. Stack CPU is every process of the stack (services, web app, PostgreSQL, RabbitMQ) per request.',
+    '',
+    '| transport | req/s off | req/s on | Δ req/s | p99 ms off / on | stack CPU ms/request off | on | Δ CPU |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  ];
+  for (const transport of [...new Set(social.cases.map((c) => c.transport))]) {
+    const off = social.cases.find((c) => c.transport === transport && c.mode === 'off');
+    const on = social.cases.find((c) => c.transport === transport && c.mode === 'sampled');
+    if (off === undefined || on === undefined) continue;
+    const cpu = (c: SocialTelemetryCase) => c.median.serverCpuPerCall / 1000;
+    lines.push(
+      `| ${transport} | ${rate(off.median.throughput)} | ${rate(on.median.throughput)} | ` +
+        `${change(on.median.throughput, off.median.throughput)} | ${ms(off.median.p99)} / ${ms(on.median.p99)} | ` +
+        `${cpu(off).toFixed(2)} | ${cpu(on).toFixed(2)} | ${change(cpu(on), cpu(off))} |`,
+    );
+  }
+  for (const [transport, error] of Object.entries(social.errors)) {
+    lines.push(`| ${transport} | **not measured: ${error}** |`);
+  }
+  return lines;
 }

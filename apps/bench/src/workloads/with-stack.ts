@@ -30,9 +30,10 @@ export async function withStack<T>(
   workload: string,
   transport: StackTransport,
   work: (stack: Stack) => Promise<T>,
-  /** A workload's own needs: a proxy in front of a service, no web app. */
-  more: Pick<StackOptions, 'front' | 'web'> = {},
+  /** A workload's own needs: a proxy in front of a service, no web app, more environment (which wins). */
+  more: Pick<StackOptions, 'front' | 'web'> & { env?: Record<string, string> } = {},
 ): Promise<T> {
+  const { env: moreEnv, ...options } = more;
   const { settings, progress } = context;
   const logDir = await mkdtemp(path.join(os.tmpdir(), `chirp-bench-${workload}-${transport}-`));
   const collector = await context.collector();
@@ -46,10 +47,11 @@ export async function withStack<T>(
       AUTH_BCRYPT_COST: String(BENCH_BCRYPT_COST),
       ...TRACING_ENV,
       OTEL_EXPORTER_OTLP_ENDPOINT: collector.endpoint,
+      ...moreEnv,
     },
     onDeath: (message) => progress.line(`${workload} ${transport}: ${message}`),
     ...(context.profileDir !== undefined && { profileDir: path.join(context.profileDir, `${workload}-${transport}`) }),
-    ...more,
+    ...options,
   });
   progress.line(
     `${workload} ${transport.padEnd(7)} stack up in ${((performance.now() - started) / 1000).toFixed(1)} s (logs in ${logDir})`,

@@ -1,0 +1,95 @@
+/**
+ * Telemetry's price on the whole application: the social mix through the web API on two stacks
+ * of one transport, side by side and identical but for telemetry —
+ *
+ *   on   as every social run has it: per-call metrics, and one request in 100 traced (the load
+ *        generator sets the sampled flag; every process follows it), spans exported to the run's
+ *        collector;
+ *   off  OTEL_SDK_DISABLED=true in every process: no spans, no per-call metrics.
+ *
+ * Closed loop at the social section's highest concurrency; the two stacks alternate within each
+ * repetition, so drift over the run touches them alike. Both are seeded with the same graph.
+ */
+import { closedLoop } from '../load/closed-loop.js';
+import { summarise, type Repeated, type RunFigures } from '../load/run.js';
+import { TraceSampler } from '../load/trace-sampler.js';
+import { stackCpuWindow } from '../stack/stack-cpu.js';
+import type { Stack } from '../stack/stack.js';
+import { WebApi } from '../stack/web-api.js';
+import type { TransportKind } from '@chirp/transport';
+import { describeRun } from './closed-loop-workload.js';
+import { activityPicker, generateGraph, seededRandom } from './social-graph.js';
+import { socialMix } from './social-mix.js';
+import { seedGraph } from './social-seed.js';
+import { withStack } from './with-stack.js';
+import type { SuiteContext } from './workload.js';
+
+export const SOCIAL_TELEMETRY_MODES = ['off', 'sampled'] as const;
+export type SocialTelemetryMode = (typeof SOCIAL_TELEMETRY_MODES)[number];
+
+export interface SocialTelemetryCase extends Repeated {
+  transport: TransportKind;
+  mode: SocialTelemetryMode;
+}
+
+/** One request in this many is traced on the stack with telemetry on. */
+export const SOCIAL_SAMPLE_EVERY = 100;
+const GRAPH_SEED = 20_251_203;
+const WEB_WARMUP_MS = 1_000;
+
+/** Both stacks of `transport`, the mix alternating between them; the cases, or throws what stopped it. */
+export async function socialTelemetryCost(
+  context: SuiteContext,
+  transport: TransportKind,
+): Promise<SocialTelemetryCase[]> {
+  const { settings, progress } = context;
+  const s = settings.social;
+  const concurrency = Math.max(...s.concurrency);
+  const runs: Record<SocialTelemetryMode, RunFigures[]> = { off: [], sampled: [] };
+  await withStack(
+    context,
+    'telemetry-social',
+    transport,
+    (off) =>
+      withStack(context, 'telemetry-social', transport, async (on) => {
+        const drivers = { off: await driver(off, 0), sampled: await driver(on, SOCIAL_SAMPLE_EVERY) };
+        try {
+          for (let rep = 1; rep <= settings.repetitions; rep++) {
+            for (const mode of SOCIAL_TELEMETRY_MODES) {
+              const { stack, cpu, mix } = drivers[mode];
+              const figures = await closedLoop(mix, cpu, {
+                concurrency,
+                warmupMs: settings.warmupMs,
+                durationMs: settings.durationMs,
+              });
+              stack.assertAlive();
+              runs[mode].push(figures);
+              const reps = settings.repetitions > 1 ? ` rep ${rep}/${settings.repetitions}` : '';
+              progress.line(
+                `telemetry social ${transport.padEnd(4)} ${mode.padEnd(7)} c=${concurrency}${reps}  ${describeRun(figures)}`,
+              );
+            }
+          }
+        } finally {
+          await Promise.all(Object.values(drivers).map((d) => d.web.close()));
+        }
+      }),
+    { env: { OTEL_SDK_DISABLED: 'true' } },
+  );
+  return SOCIAL_TELEMETRY_MODES.map((mode) => ({ transport, mode, ...summarise(runs[mode]) }));
+
+  /** A seeded stack and the mix through its web API, one request in `every` traced (0: none). */
+  async function driver(stack: Stack, every: number) {
+    const random = seededRandom(GRAPH_SEED);
+    const graph = generateGraph(s.users, s.followsPerUser, random);
+    const pickActive = activityPicker(s.users, random);
+    const users = await seedGraph(stack, graph, s.seedPosts, pickActive, random);
+    const web = new WebApi(stack.webUrl, { connections: concurrency, timeoutMs: settings.timeoutMs });
+    const mix = socialMix(web, { users, pickActive, random }, new TraceSampler(every));
+    const cpu = stackCpuWindow(stack).source;
+    // Seeding went through the services' clients: the web app's first requests (connections,
+    // first runs of its code) are still to come, and must not land in either side's figures.
+    await closedLoop(mix, cpu, { concurrency, warmupMs: 0, durationMs: WEB_WARMUP_MS });
+    return { stack, cpu, web, mix };
+  }
+}
