@@ -113,8 +113,9 @@ export class Metrics implements CallObserver {
 /**
  * A histogram of call durations kept by hand and rendered through prom-client: prom-client's own
  * Histogram checks and hashes the label set on every observe(), which on a busy TCP server cost
- * more than the call's own dispatch. Here a call costs four string comparisons (or one Map lookup) and a bucket search; the
- * text format (buckets, _sum, _count, cumulative) is prom-client's, at scrape time.
+ * more than the call's own dispatch. Here a call costs four string comparisons (or, when its
+ * labels differ from the last call's, one Map lookup) and a bucket search; the text format
+ * (buckets, _sum, _count, cumulative) is prom-client's, at scrape time.
  */
 class CallHistogram {
   readonly name: string;
