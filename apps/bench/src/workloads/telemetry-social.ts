@@ -7,8 +7,9 @@
  *        collector;
  *   off  OTEL_SDK_DISABLED=true in every process: no spans, no per-call metrics.
  *
- * Closed loop at the social section's highest concurrency; the two stacks alternate within each
- * repetition, so drift over the run touches them alike. Both are seeded with the same graph.
+ * Closed loop at the social section's highest concurrency; the two stacks alternate, each
+ * repetition in the other order, so drift over the run touches them alike. Both are seeded
+ * with the same graph, then warmed up through the web app.
  */
 import { closedLoop } from '../load/closed-loop.js';
 import { summarise, type Repeated, type RunFigures } from '../load/run.js';
@@ -35,7 +36,7 @@ export interface SocialTelemetryCase extends Repeated {
 /** One request in this many is traced on the stack with telemetry on. */
 export const SOCIAL_SAMPLE_EVERY = 100;
 const GRAPH_SEED = 20_251_203;
-const WEB_WARMUP_MS = 1_000;
+const WEB_WARMUP_MS = 2_000;
 
 /** Both stacks of `transport`, the mix alternating between them; the cases, or throws what stopped it. */
 export async function socialTelemetryCost(
@@ -55,7 +56,10 @@ export async function socialTelemetryCost(
         const drivers = { off: await driver(off, 0), sampled: await driver(on, SOCIAL_SAMPLE_EVERY) };
         try {
           for (let rep = 1; rep <= settings.repetitions; rep++) {
-            for (const mode of SOCIAL_TELEMETRY_MODES) {
+            // Each repetition in the other order (off, on, on, off, …): a drift over the run
+            // (a stack still warming up) falls on both sides alike.
+            const order = rep % 2 === 1 ? SOCIAL_TELEMETRY_MODES : [...SOCIAL_TELEMETRY_MODES].reverse();
+            for (const mode of order) {
               const { stack, cpu, mix } = drivers[mode];
               const figures = await closedLoop(mix, cpu, {
                 concurrency,

@@ -234,8 +234,8 @@ function renderSocialCost(
     '',
     `Two stacks of each transport side by side, alike but for telemetry: **off** (\`OTEL_SDK_DISABLED=true\` in every ` +
       `process) and **on** as a deployment runs it (per-call metrics; one request in ${social.sampleEvery} traced, its ` +
-      `spans exported to the collector). Closed loop at c=${social.concurrency}, the stacks alternating within each ` +
-      'repetition. Stack CPU is every process of the stack (services, web app, PostgreSQL, RabbitMQ) per request.',
+      `spans exported to the collector). Closed loop at c=${social.concurrency}, the stacks alternating, each ` +
+      'repetition in the other order. Stack CPU is every process of the stack (services, web app, PostgreSQL, RabbitMQ) per request.',
     '',
     '| transport | req/s off | req/s on | Δ req/s | p99 ms off / on | stack CPU ms/request off | on | Δ CPU |',
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
