@@ -69,7 +69,7 @@ describe.each(TRANSPORTS)('the web app with services on %s', (kind) => {
   const names = { alice: `alice_${suffix}`, bob: `bob_${suffix}` };
   const word = `chirpword${suffix}`;
 
-  /** What the browser said went wrong in the pages (CSP violations, uncaught errors). */
+  /** What the browser said went wrong in the pages (uncaught errors, console errors such as CSP violations). */
   const browserErrors: string[] = [];
 
   /** A person's own browser (a context: its own cookies), phone-sized. */
@@ -80,9 +80,7 @@ describe.each(TRANSPORTS)('the web app with services on %s', (kind) => {
     page.setDefaultTimeout(SEE.timeout);
     page.on('pageerror', (err) => browserErrors.push(err.message));
     page.on('console', (message) => {
-      if (message.type() === 'error' && /Content.Security.Policy/i.test(message.text())) {
-        browserErrors.push(message.text());
-      }
+      if (message.type() === 'error') browserErrors.push(`${page.url()}: ${message.text()}`);
     });
     return page;
   }
@@ -169,8 +167,42 @@ describe.each(TRANSPORTS)('the web app with services on %s', (kind) => {
     expect(await bob.locator('form').getByRole('alert').textContent()).toBe(
       'A post is at most 141 characters; this one has 142.',
     );
+    // Once the draft changes, the answer to the old one is gone.
+    await box.press('Backspace');
+    await expect.poll(() => bob.locator('form').getByRole('alert').count(), SEE).toBe(0);
     await bob.goto(`/u/${names.bob}`);
     expect(await bob.locator('.post-text', { hasText: 'yyyyz' }).count()).toBe(0);
+  });
+
+  it('says as it is typed that a username is too long, keeps every character, and the server refuses it in words', async () => {
+    const newcomer = await newPage();
+    await newcomer.goto('/signup');
+    const field = newcomer.getByLabel('Username');
+    await field.fill(`n${'e'.repeat(23)}w`);
+    expect(await field.inputValue()).toHaveLength(25); // not cut short at 20
+    expect(await newcomer.getByTestId('username-hint').textContent()).toBe(
+      '3 to 20 letters, digits or underscores — this one is 5 too long.',
+    );
+    expect(await field.getAttribute('aria-invalid')).toBe('true');
+    await newcomer.getByLabel('Password').fill(PASSWORD);
+    await newcomer.getByRole('button', { name: 'Sign up' }).click();
+    const alert = newcomer.locator('form').getByRole('alert');
+    await alert.waitFor();
+    expect(await alert.textContent()).toBe('A username is 3 to 20 letters, digits or underscores.');
+    expect(newcomer.url()).toBe(`${web.url}/signup`);
+    await field.fill('short_enough');
+    expect(await newcomer.getByTestId('username-hint').textContent()).toBe('3 to 20 letters, digits or underscores.');
+  });
+
+  it('shows the logo on every page and serves the favicon it names', async () => {
+    const visitor = await newPage();
+    await visitor.goto('/login');
+    expect(await visitor.locator('.brand svg.logo').isVisible()).toBe(true);
+    const icon = await visitor.locator('link[rel="icon"]').first().getAttribute('href');
+    expect(icon).toMatch(/^\/icon\.svg/);
+    const answer = await visitor.request.get(icon!);
+    expect(answer.status()).toBe(200);
+    expect(answer.headers()['content-type']).toMatch(/^image\/svg\+xml/);
   });
 
   it('says in words when the password is wrong', async () => {
@@ -267,7 +299,7 @@ describe.each(TRANSPORTS)('the web app with services on %s', (kind) => {
     }
   });
 
-  it('ran every page without a script error or a blocked resource', () => {
+  it('ran every page without a script error, a console error or a blocked resource', () => {
     expect(browserErrors).toEqual([]);
   });
 });

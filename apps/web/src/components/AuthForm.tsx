@@ -11,15 +11,20 @@ interface Props {
   action: (previous: FormState, form: FormData) => Promise<FormState>;
   submitLabel: string;
   busyLabel: string;
-  /** Sign-up: hints under the fields and a new-password autocomplete. */
-  newAccount?: boolean;
+  /**
+   * Sign-up: hints under the fields (the username's length checked as it is typed: a name over
+   * the limit is reported, not cut short by the field) and a new-password autocomplete.
+   */
+  newAccount?: { usernameLength: { min: number; max: number } };
 }
 
-export function AuthForm({ action, submitLabel, busyLabel, newAccount = false }: Props) {
+export function AuthForm({ action, submitLabel, busyLabel, newAccount }: Props) {
   const [state, formAction, pending] = useActionState<FormState, FormData>(action, {});
   const [key, setKey] = useState('');
+  const [username, setUsername] = useState('');
   const id = useId();
   useEffect(() => setKey(randomKey()), []);
+  const over = newAccount === undefined ? 0 : [...username].length - newAccount.usernameLength.max;
 
   return (
     <form action={formAction} className="stack">
@@ -32,12 +37,15 @@ export function AuthForm({ action, submitLabel, busyLabel, newAccount = false }:
           autoCapitalize="none"
           spellCheck={false}
           required
-          maxLength={newAccount ? 20 : 64}
+          value={username}
+          onChange={(event) => setUsername(event.target.value)}
+          aria-invalid={over > 0}
           aria-describedby={newAccount ? `${id}-username-hint` : undefined}
         />
         {newAccount ? (
-          <p id={`${id}-username-hint`} className="hint">
-            3 to 20 letters, digits or underscores.
+          <p id={`${id}-username-hint`} className={over > 0 ? 'hint over' : 'hint'} data-testid="username-hint">
+            {newAccount.usernameLength.min} to {newAccount.usernameLength.max} letters, digits or underscores
+            {over > 0 ? ` — this one is ${over} too long.` : '.'}
           </p>
         ) : null}
       </div>

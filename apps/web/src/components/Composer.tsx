@@ -2,8 +2,8 @@
 /**
  * Write a post: a live counter of characters as the posts service counts them (code points
  * after trimming), the button disabled while the post is empty or over the limit, and the
- * server's answer (an error in words, or a cleared box) under it. The server action checks
- * the length again: the counter is a courtesy, not the rule.
+ * server's answer (an error in words, gone once the draft changes, or a cleared box) under it.
+ * The server action checks the length again: the counter is a courtesy, not the rule.
  */
 import { useActionState, useEffect, useId, useState } from 'react';
 import { createPost, type FormState } from '../app/actions';
@@ -14,6 +14,9 @@ export function Composer({ maxChars }: { maxChars: number }) {
   const [state, action, pending] = useActionState<FormState, FormData>(createPost, {});
   const [text, setText] = useState('');
   const [key, setKey] = useState('');
+  // The answer whose error the writer has since edited the draft past: no longer shown.
+  const [editedSince, setEditedSince] = useState<FormState>();
+  const error = editedSince === state ? undefined : state.error;
   const id = useId();
   const length = postLength(text);
   const over = length - maxChars;
@@ -34,7 +37,10 @@ export function Composer({ maxChars }: { maxChars: number }) {
         name="text"
         rows={3}
         value={text}
-        onChange={(event) => setText(event.target.value)}
+        onChange={(event) => {
+          setText(event.target.value);
+          setEditedSince(state);
+        }}
         aria-describedby={`${id}-count`}
         aria-invalid={over > 0}
       />
@@ -48,9 +54,9 @@ export function Composer({ maxChars }: { maxChars: number }) {
           {pending ? 'Posting…' : 'Post'}
         </button>
       </div>
-      {state.error ? (
+      {error ? (
         <p role="alert" className="problem">
-          {state.error}
+          {error}
         </p>
       ) : null}
     </form>

@@ -2,12 +2,14 @@
 import Link from 'next/link';
 import type { User } from '@chirp/contracts';
 import { logOut } from '../app/actions';
+import { Logo } from './Logo';
 
 export function Nav({ user }: { user: User | null }) {
   return (
     <header className="site-header">
       <nav aria-label="Main" className="nav">
         <Link href="/" className="brand">
+          <Logo />
           Chirp
         </Link>
         <form action="/search" method="get" role="search" className="nav-search">

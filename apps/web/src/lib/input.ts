@@ -8,8 +8,10 @@
 import { MAX_POST_CHARS } from '@chirp/contracts';
 import { postLength } from './text.js';
 
+/** How long a username may be, in characters (the sign-up form says so as it is typed). */
+export const USERNAME_LENGTH = { min: 3, max: 20 } as const;
 /** 3–20 letters, digits or underscores: the contract's Username. */
-export const USERNAME = /^[A-Za-z0-9_]{3,20}$/;
+export const USERNAME = new RegExp(`^[A-Za-z0-9_]{${USERNAME_LENGTH.min},${USERNAME_LENGTH.max}}$`);
 /** bcrypt reads at most 72 bytes; auth refuses longer passwords rather than truncate them. */
 export const PASSWORD_MAX_BYTES = 72;
 const PASSWORD_MIN_CHARS = 8;
@@ -20,7 +22,9 @@ const SEARCH_MAX_CHARS = 200;
 const PEOPLE_PREFIX = /^@?([A-Za-z0-9_]{1,20})$/;
 
 export function signUpProblem(username: string, password: string): string | undefined {
-  if (!USERNAME.test(username)) return 'A username is 3 to 20 letters, digits or underscores.';
+  if (!USERNAME.test(username)) {
+    return `A username is ${USERNAME_LENGTH.min} to ${USERNAME_LENGTH.max} letters, digits or underscores.`;
+  }
   if ([...password].length < PASSWORD_MIN_CHARS) {
     return `Choose a password of at least ${PASSWORD_MIN_CHARS} characters.`;
   }
