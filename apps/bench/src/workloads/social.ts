@@ -7,8 +7,8 @@
  *   direct  straight to the services through their typed clients, with the same mix, graph and
  *           calls, without the web tier (what the transports carry).
  *
- * Each way: (a) closed loop at a few concurrency levels: throughput, p50/p99 per request kind,
- * repeated; (b) open loop (Poisson arrivals, latency from the intended send time) at rising
+ * Each way, after an unmeasured warm-up (warmUp): (a) closed loop at a few concurrency levels:
+ * throughput, p50/p99 per request kind, repeated; (b) open loop (Poisson arrivals, latency from the intended send time) at rising
  * rates, to the max sustainable rate: the highest whose p99 stays under the limit with < 1%
  * errors (searchMaxRate, a failing rate run twice, as the echo open loop does); (c) where each
  * request's time went (social-breakdown.ts), from the traces of about TRACES_WANTED requests of
@@ -36,7 +36,7 @@ import { breakdownOf, type KindBreakdown } from './social-breakdown.js';
 import { activityPicker, generateGraph, seededRandom } from './social-graph.js';
 import { MIX_SHARES, directMix, socialMix } from './social-mix.js';
 import { seedGraph, type SeededUser } from './social-seed.js';
-import { BENCH_BCRYPT_COST, stackTransports, withStack } from './with-stack.js';
+import { BENCH_BCRYPT_COST, stackTransports, warmUp, withStack } from './with-stack.js';
 import type { SuiteContext, Workload } from './workload.js';
 
 const GRAPH_SEED = 20_251_123;
@@ -200,6 +200,8 @@ async function driveMode(
   const mixOf = (sampler: TraceSampler): RequestSource =>
     mode === 'web' ? socialMix(web, draws, sampler) : directMix(services, draws, sampler);
   try {
+    await warmUp(mixOf(untraced), cpu.source, Math.max(...s.concurrency), settings);
+    cpu.take();
     const runs = new Map<number, { figures: RunFigures[]; cpu: StackCpu[] }>();
     for (let rep = 1; rep <= settings.repetitions; rep++) {
       for (const concurrency of s.concurrency) {

@@ -22,7 +22,7 @@ import { describeRun } from './closed-loop-workload.js';
 import { activityPicker, generateGraph, seededRandom } from './social-graph.js';
 import { socialMix } from './social-mix.js';
 import { seedGraph } from './social-seed.js';
-import { withStack } from './with-stack.js';
+import { warmUp, withStack } from './with-stack.js';
 import type { SuiteContext } from './workload.js';
 
 export const SOCIAL_TELEMETRY_MODES = ['off', 'sampled'] as const;
@@ -36,7 +36,6 @@ export interface SocialTelemetryCase extends Repeated {
 /** One request in this many is traced on the stack with telemetry on. */
 export const SOCIAL_SAMPLE_EVERY = 100;
 const GRAPH_SEED = 20_251_203;
-const WEB_WARMUP_MS = 2_000;
 
 /** Both stacks of `transport`, the mix alternating between them; the cases, or throws what stopped it. */
 export async function socialTelemetryCost(
@@ -91,9 +90,7 @@ export async function socialTelemetryCost(
     const web = new WebApi(stack.webUrl, { connections: concurrency, timeoutMs: settings.timeoutMs });
     const mix = socialMix(web, { users, pickActive, random }, new TraceSampler(every));
     const cpu = stackCpuWindow(stack).source;
-    // Seeding went through the services' clients: the web app's first requests (connections,
-    // first runs of its code) are still to come, and must not land in either side's figures.
-    await closedLoop(mix, cpu, { concurrency, warmupMs: 0, durationMs: WEB_WARMUP_MS });
+    await warmUp(mix, cpu, concurrency, settings);
     return { stack, cpu, web, mix };
   }
 }
