@@ -62,7 +62,7 @@ describe('bench report', () => {
       settings.payloadBytes = [64, 1024];
       return settings;
     },
-    150_000,
+    240_000,
   );
 
   it('writes a timestamped folder with results.json, report.md and SVG charts', async () => {
