@@ -65,16 +65,18 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     databaseConfigs.set(service, config);
     return config;
   };
-  // One notify address for the stack's life, so restart('notify') comes back where browsers look.
-  const notifyEnv = { ...settings, NOTIFY_LISTEN: `127.0.0.1:${await freePort()}` };
+  // Notify binds a free port at first start and keeps it, so restart('notify') comes back where browsers look.
+  let notifyListen = '127.0.0.1:0';
   let notifyUrl = '';
   const starts: Record<ServiceName, (runtime: Runtime) => Promise<Started>> = {
     auth: startAuth({ ...authConfigFromEnv(settings), database: database('auth') }),
     follows: startFollows({ ...followsConfigFromEnv(settings), database: database('follows') }),
     posts: startPosts({ ...postsConfigFromEnv(settings), database: database('posts') }),
-    notify: startNotify(notifyConfigFromEnv(notifyEnv), (address) => {
-      notifyUrl = `ws://${address}/ws`;
-    }),
+    notify: (runtime) =>
+      startNotify(notifyConfigFromEnv({ ...settings, NOTIFY_LISTEN: notifyListen }), (address) => {
+        notifyListen = address;
+        notifyUrl = `ws://${address}/ws`;
+      })(runtime),
   };
   const running = new Map<ServiceName, RunningService>();
   const stop = async () => {

@@ -3,6 +3,8 @@
  * ports, clients pointed at them, AMQP names unique to the test so parallel test files
  * never share a queue.
  */
+import dgram from 'node:dgram';
+import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { DEFAULT_TRANSPORT_CONFIG, type TransportConfig } from '../config.js';
@@ -73,13 +75,41 @@ export class TestWorld {
   }
 }
 
-/** A loopback port nothing listens on (bound, then released). */
+/**
+ * A loopback port nothing listens on, over TCP or UDP (bound, then released), for a test
+ * that must name an address before anything binds it. Picked below the kernel's ephemeral
+ * range, so a socket bound to port 0 meanwhile (another service's admin port, a client)
+ * can never be handed the same port before the test binds it.
+ */
 export async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
+  const [lowest] = ephemeralPorts();
+  for (;;) {
+    const port = FIRST_PICKED_PORT + Math.floor(Math.random() * (lowest - FIRST_PICKED_PORT));
+    if ((await bindable(net.createServer(), port)) && (await bindable(dgram.createSocket('udp4'), port))) return port;
+  }
+}
+
+const FIRST_PICKED_PORT = 10_000;
+
+/** The kernel's range for port-0 binds (Linux's default where it cannot be read). */
+function ephemeralPorts(): [number, number] {
+  try {
+    const [low, high] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+    if (low !== undefined && high !== undefined && low > FIRST_PICKED_PORT) return [low, high];
+  } catch {
+    // not Linux: use the default below
+  }
+  return [32_768, 60_999];
+}
+
+async function bindable(socket: net.Server | dgram.Socket, port: number): Promise<boolean> {
+  const bound = await new Promise<boolean>((resolve) => {
+    socket.once('error', () => resolve(false));
+    if (socket instanceof net.Server) socket.listen(port, '127.0.0.1', () => resolve(true));
+    else socket.bind(port, '127.0.0.1', () => resolve(true));
+  });
+  if (bound) await new Promise<void>((resolve) => socket.close(() => resolve()));
+  return bound;
 }
 
 /** A fresh TRANSPORT_SECRET (64 hex characters) for a test's transports. */
