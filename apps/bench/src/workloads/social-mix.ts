@@ -11,7 +11,7 @@ import type { Request, RequestSource } from '../load/run.js';
 import type { TraceSampler, TracedRequest } from '../load/trace-sampler.js';
 import type { WebApi } from '../stack/web-api.js';
 import { postText, searchWord } from './social-graph.js';
-import type { SeededUser } from './social-seed.js';
+import type { Draws, SeededUser } from './social-seed.js';
 
 export const MIX_KINDS = ['home timeline', 'user timeline', 'post', 'follow', 'unfollow', 'search'] as const;
 export type MixKind = (typeof MIX_KINDS)[number];
@@ -25,13 +25,6 @@ export const MIX_SHARES: Record<MixKind, number> = {
   unfollow: 0.005,
   search: 0.01,
 };
-
-/** Who does what: the acting user, and another one, drawn by activity. */
-interface Draws {
-  users: SeededUser[];
-  pickActive: () => number;
-  random: () => number;
-}
 
 type Requests = Record<MixKind, (traced: TracedRequest) => Promise<unknown>>;
 

@@ -7,8 +7,9 @@
  */
 import { auth, client, DEFAULT_PORTS, follows, posts } from '@chirp/contracts';
 import { createTransport, transportConfigFromEnv } from '@chirp/transport';
+import type { SocialSettings } from '../settings.js';
 import type { Stack } from '../stack/stack.js';
-import { postText, type SocialGraph } from './social-graph.js';
+import { activityPicker, generateGraph, postText, seededRandom, type SocialGraph } from './social-graph.js';
 
 export const SEED_PASSWORD = 'bench password 1';
 /** Calls in flight while seeding. */
@@ -18,6 +19,28 @@ export interface SeededUser {
   id: string;
   username: string;
   token: string;
+}
+
+/** Who does what in a mix: the seeded users, and draws of an active one (by activity) and of chance. */
+export interface Draws {
+  users: SeededUser[];
+  pickActive: () => number;
+  random: () => number;
+}
+
+/** Every stack seeded for the social mix serves the same network: the graph comes from this seed. */
+const GRAPH_SEED = 20_251_123;
+
+/** The social network `settings` describe, generated from GRAPH_SEED and seeded on `stack`. */
+export async function seedSocial(
+  stack: Stack,
+  settings: Pick<SocialSettings, 'users' | 'followsPerUser' | 'seedPosts'>,
+): Promise<{ graph: SocialGraph; draws: Draws }> {
+  const random = seededRandom(GRAPH_SEED);
+  const graph = generateGraph(settings.users, settings.followsPerUser, random);
+  const pickActive = activityPicker(settings.users, random);
+  const users = await seedGraph(stack, graph, settings.seedPosts, pickActive, random);
+  return { graph, draws: { users, pickActive, random } };
 }
 
 /** Sign up and log in every user, then make every follow and the seed posts; returns the users with their tokens. */

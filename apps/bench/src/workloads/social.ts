@@ -33,13 +33,11 @@ import { WebApi } from '../stack/web-api.js';
 import { describeRun } from './closed-loop-workload.js';
 import { failsOnlyTwice, searchMaxRate, stoppedBecause } from './open-loop-workload.js';
 import { breakdownOf, type KindBreakdown } from './social-breakdown.js';
-import { activityPicker, generateGraph, seededRandom } from './social-graph.js';
 import { MIX_SHARES, directMix, socialMix } from './social-mix.js';
-import { seedGraph, type SeededUser } from './social-seed.js';
+import { seedSocial, type Draws } from './social-seed.js';
 import { BENCH_BCRYPT_COST, stackTransports, warmUp, withStack } from './with-stack.js';
 import type { SuiteContext, Workload } from './workload.js';
 
-const GRAPH_SEED = 20_251_123;
 /** Requests traced for the breakdown, about: enough for medians per kind of the mix's common ones. */
 const TRACES_WANTED = 400;
 
@@ -144,17 +142,13 @@ export const socialWorkload: Workload<'social'> = {
       const started = performance.now();
       try {
         await withStack(context, 'social', transport, async (stack) => {
-          const random = seededRandom(GRAPH_SEED);
-          const graph = generateGraph(s.users, s.followsPerUser, random);
-          const pickActive = activityPicker(s.users, random);
           const seedStart = performance.now();
-          const users = await seedGraph(stack, graph, s.seedPosts, pickActive, random);
+          const { graph, draws } = await seedSocial(stack, s);
           target.seed = seedFigures(graph.follows.length, graph.followers, s.seedPosts, seedStart);
           progress.line(
-            `social ${transport.padEnd(7)} seeded ${users.length} users, ${graph.follows.length} follows, ` +
+            `social ${transport.padEnd(7)} seeded ${draws.users.length} users, ${graph.follows.length} follows, ` +
               `${s.seedPosts} posts in ${target.seed.seconds.toFixed(1)} s`,
           );
-          const draws = { users, pickActive, random };
           const cpu = stackCpuWindow(stack);
           for (const mode of SOCIAL_MODES) {
             await driveMode(context, stack, mode, target[mode], cpu, draws, async (sampler) => {
@@ -188,7 +182,7 @@ async function driveMode(
   mode: SocialModeName,
   result: SocialMode,
   cpu: StackCpuWindow,
-  draws: { users: SeededUser[]; pickActive: () => number; random: () => number },
+  draws: Draws,
   traced: (sampler: TraceSampler) => Promise<void>,
 ): Promise<void> {
   const { settings, progress } = context;

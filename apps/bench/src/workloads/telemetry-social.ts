@@ -19,9 +19,8 @@ import type { Stack } from '../stack/stack.js';
 import { WebApi } from '../stack/web-api.js';
 import type { TransportKind } from '@chirp/transport';
 import { describeRun } from './closed-loop-workload.js';
-import { activityPicker, generateGraph, seededRandom } from './social-graph.js';
 import { socialMix } from './social-mix.js';
-import { seedGraph } from './social-seed.js';
+import { seedSocial } from './social-seed.js';
 import { warmUp, withStack } from './with-stack.js';
 import type { SuiteContext } from './workload.js';
 
@@ -33,9 +32,8 @@ export interface SocialTelemetryCase extends Repeated {
   mode: SocialTelemetryMode;
 }
 
-/** One request in this many is traced on the stack with telemetry on. */
-export const SOCIAL_SAMPLE_EVERY = 100;
-const GRAPH_SEED = 20_251_203;
+/** With telemetry on, one request in this many is traced (on the whole application and in the small-RPC comparison alike). */
+export const SAMPLE_EVERY = 100;
 
 /** Both stacks of `transport`, the mix alternating between them; the cases, or throws what stopped it. */
 export async function socialTelemetryCost(
@@ -52,7 +50,7 @@ export async function socialTelemetryCost(
     transport,
     (off) =>
       withStack(context, 'telemetry-social', transport, async (on) => {
-        const drivers = { off: await driver(off, 0), sampled: await driver(on, SOCIAL_SAMPLE_EVERY) };
+        const drivers = { off: await driver(off, 0), sampled: await driver(on, SAMPLE_EVERY) };
         try {
           for (let rep = 1; rep <= settings.repetitions; rep++) {
             // Each repetition in the other order (off, on, on, off, …): a drift over the run
@@ -83,12 +81,9 @@ export async function socialTelemetryCost(
 
   /** A seeded stack and the mix through its web API, one request in `every` traced (0: none). */
   async function driver(stack: Stack, every: number) {
-    const random = seededRandom(GRAPH_SEED);
-    const graph = generateGraph(s.users, s.followsPerUser, random);
-    const pickActive = activityPicker(s.users, random);
-    const users = await seedGraph(stack, graph, s.seedPosts, pickActive, random);
+    const { draws } = await seedSocial(stack, s);
     const web = new WebApi(stack.webUrl, { connections: concurrency, timeoutMs: settings.timeoutMs });
-    const mix = socialMix(web, { users, pickActive, random }, new TraceSampler(every));
+    const mix = socialMix(web, draws, new TraceSampler(every));
     const cpu = stackCpuWindow(stack).source;
     await warmUp(mix, cpu, concurrency, settings);
     return { stack, cpu, web, mix };

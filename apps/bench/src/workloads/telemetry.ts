@@ -28,7 +28,7 @@ import {
 import { ROOT_CONTEXT, TraceFlags, context as contexts, trace } from '@opentelemetry/api';
 import { newSpanId, newTraceId, type TransportKind } from '@chirp/transport';
 import { describeRun } from './closed-loop-workload.js';
-import { SOCIAL_SAMPLE_EVERY, socialTelemetryCost, type SocialTelemetryCase } from './telemetry-social.js';
+import { SAMPLE_EVERY, socialTelemetryCost, type SocialTelemetryCase } from './telemetry-social.js';
 import type { Rendered, Workload } from './workload.js';
 
 export const TELEMETRY_MODES = ['off', ...TRACING_MODES] as const;
@@ -106,7 +106,7 @@ export const telemetryWorkload: Workload<'telemetry'> = {
     }
     const social: NonNullable<TelemetrySection['social']> = {
       concurrency: Math.max(...settings.social.concurrency),
-      sampleEvery: SOCIAL_SAMPLE_EVERY,
+      sampleEvery: SAMPLE_EVERY,
       cases: [],
       errors: {},
     };
@@ -125,16 +125,15 @@ export const telemetryWorkload: Workload<'telemetry'> = {
   render: renderTelemetry,
 };
 
-/** In the 1% mode, one request in this many is sampled. */
-const SAMPLE_EVERY = 100;
-
 /**
  * The echo call as one service makes it of another: inside a request, under that request's trace
  * context — sampled one request in `every`, as the request's first hop decided (the caller's and
  * the server's samplers follow that decision). The same in every mode, so the load generator's
  * own work is alike in all three; without telemetry the context is simply not looked at.
  * (A call with no request around it, a root, pays for the sampler's decision and two new ids on
- * top: once per user request at the edge, not once per hop.)
+ * top: once per user request at the edge, not once per hop.) Not the social mix's TracedRequest:
+ * that records a client span for the load generator, which has no telemetry there; here the
+ * caller's own telemetry makes it.
  */
 function callsInRequests(caller: Caller, payload: unknown, every: number): RequestSource {
   let count = 0;
