@@ -20,6 +20,15 @@ export const posts = defineService({
       ),
       reply: Type.Object({ post: Post }),
     },
+    delete: {
+      summary:
+        'Delete a post; only its author may (PERMISSION_DENIED for anyone else, NOT_FOUND if there is none). Publishes post.deleted.',
+      request: Type.Object(
+        { id: Type.String({ minLength: 1, maxLength: 64 }), authorId: UserId },
+        { additionalProperties: false },
+      ),
+      reply: Type.Object({}),
+    },
     get: {
       idempotent: true,
       summary: 'One post by id. NOT_FOUND if there is none.',
@@ -50,5 +59,6 @@ export const posts = defineService({
   },
   events: {
     'post.created': Type.Object({ post: Post, traceId: Type.String() }),
+    'post.deleted': Type.Object({ postId: Type.String(), authorId: UserId, traceId: Type.String() }),
   },
 });

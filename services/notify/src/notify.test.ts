@@ -52,6 +52,7 @@ interface Frame {
   type: string;
   user?: User;
   post?: { id: string; authorId: string; text: string };
+  postId?: string;
   traceId?: string;
 }
 
@@ -111,6 +112,12 @@ describe.each(TRANSPORT_KINDS)('notify over %s', (kind) => {
     return { id, traceId };
   }
 
+  async function publishDeletion(authorId: string, postId: string): Promise<string> {
+    const traceId = newTraceId();
+    await publish(publisher, posts, 'post.deleted', { postId, authorId, traceId }, { parent: upstream(traceId) });
+    return traceId;
+  }
+
   beforeAll(async () => {
     world = new TestWorld(kind);
     authPublisher = world.transport();
@@ -155,6 +162,14 @@ describe.each(TRANSPORT_KINDS)('notify over %s', (kind) => {
       10_000,
       0,
     );
+    await eventually(
+      async () => {
+        await publishDeletion('b', 'warm-up');
+        await eventually(() => expect(warmUp.frames.map((f) => f.type)).toContain('post.deleted'), 300);
+      },
+      10_000,
+      0,
+    );
     warmUp.ws.close();
   });
 
@@ -186,6 +201,20 @@ describe.each(TRANSPORT_KINDS)('notify over %s', (kind) => {
       { userId: 'b', limit: 1000, traceId },
       { userId: 'b', limit: 1000, traceId },
     ]);
+  });
+
+  it("tells the author's followers and the author that a post is gone, and nobody else", async () => {
+    const follower = await open('?token=tok-a');
+    const author = await open('?token=tok-b');
+    const stranger = await open('?token=tok-c');
+    const { id } = await publishPost('b', 'soon gone');
+    await eventually(() => expect(follower.posts()).toContain(id));
+    const traceId = await publishDeletion('b', id);
+    for (const tab of [follower, author]) {
+      await eventually(() => expect(tab.frames).toContainEqual({ type: 'post.deleted', postId: id, traceId }));
+    }
+    await sleep(50);
+    expect(stranger.frames.filter((f) => f.type === 'post.deleted')).toEqual([]);
   });
 
   it('does not push a post to someone who does not follow its author', async () => {

@@ -6,7 +6,8 @@
  *
  * posts' `post.created`: push the post to every open socket of
  * the author's followers, and of the author (their other tabs show it too), as one text
- * frame `{"type":"post","post":{…},"traceId":"…"}`.
+ * frame `{"type":"post","post":{…},"traceId":"…"}`. posts' `post.deleted`: the same people,
+ * `{"type":"post.deleted","postId":"…","traceId":"…"}`, so open pages drop the post.
  *
  * Followers are read from follows a page (1000) at a time, and each page is pushed as soon
  * as it arrives, so the first followers see the post before the last page is read. The
@@ -35,46 +36,55 @@ export interface NotifyDeps {
 export interface NotifyService {
   /** Push a new post to its author's followers' sockets; `trace` is the event delivery's context. */
   onPostCreated(event: EventOf<typeof posts, 'post.created'>, trace: Context): Promise<void>;
+  /** Tell the same sockets that a post is gone. */
+  onPostDeleted(event: EventOf<typeof posts, 'post.deleted'>, trace: Context): Promise<void>;
   onSessionRevoked(event: EventOf<typeof auth, 'session.revoked'>): void;
 }
 
 export function createNotifyService({ follows, sessions, logger }: NotifyDeps): NotifyService {
+  /** Send `message` to the sockets of `authorId` and of every follower of theirs. */
+  const fanOut = async (authorId: string, message: object, trace: Context, about: object): Promise<void> => {
+    const started = performance.now();
+    const log = { ...about, authorId };
+    if (sessions.size === 0) {
+      logger.debug({ ...log, sockets: 0 }, 'notify: fan-out skipped, no socket open');
+      return;
+    }
+    const frame = Buffer.from(JSON.stringify(message));
+    let sockets = sessions.push([authorId], frame, trace);
+    let followers = 0;
+    let cursor: string | undefined;
+    try {
+      do {
+        const page = await follows.followers(
+          { userId: authorId, limit: FOLLOWERS_PAGE_SIZE, ...(cursor === undefined ? {} : { cursor }) },
+          { parent: trace },
+        );
+        followers += page.userIds.length;
+        sockets += sessions.push(page.userIds, frame, trace);
+        cursor = page.nextCursor;
+      } while (cursor !== undefined);
+    } catch (err) {
+      logger.error(
+        { ...log, err, followers, sockets },
+        'notify: fan-out cut short: cannot list the followers of the author',
+      );
+      return;
+    }
+    const ms = Math.round((performance.now() - started) * 100) / 100;
+    logger.info({ ...log, followers, sockets, ms }, 'notify: fan-out');
+  };
+
   return {
     onSessionRevoked({ sessionId }) {
       const closed = sessions.endSession(sessionId);
       if (closed > 0) logger.info({ sockets: closed }, 'notify: closed the sockets of a logged-out session');
     },
 
-    async onPostCreated({ post, traceId }, trace) {
-      const started = performance.now();
-      const log = { traceId, postId: post.id, authorId: post.authorId };
-      if (sessions.size === 0) {
-        logger.debug({ ...log, sockets: 0 }, 'notify: fan-out skipped, no socket open');
-        return;
-      }
-      const frame = Buffer.from(JSON.stringify({ type: 'post', post, traceId }));
-      let sockets = sessions.push([post.authorId], frame, trace);
-      let followers = 0;
-      let cursor: string | undefined;
-      try {
-        do {
-          const page = await follows.followers(
-            { userId: post.authorId, limit: FOLLOWERS_PAGE_SIZE, ...(cursor === undefined ? {} : { cursor }) },
-            { parent: trace },
-          );
-          followers += page.userIds.length;
-          sockets += sessions.push(page.userIds, frame, trace);
-          cursor = page.nextCursor;
-        } while (cursor !== undefined);
-      } catch (err) {
-        logger.error(
-          { ...log, err, followers, sockets },
-          'notify: fan-out cut short: cannot list the followers of the author',
-        );
-        return;
-      }
-      const ms = Math.round((performance.now() - started) * 100) / 100;
-      logger.info({ ...log, followers, sockets, ms }, 'notify: fan-out');
-    },
+    onPostCreated: ({ post, traceId }, trace) =>
+      fanOut(post.authorId, { type: 'post', post, traceId }, trace, { traceId, postId: post.id }),
+
+    onPostDeleted: ({ postId, authorId, traceId }, trace) =>
+      fanOut(authorId, { type: 'post.deleted', postId, traceId }, trace, { traceId, postId }),
   };
 }

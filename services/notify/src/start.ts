@@ -1,7 +1,7 @@
 /**
- * notify's start: open the WebSocket server, subscribe to posts' `post.created` and auth's
- * `session.revoked`, and on stop unsubscribe and close every socket with 1001 ("going away"). notify serves no
- * transport methods, so it never calls runtime.serve; its admin port (/healthz, /readyz)
+ * notify's start: open the WebSocket server, subscribe to posts' `post.created` and
+ * `post.deleted` and auth's `session.revoked`, and on stop unsubscribe and close every socket
+ * with 1001 ("going away"). notify serves no transport methods, so it never calls runtime.serve; its admin port (/healthz, /readyz)
  * comes from the runtime as for every service.
  *
  * Replicas: each replica only knows its own sockets, so every replica must get every
@@ -47,6 +47,9 @@ export function startNotify(
     const subscriptions = [
       await keepSubscribing(runtime, 'posts', 'post.created', () =>
         subscribe(transport, posts, 'post.created', (event, context) => service.onPostCreated(event, context.trace)),
+      ),
+      await keepSubscribing(runtime, 'posts', 'post.deleted', () =>
+        subscribe(transport, posts, 'post.deleted', (event, context) => service.onPostDeleted(event, context.trace)),
       ),
       await keepSubscribing(runtime, 'auth', 'session.revoked', () =>
         subscribe(transport, auth, 'session.revoked', (event) => service.onSessionRevoked(event)),

@@ -37,6 +37,7 @@ const everyoneExists: Partial<Implementation<typeof auth>> = {
 };
 
 type Seen = { event: EventOf<typeof posts, 'post.created'>; context: EventContext };
+type Deleted = { event: EventOf<typeof posts, 'post.deleted'>; context: EventContext };
 
 describe.each(cases)('posts over %s on %s', (kind, dbKind) => {
   let world: TestWorld;
@@ -46,6 +47,7 @@ describe.each(cases)('posts over %s on %s', (kind, dbKind) => {
   let api: ReturnType<typeof client<typeof posts>>;
   let graph: ReturnType<typeof client<typeof follows>>;
   const seen: Seen[] = [];
+  const deleted: Deleted[] = [];
   const eventsFor = (postId: string): Seen[] => seen.filter((s) => s.event.post.id === postId);
 
   /** Post as `author` (username = id), returning the stored post. */
@@ -67,6 +69,12 @@ describe.each(cases)('posts over %s on %s', (kind, dbKind) => {
     api = client(world.transport(), posts);
     graph = client(world.transport(), follows);
     await subscribe(world.transport(), posts, 'post.created', (event, context) => void seen.push({ event, context }));
+    await subscribe(
+      world.transport(),
+      posts,
+      'post.deleted',
+      (event, context) => void deleted.push({ event, context }),
+    );
     // HTTP and UDP subscriptions register asynchronously: post until one event arrives.
     await eventually(
       async () => {
@@ -279,6 +287,38 @@ describe.each(cases)('posts over %s on %s', (kind, dbKind) => {
       raced[0]!.post.id,
       first.id,
     ]);
+  });
+
+  it('deletes a post for its author only: gone from timelines and search, and post.deleted published', async () => {
+    const word = `ephemeral${kind}${dbKind}`;
+    const kept = await post('deleter', `${word} stays`);
+    const doomed = await post('deleter', `${word} goes`);
+    await graph.follow({ followerId: 'reader', followeeId: 'deleter' });
+
+    // Someone else may not; an unknown post is not found.
+    expect((await failure(api.delete({ id: doomed.id, authorId: 'reader' }))).code).toBe('PERMISSION_DENIED');
+    expect((await failure(api.delete({ id: 'no-such-post', authorId: 'deleter' }))).code).toBe('NOT_FOUND');
+    expect(await api.get({ id: doomed.id })).toEqual({ post: doomed });
+    expect(deleted).toEqual([]);
+
+    const traceId = newTraceId();
+    expect(await api.delete({ id: doomed.id, authorId: 'deleter' }, { parent: upstream(traceId) })).toEqual({});
+    expect((await failure(api.get({ id: doomed.id }))).code).toBe('NOT_FOUND');
+    const ids = (page: { posts: Post[] }) => page.posts.map((p) => p.id);
+    expect(ids(await api.userTimeline({ userId: 'deleter' }))).toEqual([kept.id]);
+    expect(ids(await api.homeTimeline({ userId: 'reader' }))).toEqual([kept.id]);
+    expect(ids(await api.search({ query: word }))).toEqual([kept.id]);
+
+    const [delivery] = await eventually(() => {
+      expect(deleted).toHaveLength(1);
+      return deleted;
+    });
+    expect(delivery!.event).toEqual({ postId: doomed.id, authorId: 'deleter', traceId });
+    expect(delivery!.context.traceId).toBe(traceId);
+    // Deleted already: not found, and no second event.
+    expect((await failure(api.delete({ id: doomed.id, authorId: 'deleter' }))).code).toBe('NOT_FOUND');
+    await sleep(100);
+    expect(deleted).toHaveLength(1);
   });
 
   it('refuses a cursor it did not make with INVALID_ARGUMENT', async () => {

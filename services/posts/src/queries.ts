@@ -35,6 +35,12 @@ export const INSERT_POST: Statement = {
          RETURNING ${COLUMNS}`,
 };
 
+/** Post $1, if author $2 wrote it: gone from every timeline and from search with its row. */
+export const DELETE_POST: Statement = {
+  name: 'posts.delete',
+  text: 'DELETE FROM posts WHERE id = $1 AND author_id = $2 RETURNING id',
+};
+
 /** The post author $1 made with idempotency key $2. */
 export const EARLIER_POST: Statement = {
   name: 'posts.earlier',

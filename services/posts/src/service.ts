@@ -19,6 +19,11 @@
  *      transactional outbox (the event written in the row's transaction, relayed from
  *      that table) would make it as durable as the post. The timeline stays the truth,
  *      the event a prompt for live updates: followers see the post on their next read.
+ *
+ * delete: one DELETE of the author's own row (the post leaves every timeline and search with
+ * it), then post.deleted through the same relay, so it is published after the post's own
+ * post.created and with the same promise. Anyone but the author: PERMISSION_DENIED, nothing
+ * deleted; no such post (or deleted already): NOT_FOUND.
  */
 import type { Context } from '@opentelemetry/api';
 import { posts, type EventOf, type Implementation } from '@chirp/contracts';
@@ -26,19 +31,19 @@ import { TransportError, type Logger, type Transport } from '@chirp/transport';
 import type { Sql } from '@chirp/db';
 import type { PrismaClient } from './generated/prisma/client.js';
 import { newPostId } from './ids.js';
-import { EARLIER_POST, INSERT_POST } from './queries.js';
+import { DELETE_POST, EARLIER_POST, INSERT_POST } from './queries.js';
 import { searchPosts } from './search.js';
 import { postText } from './text.js';
 import { homeAuthors, timelineOf } from './timeline.js';
 import { toWire, type StoredPost } from './wire.js';
 
 export type PostCreated = EventOf<typeof posts, 'post.created'>;
+export type PostDeleted = EventOf<typeof posts, 'post.deleted'>;
 
-/** A post.created handed to the relay, with the trace of the create that made it (its publish is a child). */
-export interface PostCreatedHandover {
-  event: PostCreated;
-  trace: Context;
-}
+/** An event handed to the relay, with the trace of the call that made it (its publish is a child). */
+export type PostEventHandover =
+  | { topic: 'post.created'; event: PostCreated; trace: Context }
+  | { topic: 'post.deleted'; event: PostDeleted; trace: Context };
 
 export interface PostsDeps {
   prisma: PrismaClient;
@@ -46,8 +51,8 @@ export interface PostsDeps {
   sql: Sql;
   /** Calls to follows: the runtime's transport. */
   transport: Pick<Transport, 'request'>;
-  /** Takes post.created events and publishes them (start.ts: an EventRelay). */
-  events: { hand(handover: PostCreatedHandover): void };
+  /** Takes post.created and post.deleted events and publishes them in order (start.ts: an EventRelay). */
+  events: { hand(handover: PostEventHandover): void };
   logger: Logger;
   /** A home timeline reads the posts of at most this many followees. */
   homeMaxFollowees: number;
@@ -78,8 +83,20 @@ export function createPostsService(deps: PostsDeps): Implementation<typeof posts
         return { post: toWire(first) };
       }
       const post = toWire(stored);
-      deps.events.hand({ event: { post, traceId: context.traceId }, trace: context.trace });
+      deps.events.hand({ topic: 'post.created', event: { post, traceId: context.traceId }, trace: context.trace });
       return { post };
+    },
+
+    async delete(request, context) {
+      const [deleted] = await sql.query<{ id: string }>(DELETE_POST, [request.id, request.authorId]);
+      if (deleted === undefined) {
+        const post = await prisma.post.findUnique({ where: { id: request.id }, select: { id: true } });
+        if (post) throw new TransportError('PERMISSION_DENIED', 'only its author can delete a post');
+        throw new TransportError('NOT_FOUND', `no post ${request.id}`);
+      }
+      const event = { postId: request.id, authorId: request.authorId, traceId: context.traceId };
+      deps.events.hand({ topic: 'post.deleted', event, trace: context.trace });
+      return {};
     },
 
     async get(request) {

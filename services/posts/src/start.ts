@@ -1,6 +1,6 @@
 /**
  * Start the posts service inside a runtime (runService): open its database (applying
- * migrations), build the Prisma client, start the post.created relay, serve the
+ * migrations), build the Prisma client, start the relay of its events, serve the
  * contract's handlers. close() releases the database last, after the runtime has stopped
  * taking work.
  *
@@ -16,7 +16,7 @@ import { TransportError } from '@chirp/transport';
 import type { PostsConfig } from './config.js';
 import { EventRelay, type RelayPolicy } from './event-relay.js';
 import { PrismaClient } from './generated/prisma/client.js';
-import { createPostsService, type PostCreatedHandover } from './service.js';
+import { createPostsService, type PostEventHandover } from './service.js';
 
 const MIGRATIONS = fileURLToPath(new URL('../prisma/migrations', import.meta.url));
 
@@ -33,10 +33,17 @@ export function startPosts(
     const db = await openDatabase(config.database, MIGRATIONS);
     if (db.applied.length > 0) logger.info({ applied: db.applied, database: db.where }, 'migrations applied');
     const prisma = new PrismaClient({ adapter: db.adapter });
-    const relay = new EventRelay<PostCreatedHandover>({
-      what: 'post.created',
-      publish: ({ event, trace }) => publish(transport, posts, 'post.created', event, { parent: trace }),
-      describe: ({ event }) => ({ postId: event.post.id, traceId: event.traceId }),
+    const relay = new EventRelay<PostEventHandover>({
+      what: 'posts event',
+      publish: (handover) =>
+        handover.topic === 'post.created'
+          ? publish(transport, posts, handover.topic, handover.event, { parent: handover.trace })
+          : publish(transport, posts, handover.topic, handover.event, { parent: handover.trace }),
+      describe: ({ topic, event }) => ({
+        topic,
+        postId: topic === 'post.created' ? event.post.id : event.postId,
+        traceId: event.traceId,
+      }),
       isPermanent: (err) => err instanceof TransportError && err.code === 'INVALID_ARGUMENT',
       logger,
       ...(relayPolicy && { policy: relayPolicy }),
