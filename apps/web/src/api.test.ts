@@ -156,6 +156,22 @@ describe('posts, follows, timelines, search', () => {
     expect(fits.status).toBe(201);
   });
 
+  it('deletes a post for its author only: 204, then 404; 403 for anyone else; gone from the timeline', async () => {
+    const { body } = await api('POST', '/api/posts', { token: tokens[names.bob], body: { text: `Brief ${word}` } });
+    const path = `/api/posts/${body.post.id}`;
+    const stranger = await api('DELETE', path, { token: tokens[names.alice] });
+    expect([stranger.status, stranger.body]).toEqual([
+      403,
+      errorOf('PERMISSION_DENIED', 'Only its author can delete a post.'),
+    ]);
+    expect((await api('DELETE', path)).status).toBe(401);
+    expect((await api('DELETE', path, { token: tokens[names.bob] })).status).toBe(204);
+    const again = await api('DELETE', path, { token: tokens[names.bob] });
+    expect([again.status, again.body]).toEqual([404, errorOf('NOT_FOUND', 'That post is gone already.')]);
+    const timeline = await api('GET', `/api/users/${names.bob}/posts`);
+    expect(timeline.body.posts.map((p: { id: string }) => p.id)).not.toContain(body.post.id);
+  });
+
   it('follows and unfollows idempotently (204 each time), as the user page shows', async () => {
     const alice = tokens[names.alice];
     for (let i = 0; i < 2; i++) {

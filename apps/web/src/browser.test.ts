@@ -14,7 +14,7 @@ import { chromium, type Browser, type BrowserContext, type Page } from 'playwrig
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_PORTS } from '@chirp/contracts';
 import { TRANSPORT_KINDS, TRANSPORT_PRESETS, transportConfigFromEnv } from '@chirp/transport';
-import { freePort } from '@chirp/transport/testing';
+import { freePort, sleep } from '@chirp/transport/testing';
 import type { Stack, StackOptions } from '../../../tests/src/stack.js';
 import { WEB_DIR, ensureBuilt, startWebApp, type WebApp } from './testing/web-app.js';
 import { startWebStack, type WebStack } from './testing/web-stack.js';
@@ -203,6 +203,94 @@ describe.each(TRANSPORTS)('the web app with services on %s', (kind) => {
     const answer = await visitor.request.get(icon!);
     expect(answer.status()).toBe(200);
     expect(answer.headers()['content-type']).toMatch(/^image\/svg\+xml/);
+  });
+
+  it("lets Bob delete his post: gone from his page, from search, and from Alice's open timeline without a reload", async () => {
+    await alice.goto('/');
+    await expect.poll(() => alice.getByTestId('live-status').textContent(), SEE).toBe('Live');
+    await alice.evaluate(() => ((window as unknown as { notReloaded: boolean }).notReloaded = true));
+    const text = `Soon gone gone${suffix}`;
+    await bob.goto('/');
+    await post(bob, text);
+    await alice.locator('.post-text', { hasText: text }).waitFor();
+
+    await bob.goto(`/u/${names.bob}`);
+    const remove = bob.locator('.post', { hasText: text }).getByRole('button', { name: 'Delete' });
+    bob.once('dialog', (dialog) => void dialog.dismiss()); // "Delete this post?" — no: it stays
+    await remove.click();
+    await sleep(300);
+    expect(await bob.locator('.post', { hasText: text }).count()).toBe(1);
+    bob.once('dialog', (dialog) => void dialog.accept());
+    await remove.click();
+    await expect.poll(() => bob.locator('.post', { hasText: text }).count(), SEE).toBe(0);
+
+    await expect.poll(() => alice.locator('.post', { hasText: text }).count(), SEE).toBe(0);
+    expect(await alice.evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded)).toBe(true);
+    await alice.goto(`/search?q=gone${suffix}`);
+    await alice.getByRole('heading', { name: 'Posts' }).waitFor();
+    expect(await alice.locator('.post-text', { hasText: text }).count()).toBe(0);
+    // Only its author is offered the button.
+    await alice.goto(`/u/${names.bob}`);
+    await alice.locator('.post').first().waitFor();
+    expect(await alice.getByRole('button', { name: 'Delete' }).count()).toBe(0);
+  });
+
+  it("shows times as how long ago, the exact time in the viewer's zone on hover, and keeps them current", async () => {
+    const context = await browser.newContext({ baseURL: web.url, timezoneId: 'Asia/Tokyo' });
+    contexts.push(context);
+    const reader = await context.newPage();
+    await reader.clock.install();
+    await reader.goto(`/u/${names.bob}`);
+    const newest = reader.locator('.post time').first();
+    await expect.poll(() => newest.textContent(), SEE).toMatch(/^(just now|\d+ min ago)$/);
+    const exact = await newest.getAttribute('title');
+    expect(exact).toMatch(/^\w+day, \d{1,2} \w+ \d{4} at \d{2}:\d{2}:\d{2} GMT\+9$/);
+    const shown = new Date(Date.parse((await newest.getAttribute('datetime'))!));
+    expect(exact).toContain(`${String((shown.getUTCHours() + 9) % 24).padStart(2, '0')}:`);
+    await reader.clock.fastForward('01:01:00');
+    await expect.poll(() => newest.textContent(), SEE).toBe('1 h ago');
+  });
+
+  it('keeps new posts behind "N new posts" while Alice reads further down, and tells screen readers', async () => {
+    const tag = `reading${suffix}`;
+    const bobId = (await stack.auth.findUsers({ prefix: names.bob, limit: 1 })).users[0]!.id;
+    const bobPosts = (text: string) => stack.posts.create({ authorId: bobId, authorUsername: names.bob, text });
+    for (let n = 1; n <= 12; n++) await bobPosts(`Filler ${n} so the timeline scrolls`);
+    await alice.goto('/');
+    await expect.poll(() => alice.getByTestId('live-status').textContent(), SEE).toBe('Live');
+    await alice.evaluate(() => window.scrollTo(0, document.body.scrollHeight));
+    const readingAt = await alice.evaluate(() => window.scrollY);
+    expect(readingAt).toBeGreaterThan(200);
+    /** Where the last post Alice is reading sits in her window. */
+    const lastPostTop = () =>
+      alice
+        .locator('.post')
+        .last()
+        .evaluate((li) => li.getBoundingClientRect().top);
+    const before = await lastPostTop();
+
+    await bobPosts(`While you read 1 ${tag}`);
+    await bobPosts(`While you read 2 ${tag}`);
+    const button = alice.getByTestId('new-posts');
+    await expect.poll(() => button.textContent(), SEE).toBe('2 new posts');
+    expect(await alice.locator('.post-text', { hasText: 'While you read' }).count()).toBe(0);
+    // Nothing moved under her.
+    expect(await alice.evaluate(() => window.scrollY)).toBe(readingAt);
+    expect(await lastPostTop()).toBe(before);
+    expect(await alice.getByTestId('announcer').textContent()).toBe(
+      `New post from @${names.bob}, waiting at the top of the timeline.`,
+    );
+
+    await button.click();
+    await alice.locator('.post-text', { hasText: `While you read 2 ${tag}` }).waitFor();
+    expect(await alice.locator('.post-text').first().textContent()).toBe(`While you read 2 ${tag}`);
+    await expect.poll(() => alice.evaluate(() => window.scrollY), SEE).toBe(0);
+    expect(await button.count()).toBe(0);
+
+    // At the top, a new post goes straight in, and is read out.
+    await bobPosts(`At the top ${tag}`);
+    await alice.locator('.post.fresh', { hasText: `At the top ${tag}` }).waitFor();
+    expect(await alice.getByTestId('announcer').textContent()).toBe(`New post from @${names.bob}: At the top ${tag}`);
   });
 
   it('says in words when the password is wrong', async () => {

@@ -10,6 +10,7 @@ import { ApiError, invalid, notFound, refuseCrossSite, send, sendError } from '.
 import {
   changeFollow,
   createPost,
+  deletePost,
   homeTimeline,
   logIn,
   logOut,
@@ -37,6 +38,7 @@ const ENTRIES: Entry[] = [
   { method: 'GET', template: '/api/users/:username', route: userProfile },
   { method: 'GET', template: '/api/users/:username/posts', route: userTimeline },
   { method: 'POST', template: '/api/posts', route: createPost },
+  { method: 'DELETE', template: '/api/posts/:id', route: deletePost },
   { method: 'PUT', template: '/api/follows/:username', route: changeFollow('follow') },
   { method: 'DELETE', template: '/api/follows/:username', route: changeFollow('unfollow') },
   { method: 'GET', template: '/api/search', route: search },

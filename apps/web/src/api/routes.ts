@@ -5,7 +5,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { ServiceError } from '../lib/errors.js';
+import { httpStatusOf } from '@chirp/transport';
+import { DELETE_REFUSED, ServiceError } from '../lib/errors.js';
 import { clientAddressOf } from '../lib/forwarding.js';
 import {
   LOG_IN_WORDS,
@@ -166,6 +167,24 @@ export const createPost: Route = async ({ raw }) => {
     idempotencyKey: optionalTextField(body, 'idempotencyKey') ?? randomUUID(),
   });
   return json(201, { post });
+};
+
+/**
+ * DELETE /api/posts/:id → 204: delete your own post; it leaves every timeline and search, and
+ * followers' open pages drop it. 403 for someone else's post, 404 for none (or deleted already).
+ */
+export const deletePost: Route = async ({ raw, params }) => {
+  const viewer = await requireViewer(raw, 'delete a post');
+  try {
+    await viewer.call.posts.delete({ id: params.id!, authorId: viewer.user.id });
+  } catch (err) {
+    const refused = err instanceof ServiceError ? DELETE_REFUSED[err.code] : undefined;
+    if (err instanceof ServiceError && refused !== undefined) {
+      throw new ApiError(httpStatusOf(err.code), err.code, refused);
+    }
+    throw err;
+  }
+  return noContent();
 };
 
 /**

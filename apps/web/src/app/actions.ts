@@ -1,7 +1,7 @@
 'use server';
 /**
- * Every change a person makes, as server actions: sign up, log in, log out, post, follow,
- * unfollow. Each checks its input in words first (so the services' schema messages are a
+ * Every change a person makes, as server actions: sign up, log in, log out, post, delete a
+ * post, follow, unfollow. Each checks its input in words first (so the services' schema messages are a
  * second line of defence, not the first thing a person reads), calls the services through
  * the traced clients, and answers with a FormState the form shows. A server action whose Origin
  * is not this site's host, or that has none, never gets here: server.ts refuses it (403).
@@ -11,7 +11,7 @@ import { randomUUID } from 'node:crypto';
 import { revalidatePath } from 'next/cache';
 import { headers } from 'next/headers';
 import { redirect } from 'next/navigation';
-import { messageOf, ServiceError } from '../lib/errors';
+import { DELETE_REFUSED, messageOf, ServiceError } from '../lib/errors';
 import { CLIENT_ADDRESS_HEADER } from '../lib/forwarding';
 import { LOG_IN_WORDS, USERNAME, logInProblem, postProblem, signUpProblem } from '../lib/input';
 import { servicesFor } from '../lib/services';
@@ -110,6 +110,22 @@ export async function createPost(_previous: FormState, form: FormData): Promise<
     return { error: messageOf(err) };
   }
   revalidatePath('/');
+  return { done: Date.now() };
+}
+
+export async function deletePost(_previous: FormState, form: FormData): Promise<FormState> {
+  const id = field(form, 'postId');
+  if (!id) return { error: 'We could not tell which post to delete. Reload the page.' };
+  try {
+    const viewer = await actionViewer('delete a post');
+    if (viewer === null) return { error: 'Your session has ended. Please log in again.' };
+    await viewer.call.posts.delete({ id, authorId: viewer.user.id });
+  } catch (err) {
+    const refused = err instanceof ServiceError ? DELETE_REFUSED[err.code] : undefined;
+    return { error: refused ?? messageOf(err) };
+  }
+  // Every page that may list it: home, the author's page, search.
+  revalidatePath('/', 'layout');
   return { done: Date.now() };
 }
 

@@ -35,10 +35,10 @@ export default async function HomePage({ searchParams }: { searchParams: Promise
       ) : cursor ? (
         <section aria-labelledby="older-heading" className="timeline">
           <h2 id="older-heading">Older posts</h2>
-          <PostList posts={page.value.posts} empty="No older posts." />
+          <PostList posts={page.value.posts} empty="No older posts." viewerId={viewer.user.id} />
         </section>
       ) : (
-        <LiveTimeline initial={page.value.posts} {...await liveConnection(viewer.token)} />
+        <LiveTimeline initial={page.value.posts} viewerId={viewer.user.id} {...await liveConnection(viewer.token)} />
       )}
       {page.ok && page.value.nextCursor ? (
         <p className="pager">

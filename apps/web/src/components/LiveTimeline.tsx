@@ -1,11 +1,18 @@
 'use client';
 /**
  * The home timeline, kept live: the server renders the latest page, and this component holds
- * a WebSocket to notify, putting each pushed post of someone the viewer follows at the top
- * (once, by id). notify says `{"type":"hello","user":…}` on connect, then
- * `{"type":"post","post":…,"traceId":…}` per post. When the socket closes (notify restarted,
- * network gone) it reconnects with exponential backoff and jitter, and once back it refreshes
- * the page's data so posts sent while it was away are not missed. A small badge says which.
+ * a WebSocket to notify. notify says `{"type":"hello","user":…}` on connect, then
+ * `{"type":"post","post":…,"traceId":…}` per new post of someone the viewer follows (or their
+ * own) and `{"type":"post.deleted","postId":…}` when one is deleted, which drops it from view.
+ *
+ * A new post goes on top (once, by id) when the viewer is at the top of the page. When they
+ * have scrolled down to read, it waits behind an "N new posts" button instead of shifting the
+ * page under them; the button shows them and goes to the top. Either way a polite live region
+ * tells screen readers, one sentence per arrival.
+ *
+ * When the socket closes (notify restarted, network gone) it reconnects with exponential
+ * backoff and jitter, and once back it refreshes the page's data so posts sent while it was
+ * away are not missed. A small badge says which.
  */
 import { useEffect, useRef, useState } from 'react';
 import { useRouter } from 'next/navigation';
@@ -19,15 +26,22 @@ interface Props {
   notifyUrl: string;
   /** Only when the session cookie cannot reach notify (see lib/live.ts). */
   token?: string;
+  /** The viewer: their own posts can be deleted. */
+  viewerId: string;
   /** Keep at most this many pushed posts in memory. */
   keep?: number;
 }
 
 const FIRST_RETRY_MS = 500;
 const MAX_RETRY_MS = 15_000;
+/** Scrolled further down than this, the viewer is reading: new posts wait behind the button. */
+const READING_BELOW_PX = 120;
 
-export function LiveTimeline({ initial, notifyUrl, token, keep = 200 }: Props) {
+export function LiveTimeline({ initial, notifyUrl, token, viewerId, keep = 200 }: Props) {
   const [pushed, setPushed] = useState<Post[]>([]);
+  const [waiting, setWaiting] = useState<Post[]>([]);
+  const [deleted, setDeleted] = useState<ReadonlySet<string>>(new Set());
+  const [announcement, setAnnouncement] = useState('');
   const [status, setStatus] = useState<Status>('connecting');
   const router = useRouter();
   const refresh = useRef(() => router.refresh());
@@ -39,6 +53,8 @@ export function LiveTimeline({ initial, notifyUrl, token, keep = 200 }: Props) {
     let failures = 0;
     let everLive = false;
     let stopped = false;
+    const add = (post: Post) => (list: Post[]) =>
+      list.some((p) => p.id === post.id) ? list : [post, ...list].slice(0, keep);
 
     const connect = () => {
       const url = new URL(notifyUrl);
@@ -53,7 +69,16 @@ export function LiveTimeline({ initial, notifyUrl, token, keep = 200 }: Props) {
           everLive = true;
         } else if (data?.type === 'post' && isPost(data.post)) {
           const post = data.post;
-          setPushed((list) => (list.some((p) => p.id === post.id) ? list : [post, ...list].slice(0, keep)));
+          if (window.scrollY > READING_BELOW_PX) {
+            setWaiting(add(post));
+            setAnnouncement(`New post from @${post.authorUsername}, waiting at the top of the timeline.`);
+          } else {
+            setPushed(add(post));
+            setAnnouncement(`New post from @${post.authorUsername}: ${post.text}`);
+          }
+        } else if (data?.type === 'post.deleted' && typeof data.postId === 'string') {
+          const id = data.postId;
+          setDeleted((ids) => new Set(ids).add(id));
         }
       };
       socket.onclose = () => {
@@ -72,9 +97,16 @@ export function LiveTimeline({ initial, notifyUrl, token, keep = 200 }: Props) {
     };
   }, [notifyUrl, token, keep]);
 
-  const seen = new Set<string>();
+  const showWaiting = () => {
+    setPushed((list) => [...waiting, ...list].slice(0, keep));
+    setWaiting([]);
+    window.scrollTo({ top: 0 });
+  };
+
+  const seen = new Set<string>(deleted);
   const fresh = new Set(pushed.map((p) => p.id));
   const posts = [...pushed, ...initial].filter((p) => !seen.has(p.id) && seen.add(p.id));
+  const held = waiting.filter((p) => !seen.has(p.id)).length;
 
   return (
     <section aria-labelledby="timeline-heading" className="timeline">
@@ -84,12 +116,25 @@ export function LiveTimeline({ initial, notifyUrl, token, keep = 200 }: Props) {
           {status === 'live' ? 'Live' : status === 'connecting' ? 'Connecting…' : 'Reconnecting…'}
         </span>
       </div>
+      <p className="visually-hidden" aria-live="polite" data-testid="announcer">
+        {announcement}
+      </p>
+      {held > 0 ? (
+        <button type="button" className="new-posts" onClick={showWaiting} data-testid="new-posts">
+          {held === 1 ? '1 new post' : `${held} new posts`}
+        </button>
+      ) : null}
       {posts.length === 0 ? (
         <p className="empty">Nothing here yet. Post something, or follow people to see their posts.</p>
       ) : (
-        <ol className="posts" aria-live="polite">
+        <ol className="posts">
           {posts.map((post) => (
-            <PostItem key={post.id} post={post} fresh={fresh.has(post.id) && !initial.some((p) => p.id === post.id)} />
+            <PostItem
+              key={post.id}
+              post={post}
+              viewerId={viewerId}
+              fresh={fresh.has(post.id) && !initial.some((p) => p.id === post.id)}
+            />
           ))}
         </ol>
       )}
@@ -97,7 +142,7 @@ export function LiveTimeline({ initial, notifyUrl, token, keep = 200 }: Props) {
   );
 }
 
-function parse(raw: unknown): { type?: unknown; post?: unknown } | undefined {
+function parse(raw: unknown): { type?: unknown; post?: unknown; postId?: unknown } | undefined {
   if (typeof raw !== 'string') return undefined;
   try {
     const value: unknown = JSON.parse(raw);

@@ -93,3 +93,9 @@ export function messageOf(err: unknown): string {
   if (err instanceof TransportError) return friendlyMessage(err.code, 'web', err.message);
   return 'Something went wrong on our side. Please try again.';
 }
+
+/** What a person is told when deleting a post is refused: its author only, and only once. */
+export const DELETE_REFUSED: Partial<Record<ErrorCode, string>> = {
+  PERMISSION_DENIED: 'Only its author can delete a post.',
+  NOT_FOUND: 'That post is gone already.',
+};

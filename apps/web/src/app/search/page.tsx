@@ -37,13 +37,14 @@ async function Results({ query }: { query: string }) {
   const found = await attempt(async () => {
     const viewer = await pageViewer(`search “${query.slice(0, 40)}”`);
     const call = viewer?.call ?? servicesFor('search');
-    return Promise.all([
+    const [posts, people] = await Promise.all([
       call.posts.search({ query }),
       prefix ? call.auth.findUsers({ prefix, limit: 10 }).then((r) => r.users) : Promise.resolve([]),
     ]);
+    return { posts, people, viewerId: viewer?.user.id };
   });
   if (!found.ok) return <Problem title="Search failed" message={found.message} />;
-  const [posts, people] = found.value;
+  const { posts, people, viewerId } = found.value;
 
   return (
     <div className="results">
@@ -63,7 +64,7 @@ async function Results({ query }: { query: string }) {
       </section>
       <section aria-labelledby="posts-heading">
         <h2 id="posts-heading">Posts</h2>
-        <PostList posts={posts.posts} empty="No posts match." />
+        <PostList posts={posts.posts} empty="No posts match." viewerId={viewerId} />
       </section>
     </div>
   );

@@ -74,7 +74,11 @@ export default async function UserPage({ params, searchParams }: Props) {
       </section>
       <section aria-labelledby="posts-heading" className="timeline">
         <h2 id="posts-heading">{cursor ? 'Older posts' : 'Posts'}</h2>
-        <PostList posts={timeline?.posts ?? []} empty={`@${user.username} has not posted yet.`} />
+        <PostList
+          posts={timeline?.posts ?? []}
+          empty={`@${user.username} has not posted yet.`}
+          viewerId={viewer?.user.id}
+        />
         {timeline?.nextCursor ? (
           <p className="pager">
             <Link href={`/u/${user.username}?cursor=${encodeURIComponent(timeline.nextCursor)}`}>Older posts</Link>
