@@ -63,15 +63,17 @@ export const auth = defineService({
     },
     findUsers: {
       idempotent: true,
-      summary: 'Users whose name starts with a prefix, alphabetically.',
+      summary: 'Users whose name starts with a prefix, alphabetically; a page at a time (pass `next` back as `after`).',
       request: Type.Object(
         {
           prefix: Type.String({ minLength: 1, maxLength: 20 }),
+          /** The next page starts after this username (the previous page's `next`). */
+          after: Type.Optional(Type.String({ minLength: 1, maxLength: 20 })),
           limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })),
         },
         { additionalProperties: false },
       ),
-      reply: Type.Object({ users: Type.Array(User) }),
+      reply: Type.Object({ users: Type.Array(User), next: Type.Optional(Type.String()) }),
     },
   },
   events: {

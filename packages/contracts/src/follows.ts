@@ -44,6 +44,25 @@ export const follows = defineService({
       request: UserListRequest,
       reply: UserIdPage,
     },
+    followingAmong: {
+      idempotent: true,
+      summary: 'Which of up to 100 users one user follows (for a list of people with follow buttons).',
+      request: Type.Object(
+        { followerId: UserId, userIds: Type.Array(UserId, { maxItems: 100 }) },
+        { additionalProperties: false },
+      ),
+      reply: Type.Object({ userIds: Type.Array(UserId) }),
+    },
+    mostFollowed: {
+      idempotent: true,
+      summary:
+        'The most followed users, most followers first: people to suggest. Leaves out `viewerId` and whom they follow.',
+      request: Type.Object(
+        { viewerId: Type.Optional(UserId), limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 50 })) },
+        { additionalProperties: false },
+      ),
+      reply: Type.Object({ users: Type.Array(Type.Object({ userId: UserId, followers: Type.Integer() })) }),
+    },
     counts: {
       idempotent: true,
       summary: 'How many followers a user has and how many they follow.',

@@ -47,6 +47,19 @@ export const posts = defineService({
       request: Type.Object({ userId: UserId, ...PageRequest }, { additionalProperties: false }),
       reply: PostPage,
     },
+    recentAuthors: {
+      idempotent: true,
+      summary: 'Who posted last, one entry per author, the most recent first: people to suggest.',
+      request: Type.Object(
+        { limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 50 })) },
+        { additionalProperties: false },
+      ),
+      reply: Type.Object({
+        authors: Type.Array(
+          Type.Object({ userId: UserId, username: Type.String(), lastPostAt: Type.String({ format: 'date-time' }) }),
+        ),
+      }),
+    },
     search: {
       idempotent: true,
       summary: 'Posts matching every word of a query (full-text, ranked, newest first on ties).',

@@ -384,6 +384,15 @@ describe.each(cases)('auth over %s on %s', (kind, dbKind) => {
     expect((await api.findUsers({ prefix: 'zed_1', limit: 3 })).users.map((u) => u.username)).toEqual(
       sorted.filter((n) => n.startsWith('zed_1')).slice(0, 3),
     );
+    // A page at a time: each next page starts after the last name of the one before.
+    const pages: string[][] = [];
+    let after: string | undefined;
+    do {
+      const page = await api.findUsers({ prefix: 'zed_', limit: 10, ...(after ? { after } : {}) });
+      pages.push(page.users.map((u) => u.username));
+      after = page.next;
+    } while (after !== undefined);
+    expect(pages).toEqual([sorted.slice(0, 10), sorted.slice(10, 20), sorted.slice(20)]);
     // '_' is a character, not a wildcard; digits sort before '_', '_' before letters
     expect(await usernamesStartingWith('zed')).toEqual(['zed9', ...sorted, 'zedd']);
     expect(await usernamesStartingWith('z%')).toEqual([]);

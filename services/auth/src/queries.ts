@@ -26,6 +26,13 @@ export const USERS_IN_RANGE: Statement = {
          WHERE username >= $1 AND username < $2 ORDER BY username LIMIT $3`,
 };
 
+/** The same, strictly after username $1: a next page. */
+export const USERS_IN_RANGE_AFTER: Statement = {
+  name: 'auth.users_in_range_after',
+  text: `SELECT id, username, created_at AS "createdAt" FROM users
+         WHERE username > $1 AND username < $2 ORDER BY username LIMIT $3`,
+};
+
 /** Users by id ($1: an array of ids). */
 export const USERS_BY_ID: Statement = {
   name: 'auth.users_by_id',

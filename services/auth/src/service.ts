@@ -25,7 +25,7 @@ import { auth, publish, type Implementation, type User } from '@chirp/contracts'
 import { TransportError, type Logger, type Transport } from '@chirp/transport';
 import { isUniqueViolation, type Sql } from '@chirp/db';
 import type { PrismaClient } from './generated/prisma/client.js';
-import { SESSION_USER, USERS_BY_ID, USERS_IN_RANGE, type UserRow } from './queries.js';
+import { SESSION_USER, USERS_BY_ID, USERS_IN_RANGE, USERS_IN_RANGE_AFTER, type UserRow } from './queries.js';
 import { checkPasswordRules, dummyPasswordHash, hashPassword, verifyPassword } from './passwords.js';
 import type { LoginThrottle, SignUpThrottle } from './throttle.js';
 import { hashToken, newSessionToken, sessionIdOf } from './tokens.js';
@@ -152,13 +152,19 @@ export function createAuthService({
       return { users: unique.flatMap((id) => byId.get(id) ?? []) };
     },
 
-    async findUsers({ prefix, limit }) {
+    async findUsers({ prefix, after, limit = FIND_USERS_DEFAULT_LIMIT }) {
       const start = prefix.toLowerCase();
       if (!USERNAME_CHARS.test(start)) return { users: [] };
       // Byte order ("C" collation, see the migration): every name starting with `start` lies in
       // [start, start + '~'), because '~' sorts after every character a username may hold.
-      const rows = await sql.query<UserRow>(USERS_IN_RANGE, [start, `${start}~`, limit ?? FIND_USERS_DEFAULT_LIMIT]);
-      return { users: rows.map(toUser) };
+      // One row more than asked for tells whether there is a next page.
+      const from = after?.toLowerCase();
+      const rows = await sql.query<UserRow>(
+        from === undefined || from < start ? USERS_IN_RANGE : USERS_IN_RANGE_AFTER,
+        [from === undefined || from < start ? start : from, `${start}~`, limit + 1],
+      );
+      const users = rows.slice(0, limit).map(toUser);
+      return rows.length > limit ? { users, next: users.at(-1)!.username } : { users };
     },
   };
 }

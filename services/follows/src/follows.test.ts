@@ -36,7 +36,11 @@ describe.each(cases)('follows over %s on %s', (kind, dbKind) => {
   let db: TestDatabase;
   let service: RunningService;
   let api: ReturnType<typeof client<typeof follows>>;
-  const users = new Set(['alice', 'bob', 'carol', 'dave', 'erin', 'star', 'fan', 'x', 'y', ...range('f', 25)]);
+  const users = new Set([
+    ...['alice', 'bob', 'carol', 'dave', 'erin', 'star', 'fan', 'x', 'y', 'pop1', 'pop2'],
+    ...range('f', 25),
+    ...range('g', 30),
+  ]);
 
   beforeAll(async () => {
     world = new TestWorld(kind);
@@ -133,6 +137,29 @@ describe.each(cases)('follows over %s on %s', (kind, dbKind) => {
     const all = await api.followers({ userId: 'star', limit: 1000 });
     expect(all).toEqual({ userIds: ['alice', ...newestFirst] });
     expect(await api.counts({ userId: 'star' })).toEqual({ followers: 26, following: 0 });
+  });
+
+  it('suggests the most followed first, leaving out the viewer and whom they follow; says which of a list one follows', async () => {
+    const crowd = range('g', 30);
+    for (const fan of crowd) await api.follow({ followerId: fan, followeeId: 'pop1' });
+    for (const fan of crowd.slice(0, 27)) await api.follow({ followerId: fan, followeeId: 'pop2' });
+    const [first, last] = [crowd[0]!, crowd[29]!];
+
+    expect((await api.mostFollowed({ limit: 2 })).users).toEqual([
+      { userId: 'pop1', followers: 30 },
+      { userId: 'pop2', followers: 27 },
+    ]);
+    expect((await api.mostFollowed({ viewerId: 'pop1', limit: 1 })).users).toEqual([{ userId: 'pop2', followers: 27 }]);
+    // The last of the crowd follows pop1, not pop2: pop2 is the best suggestion left for them.
+    expect((await api.mostFollowed({ viewerId: last, limit: 1 })).users).toEqual([{ userId: 'pop2', followers: 27 }]);
+    // The first follows both, and is never suggested to themself.
+    const forFirst = (await api.mostFollowed({ viewerId: first, limit: 50 })).users.map((u) => u.userId);
+    expect(forFirst.filter((id) => ['pop1', 'pop2', first].includes(id))).toEqual([]);
+
+    expect(await api.followingAmong({ followerId: first, userIds: ['pop2', 'x', 'pop1', 'nobody'] })).toEqual({
+      userIds: ['pop2', 'pop1'],
+    });
+    expect(await api.followingAmong({ followerId: first, userIds: [] })).toEqual({ userIds: [] });
   });
 
   it('pages whom someone follows newest first', async () => {

@@ -7,10 +7,24 @@
  */
 import { follows, PAGE_SIZE_DEFAULT, type Implementation } from '@chirp/contracts';
 import { TransportError } from '@chirp/transport';
-import type { Sql } from '@chirp/db';
+import type { Sql, Statement } from '@chirp/db';
 import type { PrismaClient } from './generated/prisma/client.js';
 import { listPage } from './pages.js';
 import type { UserDirectory } from './users.js';
+
+const SUGGESTIONS_DEFAULT = 5;
+
+/**
+ * The most followed users ($2 of them), leaving out $1 and whom $1 follows. It counts every
+ * follow: fine at a demo's scale, a materialised count when the follows table grows large.
+ */
+const MOST_FOLLOWED: Statement = {
+  name: 'follows.most_followed',
+  text: `SELECT followee_id AS "userId", count(*)::int AS followers FROM follows f
+         WHERE followee_id <> $1
+           AND NOT EXISTS (SELECT 1 FROM follows mine WHERE mine.follower_id = $1 AND mine.followee_id = f.followee_id)
+         GROUP BY followee_id ORDER BY followers DESC, followee_id LIMIT $2`,
+};
 
 export interface FollowsDeps {
   prisma: PrismaClient;
@@ -47,6 +61,20 @@ export function createFollowsService({ prisma, sql, users }: FollowsDeps): Imple
 
     following: ({ userId, cursor, limit }) =>
       listPage(sql, 'following', { userId, cursor, limit: limit ?? PAGE_SIZE_DEFAULT }),
+
+    async followingAmong({ followerId, userIds }) {
+      const edges = await prisma.follow.findMany({
+        where: { followerId, followeeId: { in: userIds } },
+        select: { followeeId: true },
+      });
+      const followed = new Set(edges.map((edge) => edge.followeeId));
+      return { userIds: userIds.filter((id) => followed.has(id)) };
+    },
+
+    async mostFollowed({ viewerId, limit = SUGGESTIONS_DEFAULT }) {
+      const rows = await sql.query<{ userId: string; followers: number }>(MOST_FOLLOWED, [viewerId ?? '', limit]);
+      return { users: rows.map((row) => ({ userId: row.userId, followers: Number(row.followers) })) };
+    },
 
     async counts({ userId }) {
       const [followers, following] = await Promise.all([

@@ -293,10 +293,10 @@ describe.each(cases)('posts over %s on %s', (kind, dbKind) => {
     const word = `ephemeral${kind}${dbKind}`;
     const kept = await post('deleter', `${word} stays`);
     const doomed = await post('deleter', `${word} goes`);
-    await graph.follow({ followerId: 'reader', followeeId: 'deleter' });
+    await graph.follow({ followerId: 'deleter-fan', followeeId: 'deleter' });
 
     // Someone else may not; an unknown post is not found.
-    expect((await failure(api.delete({ id: doomed.id, authorId: 'reader' }))).code).toBe('PERMISSION_DENIED');
+    expect((await failure(api.delete({ id: doomed.id, authorId: 'deleter-fan' }))).code).toBe('PERMISSION_DENIED');
     expect((await failure(api.delete({ id: 'no-such-post', authorId: 'deleter' }))).code).toBe('NOT_FOUND');
     expect(await api.get({ id: doomed.id })).toEqual({ post: doomed });
     expect(deleted).toEqual([]);
@@ -306,7 +306,7 @@ describe.each(cases)('posts over %s on %s', (kind, dbKind) => {
     expect((await failure(api.get({ id: doomed.id }))).code).toBe('NOT_FOUND');
     const ids = (page: { posts: Post[] }) => page.posts.map((p) => p.id);
     expect(ids(await api.userTimeline({ userId: 'deleter' }))).toEqual([kept.id]);
-    expect(ids(await api.homeTimeline({ userId: 'reader' }))).toEqual([kept.id]);
+    expect(ids(await api.homeTimeline({ userId: 'deleter-fan' }))).toEqual([kept.id]);
     expect(ids(await api.search({ query: word }))).toEqual([kept.id]);
 
     const [delivery] = await eventually(() => {
@@ -319,6 +319,17 @@ describe.each(cases)('posts over %s on %s', (kind, dbKind) => {
     expect((await failure(api.delete({ id: doomed.id, authorId: 'deleter' }))).code).toBe('NOT_FOUND');
     await sleep(100);
     expect(deleted).toHaveLength(1);
+  });
+
+  it('names who posted last, each author once, the most recent first', async () => {
+    await post('quiet', 'an old one');
+    await post('chatty', 'first');
+    await post('chatty', 'second');
+    await post('latest', 'just now');
+    const { authors } = await api.recentAuthors({ limit: 3 });
+    expect(authors.map((a) => a.userId)).toEqual(['latest', 'chatty', 'quiet']);
+    expect(authors[0]).toEqual({ userId: 'latest', username: 'latest', lastPostAt: expect.any(String) });
+    expect(Date.parse(authors[0]!.lastPostAt)).toBeGreaterThanOrEqual(Date.parse(authors[1]!.lastPostAt));
   });
 
   it('refuses a cursor it did not make with INVALID_ARGUMENT', async () => {

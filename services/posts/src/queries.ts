@@ -41,6 +41,14 @@ export const DELETE_POST: Statement = {
   text: 'DELETE FROM posts WHERE id = $1 AND author_id = $2 RETURNING id',
 };
 
+/** The authors of the newest 1,000 posts, each once, whoever posted last first; $1 of them. */
+export const RECENT_AUTHORS: Statement = {
+  name: 'posts.recent_authors',
+  text: `SELECT author_id AS "userId", author_username AS username, max(created_at) AS "lastPostAt"
+         FROM (SELECT author_id, author_username, created_at FROM posts ${NEWEST_FIRST} LIMIT 1000) AS recent
+         GROUP BY author_id, author_username ORDER BY "lastPostAt" DESC LIMIT $1`,
+};
+
 /** The post author $1 made with idempotency key $2. */
 export const EARLIER_POST: Statement = {
   name: 'posts.earlier',

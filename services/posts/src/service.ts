@@ -31,7 +31,7 @@ import { TransportError, type Logger, type Transport } from '@chirp/transport';
 import type { Sql } from '@chirp/db';
 import type { PrismaClient } from './generated/prisma/client.js';
 import { newPostId } from './ids.js';
-import { DELETE_POST, EARLIER_POST, INSERT_POST } from './queries.js';
+import { DELETE_POST, EARLIER_POST, INSERT_POST, RECENT_AUTHORS } from './queries.js';
 import { searchPosts } from './search.js';
 import { postText } from './text.js';
 import { homeAuthors, timelineOf } from './timeline.js';
@@ -110,6 +110,13 @@ export function createPostsService(deps: PostsDeps): Implementation<typeof posts
     async homeTimeline(request, context) {
       const authors = await homeAuthors(transport, logger, request.userId, deps.homeMaxFollowees, context);
       return timelineOf(sql, authors, request);
+    },
+
+    async recentAuthors({ limit = 10 }) {
+      const rows = await sql.query<{ userId: string; username: string; lastPostAt: Date }>(RECENT_AUTHORS, [limit]);
+      return {
+        authors: rows.map((row) => ({ ...row, lastPostAt: new Date(row.lastPostAt).toISOString() })),
+      };
     },
 
     search: (request) => searchPosts(sql, request.query, request),
