@@ -293,6 +293,73 @@ describe.each(TRANSPORTS)('the web app with services on %s', (kind) => {
     expect(await alice.getByTestId('announcer').textContent()).toBe(`New post from @${names.bob}: At the top ${tag}`);
   });
 
+  it('suggests people to a newcomer whose timeline is empty, and following one fills it', async () => {
+    const newcomer = await newPage();
+    await signUp(newcomer, `new_${suffix}`);
+    const suggestions = newcomer.getByRole('region', { name: 'Who to follow' });
+    const bob = suggestions.locator('.person', { hasText: `@${names.bob}` });
+    await bob.waitFor();
+    expect(await suggestions.locator('.person', { hasText: `@new_${suffix}` }).count()).toBe(0);
+    await bob.getByRole('button', { name: `Follow @${names.bob}` }).click();
+    await newcomer
+      .locator('.post', { hasText: `@${names.bob}` })
+      .first()
+      .waitFor();
+    await expect.poll(() => suggestions.count(), SEE).toBe(0); // somebody else is in it now
+  });
+
+  it('lists followers and followees from the counts, each with a follow button', async () => {
+    await bob.goto(`/u/${names.bob}`);
+    await bob.getByTestId('followers').click();
+    await bob.waitForURL(`${web.url}/u/${names.bob}/followers`);
+    const alicesRow = bob.locator('.person', { hasText: `@${names.alice}` });
+    await alicesRow.getByRole('button', { name: `Follow @${names.alice}` }).click();
+    await alicesRow.getByRole('button', { name: `Unfollow @${names.alice}` }).waitFor();
+
+    await bob.goto(`/u/${names.alice}`);
+    await bob.getByTestId('following').click();
+    await bob.waitForURL(`${web.url}/u/${names.alice}/following`);
+    // Bob is in Alice's list, with no button for himself.
+    const bobsRow = bob.locator('.person', { hasText: `@${names.bob}` });
+    await bobsRow.waitFor();
+    expect(await bobsRow.getByRole('button').count()).toBe(0);
+    await bob.goto(`/u/${names.alice}`);
+    expect(await bob.getByTestId('followers').textContent()).toBe('1 follower');
+  });
+
+  it('pages search results, people and posts, and timelines back and forth', async () => {
+    const tag = `paging${suffix}`;
+    const bobId = (await stack.auth.findUsers({ prefix: names.bob, limit: 1 })).users[0]!.id;
+    for (let n = 1; n <= 25; n++) {
+      await stack.posts.create({ authorId: bobId, authorUsername: names.bob, text: `Page ${n} ${tag}` });
+    }
+    for (let n = 10; n <= 20; n++) await stack.auth.signUp({ username: `pp${suffix}${n}`, password: PASSWORD });
+
+    await alice.goto(`/search?q=${tag}`);
+    const posts = alice.getByRole('region', { name: 'Posts' });
+    await expect.poll(() => posts.locator('.post').count(), SEE).toBe(20);
+    await posts.getByRole('link', { name: 'More posts' }).click();
+    await expect.poll(() => posts.locator('.post').count(), SEE).toBe(5);
+    await alice.goto(`/search?q=pp${suffix}`);
+    const people = alice.getByRole('region', { name: 'People' });
+    await expect.poll(() => people.locator('.person').count(), SEE).toBe(10);
+    await people.getByRole('link', { name: 'More people' }).click();
+    await expect
+      .poll(() => people.locator('.person').allTextContents(), SEE)
+      .toEqual([expect.stringContaining(`@pp${suffix}20`)]);
+
+    await alice.goto(`/u/${names.bob}`);
+    const texts = () => alice.locator('.post-text').allTextContents();
+    const newest = await texts();
+    expect(newest).toHaveLength(20);
+    await alice.getByRole('link', { name: 'Older posts' }).click();
+    await alice.getByRole('heading', { name: 'Older posts' }).waitFor();
+    const older = await texts();
+    expect(older).not.toContain(newest[0]);
+    await alice.getByRole('link', { name: /^Newe(r|st) posts$/ }).click();
+    await expect.poll(texts, SEE).toEqual(newest);
+  });
+
   it('says in words when the password is wrong', async () => {
     const stranger = await newPage();
     await stranger.goto('/login');
@@ -317,7 +384,7 @@ describe.each(TRANSPORTS)('the web app with services on %s', (kind) => {
 
   it("shows each service's transport, and a post's whole trace: the call, the event, the push to a follower", async () => {
     await bob.goto(`/u/${names.bob}`);
-    await bob.locator('.post-text', { hasText: word }).waitFor();
+    await bob.locator('.post').first().waitFor();
     await bob.screenshot({ path: path.join(SCREENSHOTS, `user-${kind}.png`), fullPage: true });
 
     // Alice has her home open: Bob's post reaches her socket, the last hop of its trace.

@@ -37,5 +37,14 @@ export type Post = Static<typeof Post>;
 
 export const PostPage = Type.Object({
   posts: Type.Array(Post),
+  /** The page after this one: older posts (or, in search, lesser matches). */
   nextCursor: Type.Optional(Type.String()),
+  /** Timelines paged back into: pass as `newerThan` for the posts just newer than this page. */
+  newerCursor: Type.Optional(Type.String()),
 });
+
+/** A timeline page: the newest, older than `cursor`, or just newer than `newerThan` (not both). */
+export const TimelinePageRequest = {
+  ...PageRequest,
+  newerThan: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+};

@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import { defineService } from './define.js';
-import { IdempotencyKey, MAX_POST_CHARS, PageRequest, Post, PostPage, UserId } from './common.js';
+import { IdempotencyKey, MAX_POST_CHARS, PageRequest, Post, PostPage, TimelinePageRequest, UserId } from './common.js';
 
 export const posts = defineService({
   name: 'posts',
@@ -37,14 +37,14 @@ export const posts = defineService({
     },
     userTimeline: {
       idempotent: true,
-      summary: "A user's posts, newest first.",
-      request: Type.Object({ userId: UserId, ...PageRequest }, { additionalProperties: false }),
+      summary: "A user's posts, newest first; a page at a time, older (`cursor`) or newer (`newerThan`).",
+      request: Type.Object({ userId: UserId, ...TimelinePageRequest }, { additionalProperties: false }),
       reply: PostPage,
     },
     homeTimeline: {
       idempotent: true,
-      summary: 'A user’s own posts and those of everyone they follow, newest first.',
-      request: Type.Object({ userId: UserId, ...PageRequest }, { additionalProperties: false }),
+      summary: 'A user’s own posts and those of everyone they follow, newest first; paged as userTimeline.',
+      request: Type.Object({ userId: UserId, ...TimelinePageRequest }, { additionalProperties: false }),
       reply: PostPage,
     },
     recentAuthors: {

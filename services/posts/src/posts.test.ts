@@ -176,6 +176,39 @@ describe.each(cases)('posts over %s on %s', (kind, dbKind) => {
     expect((await api.userTimeline({ userId: 'pager', limit: 25 })).nextCursor).toBeUndefined();
   });
 
+  it('pages a timeline back to the oldest and forward again to the newest, the same pages both ways', async () => {
+    const created: Post[] = [];
+    for (let i = 0; i < 12; i++) created.push(await post('twoway', `both ways ${i}`));
+    const newestFirst = created.map((p) => p.id).reverse();
+    const ids = (page: { posts: Post[] }) => page.posts.map((p) => p.id);
+
+    const first = await api.userTimeline({ userId: 'twoway', limit: 5 });
+    expect(first.newerCursor).toBeUndefined(); // the newest page has nothing newer
+    const second = await api.userTimeline({ userId: 'twoway', limit: 5, cursor: first.nextCursor! });
+    const third = await api.userTimeline({ userId: 'twoway', limit: 5, cursor: second.nextCursor! });
+    expect(ids(third)).toEqual(newestFirst.slice(10));
+    expect(third.nextCursor).toBeUndefined();
+
+    const back = await api.userTimeline({ userId: 'twoway', limit: 5, newerThan: third.newerCursor! });
+    expect(ids(back)).toEqual(newestFirst.slice(5, 10));
+    expect(back.nextCursor).toEqual(expect.any(String));
+    const newest = await api.userTimeline({ userId: 'twoway', limit: 5, newerThan: back.newerCursor! });
+    expect(ids(newest)).toEqual(newestFirst.slice(0, 5));
+    expect(newest.newerCursor).toBeUndefined(); // back at the top
+    // A post made meanwhile: paging forward now finds a page more.
+    const later = await post('twoway', 'after the fact');
+    const again = await api.userTimeline({ userId: 'twoway', limit: 5, newerThan: second.newerCursor! });
+    expect(ids(again)).toEqual(newestFirst.slice(0, 5));
+    const top = await api.userTimeline({ userId: 'twoway', limit: 5, newerThan: again.newerCursor! });
+    expect(ids(top)).toEqual([later.id]);
+    expect(top.newerCursor).toBeUndefined();
+
+    const both = failure(
+      api.userTimeline({ userId: 'twoway', cursor: first.nextCursor!, newerThan: back.newerCursor! }),
+    );
+    expect((await both).code).toBe('INVALID_ARGUMENT');
+  });
+
   it('shows on a home timeline your own posts and those of whom you follow, not strangers', async () => {
     await graph.follow({ followerId: 'reader', followeeId: 'writer1' });
     await graph.follow({ followerId: 'reader', followeeId: 'writer2' });

@@ -8,17 +8,25 @@ import type { Statement } from '@chirp/db';
 const COLUMNS = `id, author_id AS "authorId", author_username AS "authorUsername", text, created_at AS "createdAt"`;
 const NEWEST_FIRST = 'ORDER BY created_at DESC, id DESC';
 
-/** One author's posts ($1), newest first, $2 of them; `after`: older than ($3 time, $4 id). */
+/**
+ * One author's posts ($1), newest first, $2 of them; `after`: older than ($3 time, $4 id);
+ * `before`: the $2 oldest of those newer than ($3, $4), oldest first (the caller turns them round).
+ */
 export const USER_TIMELINE = timeline('posts.user_timeline', 'author_id = $1');
 /** The posts of any of the authors $1 (an array), the same way. */
 export const HOME_TIMELINE = timeline('posts.home_timeline', 'author_id = ANY($1::text[])');
 
-function timeline(name: string, authors: string): { first: Statement; after: Statement } {
+function timeline(name: string, authors: string): { first: Statement; after: Statement; before: Statement } {
+  const select = `SELECT ${COLUMNS} FROM posts WHERE ${authors}`;
   return {
-    first: { name, text: `SELECT ${COLUMNS} FROM posts WHERE ${authors} ${NEWEST_FIRST} LIMIT $2` },
+    first: { name, text: `${select} ${NEWEST_FIRST} LIMIT $2` },
     after: {
       name: `${name}_after`,
-      text: `SELECT ${COLUMNS} FROM posts WHERE ${authors} AND (created_at, id) < ($3::timestamptz, $4) ${NEWEST_FIRST} LIMIT $2`,
+      text: `${select} AND (created_at, id) < ($3::timestamptz, $4) ${NEWEST_FIRST} LIMIT $2`,
+    },
+    before: {
+      name: `${name}_before`,
+      text: `${select} AND (created_at, id) > ($3::timestamptz, $4) ORDER BY created_at, id LIMIT $2`,
     },
   };
 }

@@ -5,41 +5,69 @@
  * asked of the follows service (this service never reads follows' tables), then one query
  * `author_id = ANY(…)` ordered by (created_at desc, id desc) — both orders agree, see ids.ts —
  * a prepared statement (queries.ts).
- * Pages are keyset pages (cursor.ts): the next one starts strictly after the last post seen.
+ * Pages are keyset pages (cursor.ts): the next one starts strictly after the last post seen,
+ * and a page paged back into can be paged forward again from its first post.
  */
 import { PAGE_SIZE_DEFAULT, client, follows, type Post } from '@chirp/contracts';
 import { encodeKeyset, type Sql } from '@chirp/db';
-import { onward, type CallContext, type Logger, type Transport } from '@chirp/transport';
+import { TransportError, onward, type CallContext, type Logger, type Transport } from '@chirp/transport';
 import { timelineAfter } from './cursor.js';
 import { HOME_TIMELINE, USER_TIMELINE } from './queries.js';
 import { toWire, type StoredPost } from './wire.js';
 
 export interface PageRequest {
   cursor?: string;
+  newerThan?: string;
   limit?: number;
 }
 
 export interface Page {
   posts: Post[];
   nextCursor?: string;
+  newerCursor?: string;
 }
 
 /** follows.following returns at most this many ids per call (its contract's maximum). */
 const FOLLOWING_PAGE = 1000;
 
+/**
+ * A page of the authors' posts, newest first: the newest, those older than `cursor`, or the
+ * `limit` posts just newer than `newerThan`. A page paged back into says how to page forward
+ * again (newerCursor: its first post) unless it holds the newest posts.
+ */
 export async function timelineOf(sql: Sql, authorIds: string[], request: PageRequest): Promise<Page> {
   const limit = request.limit ?? PAGE_SIZE_DEFAULT;
-  const after = request.cursor === undefined ? undefined : timelineAfter(request.cursor);
   const [statements, authors] = authorIds.length === 1 ? [USER_TIMELINE, authorIds[0]] : [HOME_TIMELINE, authorIds];
+  if (request.newerThan !== undefined) {
+    if (request.cursor !== undefined) {
+      throw new TransportError('INVALID_ARGUMENT', 'page one way at a time: a cursor or newerThan, not both');
+    }
+    const from = timelineAfter(request.newerThan);
+    const rows = await sql.query<StoredPost>(statements.before, [
+      authors,
+      limit + 1,
+      from.createdAt.toISOString(),
+      from.id,
+    ]);
+    const page = rows.slice(0, limit).reverse();
+    const [newest, oldest] = [page[0], page.at(-1)];
+    return {
+      posts: page.map(toWire),
+      ...(oldest && { nextCursor: encodeKeyset(oldest) }),
+      ...(rows.length > limit && newest && { newerCursor: encodeKeyset(newest) }),
+    };
+  }
+  const after = request.cursor === undefined ? undefined : timelineAfter(request.cursor);
   const rows = await sql.query<StoredPost>(
     after === undefined ? statements.first : statements.after,
     after === undefined ? [authors, limit + 1] : [authors, limit + 1, after.createdAt.toISOString(), after.id],
   );
   const page = rows.slice(0, limit);
-  const last = page.at(-1);
+  const [newest, last] = [page[0], page.at(-1)];
   return {
     posts: page.map(toWire),
     ...(rows.length > limit && last && { nextCursor: encodeKeyset(last) }),
+    ...(after !== undefined && newest && { newerCursor: encodeKeyset(newest) }),
   };
 }
 

@@ -10,12 +10,13 @@ import { DELETE_REFUSED, ServiceError } from '../lib/errors.js';
 import { clientAddressOf } from '../lib/forwarding.js';
 import {
   LOG_IN_WORDS,
-  cursorOf,
   logInProblem,
   peoplePrefixOf,
   postProblem,
   searchQueryOf,
   signUpProblem,
+  timelinePageOf,
+  type TimelinePage,
 } from '../lib/input.js';
 import { servicesFor } from '../lib/services.js';
 import { forgetSession, recordAction } from '../lib/traces.js';
@@ -114,11 +115,11 @@ export const me: Route = async ({ raw }) => {
   return json(200, { user });
 };
 
-/** GET /api/timeline?cursor= → 200 {posts, nextCursor?}: the caller's home timeline, newest first. */
+/** GET /api/timeline?cursor=|newer= → 200 {posts, nextCursor?, newerCursor?}: the caller's home timeline, newest first. */
 export const homeTimeline: Route = async ({ raw, query }) => {
-  const cursor = cursorParam(query);
-  const viewer = await requireViewer(raw, cursor ? 'view older home posts' : 'view home');
-  return json(200, await viewer.call.posts.homeTimeline({ userId: viewer.user.id, ...(cursor ? { cursor } : {}) }));
+  const page = timelinePageParams(query);
+  const viewer = await requireViewer(raw, page.cursor || page.newerThan ? 'page through home' : 'view home');
+  return json(200, await viewer.call.posts.homeTimeline({ userId: viewer.user.id, ...page }));
 };
 
 /**
@@ -142,15 +143,15 @@ export const userProfile: Route = async ({ raw, params }) => {
   return json(200, { user, followers: counts.followers, following: counts.following, youFollow });
 };
 
-/** GET /api/users/:username/posts?cursor= → 200 {posts, nextCursor?}: their posts, newest first; 404 for nobody. */
+/** GET /api/users/:username/posts?cursor=|newer= → 200 {posts, nextCursor?, newerCursor?}: their posts, newest first; 404 for nobody. */
 export const userTimeline: Route = async ({ raw, query, params }) => {
   const username = params.username!;
-  const cursor = cursorParam(query);
+  const page = timelinePageParams(query);
   const action = `view @${username}`;
   const call = (await optionalViewer(raw, action))?.call ?? servicesFor(action);
   const user = await userNamed(call, username);
   if (user === undefined) throw notFound(`Nobody is called @${username}.`);
-  return json(200, await call.posts.userTimeline({ userId: user.id, ...(cursor ? { cursor } : {}) }));
+  return json(200, await call.posts.userTimeline({ userId: user.id, ...page }));
 };
 
 /** POST /api/posts {text, idempotencyKey?} → 201 {post}: publish a post of at most 141 characters. */
@@ -236,8 +237,11 @@ async function requireViewer(raw: IncomingMessage, action: string): Promise<View
 }
 
 /** `?cursor=`: absent (undefined), or one a service handed out; 400 for anything else. */
-function cursorParam(query: URLSearchParams): string | undefined {
-  const cursor = cursorOf(query.get('cursor'));
-  if (cursor === null) throw invalid('That cursor is not one of ours: use the nextCursor of the page before.');
-  return cursor;
+/** ?cursor= (older than) or ?newer= (newer than): a cursor a timeline page gave, else 400. */
+function timelinePageParams(query: URLSearchParams): TimelinePage {
+  const page = timelinePageOf(query.get('cursor'), query.get('newer'));
+  if (page === null) {
+    throw invalid('That cursor is not one of ours: use the nextCursor or newerCursor of a page before.');
+  }
+  return page;
 }

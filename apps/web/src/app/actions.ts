@@ -148,7 +148,7 @@ async function changeFollow(change: 'follow' | 'unfollow', form: FormData): Prom
   } catch (err) {
     return { error: messageOf(err) };
   }
-  revalidatePath(`/u/${username.toLowerCase()}`);
-  revalidatePath('/');
+  // Their page, home, and every list of people with a button for them.
+  revalidatePath('/', 'layout');
   return { done: Date.now() };
 }

@@ -75,6 +75,21 @@ export function cursorOf(value: unknown): string | undefined | null {
   return typeof value === 'string' && value.length <= CURSOR_MAX_CHARS ? value : null;
 }
 
+/** A timeline page as asked in a query string: older than `cursor`, newer than `newer`, or the newest. */
+export interface TimelinePage {
+  cursor?: string;
+  newerThan?: string;
+}
+
+/** The page `cursor` / `newer` ask for (`cursor` wins if both are given); null for a cursor that cannot be ours. */
+export function timelinePageOf(cursor: unknown, newer: unknown): TimelinePage | null {
+  const older = cursorOf(cursor);
+  const newerThan = cursorOf(newer);
+  if (older === null || newerThan === null) return null;
+  if (older !== undefined) return { cursor: older };
+  return newerThan === undefined ? {} : { newerThan };
+}
+
 /** A search query, trimmed and cut to what posts.search accepts. */
 export function searchQueryOf(value: unknown): string {
   return (typeof value === 'string' ? value : '').trim().slice(0, SEARCH_MAX_CHARS);

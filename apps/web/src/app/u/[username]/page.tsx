@@ -1,6 +1,6 @@
 /**
- * A user's page: their posts, how many follow them and whom they follow, and (for someone
- * else, when logged in) a follow / unfollow button. Anyone may look, logged in or not.
+ * A user's page: their posts, how many follow them and whom they follow (each a link to the
+ * list), and (for someone else, when logged in) a follow / unfollow button. Anyone may look, logged in or not.
  */
 import type { Metadata } from 'next';
 import Link from 'next/link';
@@ -8,15 +8,16 @@ import { notFound } from 'next/navigation';
 import { FollowButton } from '../../../components/FollowButton';
 import { PostList } from '../../../components/PostList';
 import { Problem } from '../../../components/Problem';
+import { TimelinePager } from '../../../components/TimelinePager';
 import { attempt } from '../../../lib/attempt';
-import { cursorOf, usernameFromPath } from '../../../lib/input';
+import { timelinePageOf, usernameFromPath } from '../../../lib/input';
 import { servicesFor } from '../../../lib/services';
 import { pageViewer } from '../../../lib/session';
 import { userNamed } from '../../../lib/users';
 
 interface Props {
   params: Promise<{ username: string }>;
-  searchParams: Promise<{ cursor?: string | string[] }>;
+  searchParams: Promise<{ cursor?: string | string[]; newer?: string | string[] }>;
 }
 
 const JOINED = new Intl.DateTimeFormat('en-GB', { month: 'long', year: 'numeric', timeZone: 'UTC' });
@@ -29,8 +30,9 @@ export async function generateMetadata({ params }: Props): Promise<Metadata> {
 export default async function UserPage({ params, searchParams }: Props) {
   const username = usernameFromPath((await params).username);
   if (username === undefined) notFound();
-  const { cursor: rawCursor } = await searchParams;
-  const cursor = cursorOf(rawCursor) ?? undefined;
+  const { cursor, newer } = await searchParams;
+  const paging = timelinePageOf(cursor, newer) ?? {};
+  const paged = paging.cursor !== undefined || paging.newerThan !== undefined;
 
   const loaded = await attempt(async () => {
     const viewer = await pageViewer(`view @${username}`);
@@ -39,7 +41,7 @@ export default async function UserPage({ params, searchParams }: Props) {
     if (user === undefined) return { viewer, user };
     const itsMe = viewer?.user.id === user.id;
     const [timeline, counts, following] = await Promise.all([
-      call.posts.userTimeline({ userId: user.id, ...(cursor ? { cursor } : {}) }),
+      call.posts.userTimeline({ userId: user.id, ...paging }),
       call.follows.counts({ userId: user.id }),
       viewer && !itsMe
         ? call.follows.isFollowing({ followerId: viewer.user.id, followeeId: user.id }).then((r) => r.following)
@@ -57,12 +59,12 @@ export default async function UserPage({ params, searchParams }: Props) {
         <h1 id="profile-heading">@{user.username}</h1>
         <p className="muted">Joined {JOINED.format(new Date(user.createdAt))}</p>
         <p className="counts">
-          <span data-testid="followers">
+          <Link href={`/u/${user.username}/followers`} data-testid="followers">
             <strong>{counts?.followers ?? 0}</strong> {counts?.followers === 1 ? 'follower' : 'followers'}
-          </span>
-          <span data-testid="following">
+          </Link>
+          <Link href={`/u/${user.username}/following`} data-testid="following">
             <strong>{counts?.following ?? 0}</strong> following
-          </span>
+          </Link>
         </p>
         {viewer === null ? (
           <p>
@@ -73,17 +75,13 @@ export default async function UserPage({ params, searchParams }: Props) {
         )}
       </section>
       <section aria-labelledby="posts-heading" className="timeline">
-        <h2 id="posts-heading">{cursor ? 'Older posts' : 'Posts'}</h2>
+        <h2 id="posts-heading">{paging.cursor ? 'Older posts' : paging.newerThan ? 'Newer posts' : 'Posts'}</h2>
         <PostList
           posts={timeline?.posts ?? []}
-          empty={`@${user.username} has not posted yet.`}
+          empty={paged ? 'No posts here any more.' : `@${user.username} has not posted yet.`}
           viewerId={viewer?.user.id}
         />
-        {timeline?.nextCursor ? (
-          <p className="pager">
-            <Link href={`/u/${user.username}?cursor=${encodeURIComponent(timeline.nextCursor)}`}>Older posts</Link>
-          </p>
-        ) : null}
+        {timeline ? <TimelinePager path={`/u/${user.username}`} paged={paged} page={timeline} /> : null}
       </section>
     </>
   );
