@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import { defineService } from './define.js';
-import { IdempotencyKey, User, UserId, Username } from './common.js';
+import { IdempotencyKey, MAX_BIO_CHARS, MAX_DISPLAY_NAME_CHARS, Profile, User, UserId, Username } from './common.js';
 
 /** Session tokens are opaque random strings; the service stores only their hash. */
 const Token = Type.String({ minLength: 16, maxLength: 256 });
@@ -60,6 +60,26 @@ export const auth = defineService({
       summary: 'Users by id (unknown ids are left out).',
       request: Type.Object({ ids: Type.Array(UserId, { maxItems: 1000 }) }, { additionalProperties: false }),
       reply: Type.Object({ users: Type.Array(User) }),
+    },
+    getProfile: {
+      idempotent: true,
+      summary: "A user's display name and bio (empty when not set). NOT_FOUND for an unknown user.",
+      request: Type.Object({ userId: UserId }, { additionalProperties: false }),
+      reply: Profile,
+    },
+    updateProfile: {
+      idempotent: true,
+      summary: `Set one's display name (one line, at most ${MAX_DISPLAY_NAME_CHARS} characters) and bio (at most ${MAX_BIO_CHARS}), trimmed; empty clears. INVALID_ARGUMENT past a limit, in words.`,
+      request: Type.Object(
+        {
+          userId: UserId,
+          // Generous here: the exact rule (code points after trimming) is the service's.
+          displayName: Type.String({ maxLength: 4 * MAX_DISPLAY_NAME_CHARS }),
+          bio: Type.String({ maxLength: 4 * MAX_BIO_CHARS }),
+        },
+        { additionalProperties: false },
+      ),
+      reply: Profile,
     },
     findUsers: {
       idempotent: true,

@@ -10,6 +10,14 @@ export const UserId = Type.String({ minLength: 1, maxLength: 64, description: 'o
 /** 3–20 of [a-z0-9_], compared case-insensitively (stored lowercase). */
 export const Username = Type.String({ pattern: '^[A-Za-z0-9_]{3,20}$', description: '3 to 20 letters, digits or _' });
 
+/** A profile's limits, in characters as postLength counts them (code points after trimming). */
+export const MAX_DISPLAY_NAME_CHARS = 50;
+export const MAX_BIO_CHARS = 160;
+
+/** What a person says about themself: empty strings when not set. */
+export const Profile = Type.Object({ displayName: Type.String(), bio: Type.String() });
+export type Profile = Static<typeof Profile>;
+
 export const User = Type.Object({
   id: UserId,
   username: Type.String(),

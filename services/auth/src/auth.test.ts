@@ -373,6 +373,41 @@ describe.each(cases)('auth over %s on %s', (kind, dbKind) => {
     expect(await api.getUsers({ ids: [] })).toEqual({ users: [] });
   });
 
+  it('keeps a display name and a bio, trimmed, refusing either past its limit in words', async () => {
+    const { user } = await api.signUp({ username: 'profiled', password: PASSWORD });
+    expect(await api.getProfile({ userId: user.id })).toEqual({ displayName: '', bio: '' });
+    expect(
+      await api.updateProfile({ userId: user.id, displayName: '  Pro Filed 🐦 ', bio: 'Line one.\nLine two.' }),
+    ).toEqual({ displayName: 'Pro Filed 🐦', bio: 'Line one.\nLine two.' });
+    expect(await api.getProfile({ userId: user.id })).toEqual({
+      displayName: 'Pro Filed 🐦',
+      bio: 'Line one.\nLine two.',
+    });
+
+    const refusal = async (change: { displayName?: string; bio?: string }) =>
+      (await failure(api.updateProfile({ userId: user.id, displayName: '', bio: '', ...change }))).message;
+    expect(await refusal({ displayName: '🐦'.repeat(51) })).toBe(
+      'a display name is at most 50 characters; this one has 51',
+    );
+    expect(await refusal({ bio: 'b'.repeat(161) })).toBe('a bio is at most 160 characters; this one has 161');
+    expect(await refusal({ displayName: 'two\nlines' })).toBe('a display name is one line');
+    expect(await api.getProfile({ userId: user.id })).toEqual({
+      displayName: 'Pro Filed 🐦',
+      bio: 'Line one.\nLine two.',
+    });
+    // Exactly at the limits, and empty (or invisible) clears.
+    const full = { displayName: '🐦'.repeat(50), bio: 'b'.repeat(160) };
+    expect(await api.updateProfile({ userId: user.id, ...full })).toEqual(full);
+    expect(await api.updateProfile({ userId: user.id, displayName: '\u200b ', bio: '' })).toEqual({
+      displayName: '',
+      bio: '',
+    });
+    expect((await failure(api.getProfile({ userId: 'no-such-user' }))).code).toBe('NOT_FOUND');
+    expect((await failure(api.updateProfile({ userId: 'no-such-user', displayName: 'x', bio: '' }))).code).toBe(
+      'NOT_FOUND',
+    );
+  });
+
   it('finds users by prefix, case-insensitively, alphabetically, 20 by default', async () => {
     const names = Array.from({ length: 22 }, (_, i) => `zed_${String(21 - i).padStart(2, '0')}`);
     for (const username of names) await api.signUp({ username, password: PASSWORD });

@@ -38,3 +38,15 @@ export const USERS_BY_ID: Statement = {
   name: 'auth.users_by_id',
   text: `SELECT id, username, created_at AS "createdAt" FROM users WHERE id = ANY($1::text[])`,
 };
+
+/** User $1's display name and bio. */
+export const PROFILE: Statement = {
+  name: 'auth.profile',
+  text: `SELECT display_name AS "displayName", bio FROM users WHERE id = $1`,
+};
+
+/** Set user $1's display name ($2) and bio ($3); the row back, or none for an unknown user. */
+export const UPDATE_PROFILE: Statement = {
+  name: 'auth.update_profile',
+  text: `UPDATE users SET display_name = $2, bio = $3 WHERE id = $1 RETURNING display_name AS "displayName", bio`,
+};

@@ -21,11 +21,28 @@
  *   is lost, notify's periodic re-verification closes them a little later.
  */
 import { randomUUID } from 'node:crypto';
-import { auth, publish, type Implementation, type User } from '@chirp/contracts';
+import {
+  auth,
+  MAX_BIO_CHARS,
+  MAX_DISPLAY_NAME_CHARS,
+  publish,
+  type Implementation,
+  type Profile,
+  type User,
+} from '@chirp/contracts';
 import { TransportError, type Logger, type Transport } from '@chirp/transport';
 import { isUniqueViolation, type Sql } from '@chirp/db';
 import type { PrismaClient } from './generated/prisma/client.js';
-import { SESSION_USER, USERS_BY_ID, USERS_IN_RANGE, USERS_IN_RANGE_AFTER, type UserRow } from './queries.js';
+import {
+  PROFILE,
+  SESSION_USER,
+  UPDATE_PROFILE,
+  USERS_BY_ID,
+  USERS_IN_RANGE,
+  USERS_IN_RANGE_AFTER,
+  type UserRow,
+} from './queries.js';
+import { profileText } from './profile.js';
 import { checkPasswordRules, dummyPasswordHash, hashPassword, verifyPassword } from './passwords.js';
 import type { LoginThrottle, SignUpThrottle } from './throttle.js';
 import { hashToken, newSessionToken, sessionIdOf } from './tokens.js';
@@ -150,6 +167,22 @@ export function createAuthService({
       const rows = await sql.query<UserRow>(USERS_BY_ID, [unique]);
       const byId = new Map(rows.map((row) => [row.id, toUser(row)]));
       return { users: unique.flatMap((id) => byId.get(id) ?? []) };
+    },
+
+    async getProfile({ userId }) {
+      const [profile] = await sql.query<Profile>(PROFILE, [userId]);
+      if (profile === undefined) throw new TransportError('NOT_FOUND', `no user ${userId}`);
+      return profile;
+    },
+
+    async updateProfile({ userId, displayName, bio }) {
+      const [profile] = await sql.query<Profile>(UPDATE_PROFILE, [
+        userId,
+        profileText(displayName, 'display name', MAX_DISPLAY_NAME_CHARS, { oneLine: true }),
+        profileText(bio, 'bio', MAX_BIO_CHARS),
+      ]);
+      if (profile === undefined) throw new TransportError('NOT_FOUND', `no user ${userId}`);
+      return profile;
     },
 
     async findUsers({ prefix, after, limit = FIND_USERS_DEFAULT_LIMIT }) {
