@@ -172,6 +172,26 @@ describe('posts, follows, timelines, search', () => {
     expect(timeline.body.posts.map((p: { id: string }) => p.id)).not.toContain(body.post.id);
   });
 
+  it("sets one's display name and bio, trimmed, shows them on the profile, and refuses too long in words", async () => {
+    const token = tokens[names.alice];
+    const set = await api('PUT', '/api/profile', { token, body: { displayName: ' Alice A. ', bio: 'Hello.' } });
+    expect([set.status, set.body]).toEqual([200, { displayName: 'Alice A.', bio: 'Hello.' }]);
+    expect((await api('GET', `/api/users/${names.alice}`)).body).toMatchObject({
+      displayName: 'Alice A.',
+      bio: 'Hello.',
+    });
+    const long = await api('PUT', '/api/profile', { token, body: { displayName: 'x'.repeat(51), bio: '' } });
+    expect([long.status, long.body]).toEqual([
+      400,
+      errorOf('INVALID_ARGUMENT', 'A display name is at most 50 characters; this one has 51.'),
+    ]);
+    expect((await api('PUT', '/api/profile', { body: { displayName: 'x', bio: '' } })).status).toBe(401);
+    expect((await api('PUT', '/api/profile', { token, body: { displayName: '', bio: '' } })).body).toEqual({
+      displayName: '',
+      bio: '',
+    });
+  });
+
   it('follows and unfollows idempotently (204 each time), as the user page shows', async () => {
     const alice = tokens[names.alice];
     for (let i = 0; i < 2; i++) {
@@ -181,6 +201,8 @@ describe('posts, follows, timelines, search', () => {
     expect(seen.status).toBe(200);
     expect(seen.body).toEqual({
       user: { id: expect.any(String), username: names.bob, createdAt: expect.any(String) },
+      displayName: '',
+      bio: '',
       followers: 1,
       following: 0,
       youFollow: true,
@@ -257,6 +279,8 @@ describe('failures, as JSON', () => {
       ['POST', '/api/posts', { text: 'hi' }],
       ['PUT', `/api/follows/${names.bob}`],
       ['DELETE', `/api/follows/${names.bob}`],
+      ['DELETE', '/api/posts/some-post'],
+      ['PUT', '/api/profile', { displayName: 'x', bio: '' }],
     ];
     for (const [method, path, body] of calls) {
       const reply = await api(method, path, body ? { body } : {});

@@ -360,6 +360,32 @@ describe.each(TRANSPORTS)('the web app with services on %s', (kind) => {
     await expect.poll(texts, SEE).toEqual(newest);
   });
 
+  it('lets Bob give himself a display name and a bio, shown to others, with the limits said as he types', async () => {
+    await bob.goto(`/u/${names.bob}`);
+    await bob.getByText('Edit profile').click();
+    const name = bob.getByLabel('Display name');
+    await name.fill('B'.repeat(53));
+    expect(await bob.getByTestId('name-count').textContent()).toBe('53 / 50 — 3 over the limit');
+    expect(await bob.getByRole('button', { name: 'Save profile' }).isDisabled()).toBe(true);
+    await name.fill('  Bob the Builder ');
+    await bob.getByLabel('Bio').fill('Builds things.\nFixes them too.');
+    expect(await bob.getByTestId('bio-count').textContent()).toBe('30 / 160');
+    await bob.getByRole('button', { name: 'Save profile' }).click();
+    await expect.poll(() => bob.getByRole('heading', { level: 1 }).textContent(), SEE).toBe('Bob the Builder');
+
+    await alice.goto(`/u/${names.bob}`);
+    expect(await alice.getByRole('heading', { level: 1 }).textContent()).toBe('Bob the Builder');
+    expect(await alice.locator('.handle').textContent()).toBe(`@${names.bob}`);
+    expect(await alice.getByTestId('bio').textContent()).toBe('Builds things.\nFixes them too.');
+    expect(await alice.getByText('Edit profile').count()).toBe(0); // only its owner may
+    // Everyone has an avatar drawn from their name: Bob's differs from Alice's.
+    const avatar = (name: string) => alice.locator(`svg.avatar[data-avatar="${name}"]`).first().innerHTML();
+    await alice.goto(`/u/${names.alice}`);
+    const alices = await avatar(names.alice);
+    await alice.goto(`/u/${names.bob}`);
+    expect(await avatar(names.bob)).not.toBe(alices);
+  });
+
   it('says in words when the password is wrong', async () => {
     const stranger = await newPage();
     await stranger.goto('/login');

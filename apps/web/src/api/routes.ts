@@ -13,6 +13,7 @@ import {
   logInProblem,
   peoplePrefixOf,
   postProblem,
+  profileProblem,
   searchQueryOf,
   signUpProblem,
   timelinePageOf,
@@ -123,9 +124,9 @@ export const homeTimeline: Route = async ({ raw, query }) => {
 };
 
 /**
- * GET /api/users/:username → 200 {user, followers, following, youFollow}: an account, its
- * follower and followee counts, and whether the caller follows it (false when logged out,
- * and for oneself). 404 when there is nobody by that name.
+ * GET /api/users/:username → 200 {user, displayName, bio, followers, following, youFollow}: an
+ * account, what it says about itself, its follower and followee counts, and whether the caller
+ * follows it (false when logged out, and for oneself). 404 when there is nobody by that name.
  */
 export const userProfile: Route = async ({ raw, params }) => {
   const username = params.username!;
@@ -134,13 +135,14 @@ export const userProfile: Route = async ({ raw, params }) => {
   const call = viewer?.call ?? servicesFor(action);
   const user = await userNamed(call, username);
   if (user === undefined) throw notFound(`Nobody is called @${username}.`);
-  const [counts, youFollow] = await Promise.all([
+  const [profile, counts, youFollow] = await Promise.all([
+    call.auth.getProfile({ userId: user.id }),
     call.follows.counts({ userId: user.id }),
     viewer !== null && viewer.user.id !== user.id
       ? call.follows.isFollowing({ followerId: viewer.user.id, followeeId: user.id }).then((r) => r.following)
       : Promise.resolve(false),
   ]);
-  return json(200, { user, followers: counts.followers, following: counts.following, youFollow });
+  return json(200, { user, ...profile, followers: counts.followers, following: counts.following, youFollow });
 };
 
 /** GET /api/users/:username/posts?cursor=|newer= → 200 {posts, nextCursor?, newerCursor?}: their posts, newest first; 404 for nobody. */
@@ -168,6 +170,17 @@ export const createPost: Route = async ({ raw }) => {
     idempotencyKey: optionalTextField(body, 'idempotencyKey') ?? randomUUID(),
   });
   return json(201, { post });
+};
+
+/** PUT /api/profile {displayName, bio} → 200 {displayName, bio}: one's own profile, trimmed; 400 past a limit. */
+export const updateProfile: Route = async ({ raw }) => {
+  const body = await readJson(raw);
+  const displayName = textField(body, 'displayName');
+  const bio = textField(body, 'bio');
+  const problem = profileProblem(displayName, bio);
+  if (problem !== undefined) throw invalid(problem);
+  const viewer = await requireViewer(raw, 'edit profile');
+  return json(200, await viewer.call.auth.updateProfile({ userId: viewer.user.id, displayName, bio }));
 };
 
 /**

@@ -1,7 +1,7 @@
 'use server';
 /**
  * Every change a person makes, as server actions: sign up, log in, log out, post, delete a
- * post, follow, unfollow. Each checks its input in words first (so the services' schema messages are a
+ * post, follow, unfollow, edit one's profile. Each checks its input in words first (so the services' schema messages are a
  * second line of defence, not the first thing a person reads), calls the services through
  * the traced clients, and answers with a FormState the form shows. A server action whose Origin
  * is not this site's host, or that has none, never gets here: server.ts refuses it (403).
@@ -13,7 +13,7 @@ import { headers } from 'next/headers';
 import { redirect } from 'next/navigation';
 import { DELETE_REFUSED, messageOf, ServiceError } from '../lib/errors';
 import { CLIENT_ADDRESS_HEADER } from '../lib/forwarding';
-import { LOG_IN_WORDS, USERNAME, logInProblem, postProblem, signUpProblem } from '../lib/input';
+import { LOG_IN_WORDS, USERNAME, logInProblem, postProblem, profileProblem, signUpProblem } from '../lib/input';
 import { servicesFor } from '../lib/services';
 import { actionViewer, endSession, sessionToken, startSession } from '../lib/session';
 import { forgetSession, recordAction } from '../lib/traces';
@@ -149,6 +149,22 @@ async function changeFollow(change: 'follow' | 'unfollow', form: FormData): Prom
     return { error: messageOf(err) };
   }
   // Their page, home, and every list of people with a button for them.
+  revalidatePath('/', 'layout');
+  return { done: Date.now() };
+}
+
+export async function updateProfile(_previous: FormState, form: FormData): Promise<FormState> {
+  const displayName = field(form, 'displayName');
+  const bio = field(form, 'bio');
+  const problem = profileProblem(displayName, bio);
+  if (problem !== undefined) return { error: problem };
+  try {
+    const viewer = await actionViewer('edit profile');
+    if (viewer === null) return { error: 'Your session has ended. Please log in again.' };
+    await viewer.call.auth.updateProfile({ userId: viewer.user.id, displayName, bio });
+  } catch (err) {
+    return { error: messageOf(err) };
+  }
   revalidatePath('/', 'layout');
   return { done: Date.now() };
 }

@@ -5,6 +5,7 @@
  */
 import Link from 'next/link';
 import type { Post } from '@chirp/contracts';
+import { Avatar } from './Avatar';
 import { DeletePostButton } from './DeletePostButton';
 import { RelativeTime } from './RelativeTime';
 
@@ -20,6 +21,7 @@ export function PostItem({ post, fresh = false, viewerId }: ItemProps) {
   return (
     <li className={fresh ? 'post fresh' : 'post'} data-post-id={post.id}>
       <div className="post-meta">
+        <Avatar username={post.authorUsername} size={24} />
         <Link href={`/u/${encodeURIComponent(post.authorUsername)}`} className="author">
           @{post.authorUsername}
         </Link>

@@ -5,7 +5,7 @@
  * services check again against their contracts; these checks exist so the first answer a
  * person reads is a sentence, not a schema message.
  */
-import { MAX_POST_CHARS } from '@chirp/contracts';
+import { MAX_BIO_CHARS, MAX_DISPLAY_NAME_CHARS, MAX_POST_CHARS } from '@chirp/contracts';
 import { postLength } from './text.js';
 
 /** How long a username may be, in characters (the sign-up form says so as it is typed). */
@@ -52,6 +52,20 @@ export function postProblem(text: string): string | undefined {
   const length = postLength(text);
   if (length === 0) return 'Write something first.';
   if (length > MAX_POST_CHARS) return `A post is at most ${MAX_POST_CHARS} characters; this one has ${length}.`;
+  return undefined;
+}
+
+/** The profile's limits, for the form to show as it is typed (the same as auth's). */
+export const PROFILE_LIMITS = { displayName: MAX_DISPLAY_NAME_CHARS, bio: MAX_BIO_CHARS } as const;
+
+export function profileProblem(displayName: string, bio: string): string | undefined {
+  const nameLength = postLength(displayName);
+  if (nameLength > MAX_DISPLAY_NAME_CHARS) {
+    return `A display name is at most ${MAX_DISPLAY_NAME_CHARS} characters; this one has ${nameLength}.`;
+  }
+  if (/[\r\n\u2028\u2029]/.test(displayName.trim())) return 'A display name is one line.';
+  const bioLength = postLength(bio);
+  if (bioLength > MAX_BIO_CHARS) return `A bio is at most ${MAX_BIO_CHARS} characters; this one has ${bioLength}.`;
   return undefined;
 }
 

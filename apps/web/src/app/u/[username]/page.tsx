@@ -1,16 +1,19 @@
 /**
- * A user's page: their posts, how many follow them and whom they follow (each a link to the
- * list), and (for someone else, when logged in) a follow / unfollow button. Anyone may look, logged in or not.
+ * A user's page: their avatar, display name and bio (editable by their owner), their posts, how
+ * many follow them and whom they follow (each a link to the list), and (for someone else, when
+ * logged in) a follow / unfollow button. Anyone may look, logged in or not.
  */
 import type { Metadata } from 'next';
 import Link from 'next/link';
 import { notFound } from 'next/navigation';
+import { Avatar } from '../../../components/Avatar';
 import { FollowButton } from '../../../components/FollowButton';
 import { PostList } from '../../../components/PostList';
 import { Problem } from '../../../components/Problem';
+import { ProfileForm } from '../../../components/ProfileForm';
 import { TimelinePager } from '../../../components/TimelinePager';
 import { attempt } from '../../../lib/attempt';
-import { timelinePageOf, usernameFromPath } from '../../../lib/input';
+import { PROFILE_LIMITS, timelinePageOf, usernameFromPath } from '../../../lib/input';
 import { servicesFor } from '../../../lib/services';
 import { pageViewer } from '../../../lib/session';
 import { userNamed } from '../../../lib/users';
@@ -40,23 +43,35 @@ export default async function UserPage({ params, searchParams }: Props) {
     const user = await userNamed(call, username);
     if (user === undefined) return { viewer, user };
     const itsMe = viewer?.user.id === user.id;
-    const [timeline, counts, following] = await Promise.all([
+    const [profile, timeline, counts, following] = await Promise.all([
+      call.auth.getProfile({ userId: user.id }),
       call.posts.userTimeline({ userId: user.id, ...paging }),
       call.follows.counts({ userId: user.id }),
       viewer && !itsMe
         ? call.follows.isFollowing({ followerId: viewer.user.id, followeeId: user.id }).then((r) => r.following)
         : Promise.resolve(false),
     ]);
-    return { viewer, user, itsMe, timeline, counts, following };
+    return { viewer, user, itsMe, profile, timeline, counts, following };
   });
   if (!loaded.ok) return <Problem title={`Cannot show @${username}`} message={loaded.message} />;
-  const { viewer, user, itsMe, timeline, counts, following } = loaded.value;
+  const { viewer, user, itsMe, profile, timeline, counts, following } = loaded.value;
   if (user === undefined) notFound();
 
   return (
     <>
       <section className="profile" aria-labelledby="profile-heading">
-        <h1 id="profile-heading">@{user.username}</h1>
+        <div className="profile-head">
+          <Avatar username={user.username} size={64} />
+          <div>
+            <h1 id="profile-heading">{profile?.displayName || `@${user.username}`}</h1>
+            {profile?.displayName ? <p className="muted handle">@{user.username}</p> : null}
+          </div>
+        </div>
+        {profile?.bio ? (
+          <p className="bio" data-testid="bio">
+            {profile.bio}
+          </p>
+        ) : null}
         <p className="muted">Joined {JOINED.format(new Date(user.createdAt))}</p>
         <p className="counts">
           <Link href={`/u/${user.username}/followers`} data-testid="followers">
@@ -70,7 +85,9 @@ export default async function UserPage({ params, searchParams }: Props) {
           <p>
             <Link href="/login">Log in</Link> to follow @{user.username}.
           </p>
-        ) : itsMe ? null : (
+        ) : itsMe ? (
+          <ProfileForm displayName={profile?.displayName ?? ''} bio={profile?.bio ?? ''} limits={PROFILE_LIMITS} />
+        ) : (
           <FollowButton userId={user.id} username={user.username} following={following ?? false} />
         )}
       </section>
