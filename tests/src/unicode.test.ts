@@ -28,11 +28,15 @@ function templates(seed: { userId: string; otherId: string; token: string; postI
       verify: { token },
       logOut: { token: 'not-a-real-token-0123456789' },
       getUsers: { ids: [userId, otherId] },
-      findUsers: { prefix: 'al' },
+      findUsers: { prefix: 'al', after: 'alb' },
+      getProfile: { userId },
+      updateProfile: { userId, displayName: 'Alice A.', bio: 'Hello there.' },
     },
     posts: {
       create: { authorId: userId, authorUsername: 'alice', text: 'hello', idempotencyKey: 'idem-key-2' },
       get: { id: postId },
+      delete: { id: 'no-such-post', authorId: userId },
+      recentAuthors: { limit: 5 },
       userTimeline: page,
       homeTimeline: page,
       search: { query: 'hello', cursor },
@@ -44,6 +48,8 @@ function templates(seed: { userId: string; otherId: string; token: string; postI
       followers: page,
       following: page,
       counts: { userId },
+      followingAmong: { followerId: userId, userIds: [otherId] },
+      mostFollowed: { viewerId: userId },
     },
   } satisfies Record<keyof typeof CONTRACTS, Record<string, Request>>;
 }
@@ -80,6 +86,8 @@ async function outcome(call: Promise<unknown>): Promise<{ code: string; message:
 describe.each(TRANSPORT_KINDS)('arbitrary strings in every field over %s', (transport) => {
   let stack: Stack;
   let cases: { service: string; method: string; request: Request; path: (string | number)[]; call: Caller }[];
+  /** service.method of every template (one without a string field has no case, but is still there). */
+  let templated: string[];
 
   beforeAll(async () => {
     stack = await startStack({ transport, database: 'postgres' });
@@ -94,6 +102,9 @@ describe.each(TRANSPORT_KINDS)('arbitrary strings in every field over %s', (tran
       string,
       Record<string, Caller>
     >;
+    templated = Object.entries(templates(seed)).flatMap(([service, methods]) =>
+      Object.keys(methods).map((method) => `${service}.${method}`),
+    );
     cases = Object.entries(templates(seed)).flatMap(([service, methods]) =>
       Object.entries(methods as Record<string, Request>).flatMap(([method, request]) =>
         stringPaths(request).map((path) => ({ service, method, request, path, call: clients[service]![method]! })),
@@ -103,7 +114,7 @@ describe.each(TRANSPORT_KINDS)('arbitrary strings in every field over %s', (tran
   afterAll(() => stack?.stop());
 
   it('has a template for every method of every contract', () => {
-    const covered = new Set(cases.map((c) => `${c.service}.${c.method}`));
+    const covered = new Set(templated);
     const methods = Object.values(CONTRACTS as Record<string, ServiceContract>).flatMap((contract) =>
       Object.keys(contract.methods).map((method) => `${contract.name}.${method}`),
     );

@@ -287,6 +287,14 @@ describe.each(TRANSPORTS)('the web app with services on %s', (kind) => {
     await expect.poll(() => alice.evaluate(() => window.scrollY), SEE).toBe(0);
     expect(await button.count()).toBe(0);
 
+    // Scrolled down again, and back up by hand: the waiting post shows without the button.
+    await alice.evaluate(() => window.scrollTo(0, document.body.scrollHeight));
+    await bobPosts(`While you read 3 ${tag}`);
+    await expect.poll(() => button.textContent(), SEE).toBe('1 new post');
+    await alice.evaluate(() => window.scrollTo(0, 0));
+    await alice.locator('.post-text', { hasText: `While you read 3 ${tag}` }).waitFor();
+    expect(await button.count()).toBe(0);
+
     // At the top, a new post goes straight in, and is read out.
     await bobPosts(`At the top ${tag}`);
     await alice.locator('.post.fresh', { hasText: `At the top ${tag}` }).waitFor();

@@ -7,8 +7,8 @@
  *
  * A new post goes on top (once, by id) when the viewer is at the top of the page. When they
  * have scrolled down to read, it waits behind an "N new posts" button instead of shifting the
- * page under them; the button shows them and goes to the top. Either way a polite live region
- * tells screen readers, one sentence per arrival.
+ * page under them; the button shows them and goes to the top, and scrolling back up by hand
+ * shows them too. Either way a polite live region tells screen readers, one sentence per arrival.
  *
  * When the socket closes (notify restarted, network gone) it reconnects with exponential
  * backoff and jitter, and once back it refreshes the page's data so posts sent while it was
@@ -97,11 +97,22 @@ export function LiveTimeline({ initial, notifyUrl, token, viewerId, keep = 200 }
     };
   }, [notifyUrl, token, keep]);
 
-  const showWaiting = () => {
+  /** The waiting posts into the list; from the button, to the top of the page too. */
+  const showWaiting = (scrollUp: boolean) => {
     setPushed((list) => [...waiting, ...list].slice(0, keep));
     setWaiting([]);
-    window.scrollTo({ top: 0 });
+    if (scrollUp) window.scrollTo({ top: 0 });
   };
+
+  // A reader back at the top by themself sees the waiting posts at once.
+  useEffect(() => {
+    if (waiting.length === 0) return;
+    const onScroll = () => {
+      if (window.scrollY <= READING_BELOW_PX) showWaiting(false);
+    };
+    window.addEventListener('scroll', onScroll, { passive: true });
+    return () => window.removeEventListener('scroll', onScroll);
+  });
 
   const seen = new Set<string>(deleted);
   const fresh = new Set(pushed.map((p) => p.id));
@@ -120,7 +131,7 @@ export function LiveTimeline({ initial, notifyUrl, token, viewerId, keep = 200 }
         {announcement}
       </p>
       {held > 0 ? (
-        <button type="button" className="new-posts" onClick={showWaiting} data-testid="new-posts">
+        <button type="button" className="new-posts" onClick={() => showWaiting(true)} data-testid="new-posts">
           {held === 1 ? '1 new post' : `${held} new posts`}
         </button>
       ) : null}
