@@ -116,7 +116,9 @@ export function LiveTimeline({ initial, notifyUrl, token, viewerId, keep = 200 }
 
   const seen = new Set<string>(deleted);
   const fresh = new Set(pushed.map((p) => p.id));
-  const posts = [...pushed, ...initial].filter((p) => !seen.has(p.id) && seen.add(p.id));
+  // Newest first by when they were posted, not by when they arrived: UDP and HTTP deliver
+  // events in no particular order.
+  const posts = [...pushed, ...initial].filter((p) => !seen.has(p.id) && seen.add(p.id)).sort(newestFirst);
   const held = waiting.filter((p) => !seen.has(p.id)).length;
 
   return (
@@ -151,6 +153,10 @@ export function LiveTimeline({ initial, notifyUrl, token, viewerId, keep = 200 }
       )}
     </section>
   );
+}
+
+function newestFirst(a: Post, b: Post): number {
+  return b.createdAt.localeCompare(a.createdAt) || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0);
 }
 
 function parse(raw: unknown): { type?: unknown; post?: unknown; postId?: unknown } | undefined {
