@@ -4,7 +4,9 @@
  * never share a queue.
  */
 import dgram from 'node:dgram';
-import { readFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, statSync, utimesSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import net from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { DEFAULT_TRANSPORT_CONFIG, type TransportConfig } from '../config.js';
@@ -77,15 +79,43 @@ export class TestWorld {
 
 /**
  * A loopback port nothing listens on, over TCP or UDP (bound, then released), for a test
- * that must name an address before anything binds it. Picked below the kernel's ephemeral
- * range, so a socket bound to port 0 meanwhile (another service's admin port, a client)
- * can never be handed the same port before the test binds it.
+ * that must name an address before anything binds it. Two things could take it before the
+ * test binds it, and neither can:
+ *  - a socket bound to port 0 meanwhile (another service's admin port, a client): the port is
+ *    picked below the kernel's ephemeral range, where port-0 binds never land;
+ *  - another freePort() call, in this process or in another test worker: each port handed out
+ *    is claimed for a minute with a file created exclusively in a folder all workers share.
  */
 export async function freePort(): Promise<number> {
   const [lowest] = ephemeralPorts();
+  mkdirSync(CLAIMS, { recursive: true });
   for (;;) {
     const port = FIRST_PICKED_PORT + Math.floor(Math.random() * (lowest - FIRST_PICKED_PORT));
+    if (!claim(port)) continue;
     if ((await bindable(net.createServer(), port)) && (await bindable(dgram.createSocket('udp4'), port))) return port;
+  }
+}
+
+/** Where handed-out ports are claimed (one empty file per port), shared by every test process. */
+const CLAIMS = path.join(tmpdir(), 'chirp-test-ports');
+const CLAIM_MS = 60_000;
+
+/** Claim `port` for CLAIM_MS: false if another call claimed it less than that ago. */
+function claim(port: number): boolean {
+  const file = path.join(CLAIMS, String(port));
+  try {
+    closeSync(openSync(file, 'wx'));
+    return true;
+  } catch {
+    // Claimed before: by now stale (take it over), or still fresh (leave it).
+    try {
+      if (Date.now() - statSync(file).mtimeMs < CLAIM_MS) return false;
+      const now = new Date();
+      utimesSync(file, now, now);
+      return true;
+    } catch {
+      return false;
+    }
   }
 }
 
