@@ -12,6 +12,9 @@
  * Each process's log goes to .data/logs/<name>.log; a process that fails to start has
  * the end of its log printed here.
  *
+ * Each service also serves the other transports (COMPARE_TRANSPORTS: http, tcp and udp, and amqp
+ * when RabbitMQ answers), so the Transports page can compare them on the running application.
+ *
  * The services listen on 127.0.0.1 only (their default while no <SERVICE>_ADDR points beyond
  * this machine), and every HTTP, TCP and UDP call between them is signed with TRANSPORT_SECRET.
  */
@@ -64,6 +67,12 @@ try {
 }
 if (SERVICES.some((s) => transport.services[s]?.transport === 'amqp')) await checkBroker(transport.amqpUrl);
 
+// The Transports page compares the transports live: every service also serves the others
+// (COMPARE_TRANSPORTS, default ports = own + 10/20/30), AMQP only when RabbitMQ answers.
+const compare =
+  process.env.COMPARE_TRANSPORTS ??
+  ['http', 'tcp', 'udp', ...((await brokerAnswers(transport.amqpUrl)) ? ['amqp'] : [])].join(',');
+
 // HTTP/TCP/UDP calls between the processes are signed with TRANSPORT_SECRET; a run without one gets its own.
 const secret = process.env.TRANSPORT_SECRET || randomBytes(32).toString('hex');
 if (!process.env.TRANSPORT_SECRET) console.log('No TRANSPORT_SECRET set: generated a random one for this run.');
@@ -71,6 +80,7 @@ if (!process.env.TRANSPORT_SECRET) console.log('No TRANSPORT_SECRET set: generat
 mkdirSync(logs, { recursive: true });
 const env = {
   ...process.env,
+  COMPARE_TRANSPORTS: compare,
   TRANSPORT_SECRET: secret,
   NOTIFY_URL: process.env.NOTIFY_URL ?? `ws://localhost:${DEFAULT_PORTS.notify}/ws`,
   NOTIFY_ALLOWED_ORIGINS:
@@ -98,6 +108,8 @@ for (const service of SERVICES.filter((s) => s !== 'notify')) {
   console.log(`  ${service.padEnd(8)} ${kind.padEnd(5)} ${where}${events ? `  (events over ${events})` : ''}`);
 }
 console.log(`  ${'notify'.padEnd(8)} ${'ws'.padEnd(5)} ${env.NOTIFY_URL}`);
+if (compare)
+  console.log(`  and each service over ${compare.replaceAll(',', ', ')} too, for the Transports page's comparison`);
 console.log(`\nData in .data/, logs in .data/logs/. Ctrl-C stops everything.`);
 
 function run(name, command) {
@@ -137,12 +149,19 @@ async function stopAll(code) {
   process.exit(code);
 }
 
-async function checkBroker(url) {
+async function brokerAnswers(url, timeout = 1_500) {
   const amqp = await import('amqplib');
   try {
-    const connection = await amqp.connect(url, { timeout: 3_000 });
+    const connection = await amqp.connect(url, { timeout });
     await connection.close();
+    return true;
   } catch {
+    return false;
+  }
+}
+
+async function checkBroker(url) {
+  if (!(await brokerAnswers(url, 3_000))) {
     fail(
       `TRANSPORT=amqp needs RabbitMQ at ${redact(url)}, and it is not reachable: start it ` +
         `(\`rabbitmq-server -detached\`, or \`docker compose up -d rabbitmq\`) or point AMQP_URL at one.`,

@@ -29,6 +29,8 @@ export interface StackOptions {
   database: DatabaseKind;
   /** Settings over the test defaults below, e.g. a real bcrypt cost for a timing test. */
   env?: Record<string, string>;
+  /** Transports every service also serves, each at a free port (COMPARE_TRANSPORTS). */
+  compare?: TransportKind[];
 }
 
 export interface Stack {
@@ -53,6 +55,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   // Every service of the stack shares this process's telemetry: its spans say so, not "auth".
   startTelemetry({ service: 'stack', env: {} });
   const world = options.transport === 'mixed' ? await presetWorld('mixed') : new TestWorld(options.transport);
+  await serveAlso(world, options.compare ?? []);
   const settings = { ...TEST_ENV, ...options.env };
   const databases: TestDatabase[] = [];
   const databaseConfigs = new Map<string, DatabaseConfig>();
@@ -111,7 +114,11 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       };
       for (const [service, route] of Object.entries(world.config.services)) {
         if (route.addresses?.length) env[`${service.toUpperCase()}_ADDR`] = route.addresses.join(',');
+        for (const [kind, addresses] of Object.entries(route.also ?? {})) {
+          if (addresses.length) env[`${service.toUpperCase()}_${kind.toUpperCase()}_ADDR`] = addresses.join(',');
+        }
       }
+      if (options.compare?.length) env.COMPARE_TRANSPORTS = options.compare.join(',');
       // Where each service's spans are kept (admin ports are picked at start, and change on restart).
       for (const [service, runningService] of running) {
         env[`${service.toUpperCase()}_ADMIN_ADDR`] = runningService.adminAddress;
@@ -135,4 +142,15 @@ async function presetWorld(name: string): Promise<TestWorld> {
     services[service] = { ...TRANSPORT_PRESETS[name]?.[service], listen: address, addresses: [address] };
   }
   return new TestWorld('http', { services });
+}
+
+/** Every service also served on each of `kinds` it is not on already, at a free port (none for AMQP). */
+async function serveAlso(world: TestWorld, kinds: TransportKind[]): Promise<void> {
+  for (const service of SERVICES) {
+    const own = (world.config.services[service] ??= {});
+    for (const kind of kinds) {
+      if (kind === (own.transport ?? world.kind) || kind === own.events) continue;
+      own.also = { ...own.also, [kind]: kind === 'amqp' ? [] : [`127.0.0.1:${await freePort()}`] };
+    }
+  }
 }

@@ -101,7 +101,8 @@ describe.each(TRANSPORTS)('the web app with services on %s', (kind) => {
   }
 
   beforeAll(async () => {
-    system = await startWebStack(kind);
+    // Every service also serves every transport, for the Transports page's comparison.
+    system = await startWebStack(kind, {}, {}, [...TRANSPORT_KINDS]);
     ({ stack, web } = system);
     alice = await newPage();
     bob = await newPage();
@@ -455,6 +456,52 @@ describe.each(TRANSPORTS)('the web app with services on %s', (kind) => {
     );
     await bob.screenshot({ path: path.join(SCREENSHOTS, `transports-${kind}.png`), fullPage: true });
   });
+
+  it('compares every transport live: one action over each in turn, side by side, and one request of each hop by hop', async () => {
+    await bob.goto('/transports');
+    const form = bob.getByRole('form', { name: 'Compare the transports' });
+    await form.getByLabel('Action').selectOption('home');
+    await form.getByRole('button', { name: /^Compare HTTP, AMQP, TCP, UDP$/ }).click();
+    const table = bob.getByRole('table', { name: 'Latency by transport' });
+    await table.waitFor({ timeout: 60_000 });
+    expect(await table.locator('tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-kind')))).toEqual(
+      [...TRANSPORT_KINDS],
+    );
+    for (const each of TRANSPORT_KINDS) {
+      const row = table.locator(`tr[data-kind="${each}"]`);
+      const runs = await row.locator('[data-runs]').textContent();
+      expect(runs, `${each}: every run answered`).toMatch(/^\d+$/);
+      expect(Number(runs)).toBeGreaterThanOrEqual(20);
+      const p50 = Number((await row.locator('[data-p50]').textContent())?.replace(' ms', ''));
+      const p99 = Number((await row.locator('[data-p99]').textContent())?.replace(' ms', ''));
+      expect(p50).toBeGreaterThan(0);
+      expect(p99).toBeGreaterThanOrEqual(p50);
+      const bars = (await row.locator('svg.histogram').getAttribute('data-histogram'))!.split(',').map(Number);
+      expect(
+        bars.reduce((a, b) => a + b),
+        `${each}: the histogram holds every run`,
+      ).toBe(Number(runs));
+
+      // One request over it, taken apart: every hop went over this transport, posts → follows included.
+      const one = bob.locator(`.compare-traces li[data-kind="${each}"]`);
+      expect(await one.locator('summary [data-split]').textContent()).toMatch(
+        /^Request [\d.]+ ms: web [\d.]+ ms · transport [\d.]+ ms \(3 hops\) · handlers [\d.]+ ms · database [\d.]+ ms$/,
+      );
+      await one.locator('summary').click();
+      for (const span of ['auth/verify', 'posts/homeTimeline', 'follows/following']) {
+        const vias = await one.locator(`tr[data-span="${span}"] .kind`).allTextContents();
+        expect(vias, `${span} over ${each}`).toEqual([each.toUpperCase(), each.toUpperCase()]);
+      }
+    }
+    await bob
+      .getByRole('region', { name: 'Comparison' })
+      .screenshot({ path: path.join(SCREENSHOTS, `compare-${kind}.png`) });
+    // The app's own calls still go over TRANSPORT.
+    const routes = transportConfigFromEnv(stack.env(), DEFAULT_PORTS).services;
+    expect(await bob.locator('tr[data-service="posts"] .kind').textContent()).toBe(
+      routes.posts?.transport?.toUpperCase(),
+    );
+  }, 120_000);
 
   it('reconnects after notify restarts and keeps delivering', async () => {
     await alice.goto('/');

@@ -1,6 +1,6 @@
 /**
  * The README's screenshots (docs/screenshots/): home, a profile, search and the Transports page,
- * at desktop and phone widths, of a small seeded network on TCP, in Debian's Chromium. Not part
+ * at desktop and phone widths, and a comparison of the transports on the Transports page, of a small seeded network on TCP, in Debian's Chromium. Not part
  * of `npm test`: after changing how a page looks,
  *
  *   UPDATE_SCREENSHOTS=1 npx vitest run apps/web/src/screenshots.test.ts
@@ -8,6 +8,7 @@
 import path from 'node:path';
 import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, it } from 'vitest';
+import { TRANSPORT_KINDS } from '@chirp/transport';
 import { apiClient } from './testing/api-client.js';
 import { WEB_DIR } from './testing/web-app.js';
 import { startWebStack, type WebStack } from './testing/web-stack.js';
@@ -35,7 +36,7 @@ describe.skipIf(!process.env.UPDATE_SCREENSHOTS)('screenshots for the README', (
   let system: WebStack;
 
   beforeAll(async () => {
-    system = await startWebStack('tcp');
+    system = await startWebStack('tcp', {}, {}, [...TRANSPORT_KINDS]);
     const { stack } = system;
     const ids: Record<string, string> = {};
     for (const person of PEOPLE) {
@@ -86,6 +87,12 @@ describe.skipIf(!process.env.UPDATE_SCREENSHOTS)('screenshots for the README', (
           await page.waitForLoadState('networkidle');
           if (name === 'home') await page.getByTestId('live-status').getByText('Live').waitFor();
           await page.screenshot({ path: path.join(OUT, `${name}-${width}.png`), animations: 'disabled' });
+        }
+        if (width === 'desktop') {
+          await page.getByRole('button', { name: /^Compare / }).click();
+          const comparison = page.getByRole('region', { name: 'Comparison' });
+          await comparison.waitFor({ timeout: 60_000 });
+          await comparison.screenshot({ path: path.join(OUT, 'compare-desktop.png'), animations: 'disabled' });
         }
         await context.close();
       }

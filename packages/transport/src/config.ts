@@ -11,6 +11,13 @@
  *   <SERVICE>_LISTEN=host:port          where it binds when serving (default: the port of the first address, on
  *                                       127.0.0.1 when every address is a loopback one — the default — else on
  *                                       all interfaces)
+ *   COMPARE_TRANSPORTS=http,tcp,udp,amqp  every service also serves its handlers on these transports, besides its
+ *                                       own, so one action can be run over each in turn (the Transports page's
+ *                                       comparison; factory.ts `via`); default none (npm start: http, tcp and udp,
+ *                                       and amqp when RabbitMQ answers)
+ *   <SERVICE>_<KIND>_ADDR=host:port[,…] where it is reached on such an extra transport (HTTP, TCP, UDP), e.g.
+ *                                       POSTS_TCP_ADDR; default the host of its first address and that port
+ *                                       + 10 (http), + 20 (tcp) or + 30 (udp): posts 4102 → tcp 4122
  *   AMQP_URL                            default amqp://guest:guest@127.0.0.1:5672
  *   AMQP_PREFIX                         queue and exchange name prefix, default chirp
  *   REQUEST_TIMEOUT_MS                  default deadline of a call, default 5000
@@ -40,6 +47,7 @@
  *                                       default 4096 (with a secret, exactly a hello's 57 bytes)
  */
 import { readFileSync } from 'node:fs';
+import { formatHostPort, parseHostPort } from './endpoints.js';
 import { secretBytes } from './signing.js';
 import { TRANSPORT_KINDS, type TransportKind } from './transport.js';
 
@@ -96,7 +104,15 @@ export interface ServiceConfig {
   events?: TransportKind;
   addresses?: string[];
   listen?: string;
+  /**
+   * The other transports its handlers are also served on (COMPARE_TRANSPORTS), each with where it
+   * is reached there (no address for AMQP, whose queue is named after the service).
+   */
+  also?: Partial<Record<TransportKind, string[]>>;
 }
+
+/** COMPARE_TRANSPORTS' default ports: the service's own port plus this. */
+export const COMPARE_PORT_OFFSETS: Record<Exclude<TransportKind, 'amqp'>, number> = { http: 10, tcp: 20, udp: 30 };
 
 /**
  * Per-transport message limits. TCP and HTTP: 1 MiB, a policy (both could carry more).
@@ -159,10 +175,7 @@ export function transportConfigFromEnv(
     const prefix = service.toUpperCase();
     const own = env[`${prefix}_TRANSPORT`];
     const events = env[`${prefix}_EVENTS_TRANSPORT`];
-    const addresses = (env[`${prefix}_ADDR`] ?? `127.0.0.1:${port}`)
-      .split(',')
-      .map((a) => a.trim())
-      .filter(Boolean);
+    const addresses = list(env[`${prefix}_ADDR`] ?? `127.0.0.1:${port}`);
     services[service] = {
       transport: own ? parseTransportKind(own, `${prefix}_TRANSPORT`) : (preset?.[service]?.transport ?? transport),
       ...(events
@@ -173,6 +186,13 @@ export function transportConfigFromEnv(
       addresses,
       ...(env[`${prefix}_LISTEN`] ? { listen: env[`${prefix}_LISTEN`] } : {}),
     };
+  }
+  for (const kind of compareKindsFromEnv(env)) {
+    for (const [service, own] of Object.entries(services)) {
+      if (kind === own.transport || kind === own.events) continue; // served there already
+      const configured = env[`${service.toUpperCase()}_${kind.toUpperCase()}_ADDR`];
+      own.also = { ...own.also, [kind]: kind === 'amqp' ? [] : configured ? list(configured) : offset(own, kind) };
+    }
   }
   const limit = env.MAX_MESSAGE_BYTES ? positiveInt(env.MAX_MESSAGE_BYTES, 'MAX_MESSAGE_BYTES') : undefined;
   return {
@@ -195,6 +215,26 @@ export function transportConfigFromEnv(
     ...tcpTlsFromEnv(env),
     tcpLimits: tcpLimitsFromEnv(env),
   };
+}
+
+function list(value: string): string[] {
+  return value
+    .split(',')
+    .map((a) => a.trim())
+    .filter(Boolean);
+}
+
+function compareKindsFromEnv(env: Record<string, string | undefined>): TransportKind[] {
+  const kinds = list(env.COMPARE_TRANSPORTS ?? '').map((k) => parseTransportKind(k, 'COMPARE_TRANSPORTS'));
+  return [...new Set(kinds)];
+}
+
+/** Each of the service's addresses with its port moved by the kind's COMPARE_PORT_OFFSETS. */
+function offset(service: ServiceConfig, kind: Exclude<TransportKind, 'amqp'>): string[] {
+  return (service.addresses ?? []).map((address) => {
+    const { host, port } = parseHostPort(address);
+    return formatHostPort({ host, port: port + COMPARE_PORT_OFFSETS[kind] });
+  });
 }
 
 /**

@@ -1,10 +1,12 @@
 import net from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { afterEach, describe, expect, it } from 'vitest';
+import { ROOT_CONTEXT } from '@opentelemetry/api';
 import { transportConfigFromEnv } from './config.js';
-import { createTransport } from './factory.js';
-import { eventually, freePort, TestWorld, testSecret } from './testing/index.js';
-import type { EventContext } from './transport.js';
+import { createTransport, via } from './factory.js';
+import { onward } from './options.js';
+import { AMQP_TEST_URL, eventually, failure, freePort, TestWorld, testSecret } from './testing/index.js';
+import { TRANSPORT_KINDS, type EventContext } from './transport.js';
 
 const PORTS = { auth: 4101, posts: 4102, follows: 4103 };
 
@@ -36,6 +38,20 @@ describe('transport config from env', () => {
       'TRANSPORT=tpc is not a transport: use one of http, amqp, tcp, udp, mixed',
     );
     expect(() => transportConfigFromEnv({ FOLLOWS_TRANSPORT: 'smoke' }, PORTS)).toThrow(/^FOLLOWS_TRANSPORT=smoke/);
+  });
+
+  it('COMPARE_TRANSPORTS serves every service on the other transports too, at its port + 10/20/30 unless set', () => {
+    const env = { TRANSPORT: 'tcp', COMPARE_TRANSPORTS: 'http, tcp,udp,amqp', POSTS_UDP_ADDR: '127.0.0.1:9000' };
+    const { services } = transportConfigFromEnv(env, PORTS);
+    expect(services.auth?.also).toEqual({ http: ['127.0.0.1:4111'], udp: ['127.0.0.1:4131'], amqp: [] });
+    expect(services.posts?.also).toEqual({ http: ['127.0.0.1:4112'], udp: ['127.0.0.1:9000'], amqp: [] });
+    // Posts' events already travel over UDP under mixed, on posts' own address: served there already.
+    expect(transportConfigFromEnv({ TRANSPORT: 'mixed', COMPARE_TRANSPORTS: 'udp' }, PORTS).services.posts?.also).toBe(
+      undefined,
+    );
+    expect(() => transportConfigFromEnv({ COMPARE_TRANSPORTS: 'http,smtp' }, PORTS)).toThrow(
+      /^COMPARE_TRANSPORTS=smtp is not a transport/,
+    );
   });
 });
 
@@ -155,5 +171,57 @@ describe('a service whose events travel apart from its calls', () => {
       expect(seen.length).toBeGreaterThan(0);
     });
     expect(seen[0]).toMatchObject({ service: 'posts', topic: 'post.created', transport: 'udp' });
+  });
+});
+
+describe('one action over each transport in turn (COMPARE_TRANSPORTS, via)', () => {
+  const transports: ReturnType<typeof createTransport>[] = [];
+  afterEach(async () => void (await Promise.all(transports.splice(0).map((t) => t.close()))));
+
+  it('serves each service on every transport, and a call marked via(kind) makes every hop over it', async () => {
+    // A chain like the home timeline's (web → posts → follows): front's handler calls back.
+    const env: Record<string, string> = {
+      TRANSPORT: 'http',
+      COMPARE_TRANSPORTS: TRANSPORT_KINDS.join(','),
+      TRANSPORT_SECRET: testSecret(),
+      AMQP_URL: AMQP_TEST_URL,
+      AMQP_PREFIX: `test-via-${process.pid}-${Date.now()}`,
+    };
+    for (const service of ['front', 'back']) {
+      for (const suffix of ['ADDR', 'TCP_ADDR', 'UDP_ADDR']) {
+        env[`${service.toUpperCase()}_${suffix}`] = `127.0.0.1:${await freePort()}`;
+      }
+    }
+    const make = () => {
+      const transport = createTransport(transportConfigFromEnv(env, { front: 0, back: 0, lonely: 0 }));
+      transports.push(transport);
+      return transport;
+    };
+    const backs = make();
+    await backs.serve('back', { where: (_payload, context) => context.transport });
+    const fronts = make();
+    await fronts.serve('front', {
+      chain: async (_payload, context) => ({
+        front: context.transport,
+        back: await fronts.request('back', 'where', null, onward(context)),
+      }),
+    });
+
+    const caller = make();
+    expect(caller.kindsOf('front').sort()).toEqual([...TRANSPORT_KINDS].sort());
+    expect(await caller.request('front', 'chain', null)).toEqual({ front: 'http', back: 'http' });
+    for (const kind of TRANSPORT_KINDS) {
+      expect(await caller.request('front', 'chain', null, { parent: via(ROOT_CONTEXT, kind) })).toEqual({
+        front: kind,
+        back: kind,
+      });
+    }
+
+    // A service with no listener on that transport: refused at once, saying why.
+    delete env.COMPARE_TRANSPORTS;
+    const plain = make();
+    const refused = await failure(plain.request('front', 'chain', null, { parent: via(ROOT_CONTEXT, 'udp') }));
+    expect(refused.code).toBe('UNAVAILABLE');
+    expect(refused.message).toBe('front is not served over udp (see COMPARE_TRANSPORTS)');
   });
 });

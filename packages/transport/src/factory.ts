@@ -3,9 +3,16 @@
  * that service's transport (TRANSPORT, or <SERVICE>_TRANSPORT), creating each of the four
  * implementations only if some service needs it. Without a TRANSPORT_SECRET, the first use
  * of HTTP, TCP or UDP logs one warning that their traffic is unauthenticated.
+ *
+ * Comparing transports on the running application (COMPARE_TRANSPORTS): every service then also
+ * serves its handlers on the other transports, and a call whose parent context was marked with
+ * `via(context, kind)` goes over `kind` — and so does every onward call its handler makes, since the
+ * extra listeners mark the handler's context the same way. One action, the same hops, one transport.
  */
+import { createContextKey, type Context } from '@opentelemetry/api';
 import { DEFAULT_TRANSPORT_CONFIG, type TransportConfig } from './config.js';
 import { defaultListen } from './endpoints.js';
+import { TransportError } from './errors.js';
 import { rateLimitedLogger, silentLogger, type Logger } from './logger.js';
 import { secretBytes } from './signing.js';
 import type { ServiceRoute, TransportOptions } from './options.js';
@@ -15,6 +22,7 @@ import { TcpTransport } from './tcp/index.js';
 import { UdpTransport } from './udp/index.js';
 import type {
   EventHandler,
+  Handler,
   Handlers,
   Listener,
   PublishOptions,
@@ -24,6 +32,7 @@ import type {
   Transport,
   TransportKind,
 } from './transport.js';
+import { TRANSPORT_KINDS } from './transport.js';
 
 const IMPLEMENTATIONS: Record<TransportKind, (options: TransportOptions) => Transport> = {
   http: (options) => new HttpTransport(options),
@@ -34,6 +43,16 @@ const IMPLEMENTATIONS: Record<TransportKind, (options: TransportOptions) => Tran
 
 /** Tallies that are levels, not counts (Transport.counters). */
 const COUNTER_GAUGES = new Set(['open']);
+
+const VIA = createContextKey('chirp.transport.via');
+
+/**
+ * `parent`, marked so that calls made under it go over `kind` (where the service is served on it:
+ * see RoutedTransport.servesOn), whatever the service's own transport is.
+ */
+export function via(parent: Context, kind: TransportKind): Context {
+  return parent.setValue(VIA, kind);
+}
 
 export function createTransport(config: Partial<TransportConfig> = {}, logger: Logger = silentLogger): RoutedTransport {
   return new RoutedTransport({ ...DEFAULT_TRANSPORT_CONFIG, ...config }, logger);
@@ -80,6 +99,17 @@ export class RoutedTransport implements Transport {
     return this.config.services[service]?.events ?? this.kindOf(service);
   }
 
+  /** Every transport `service`'s handlers are served on: its own, its events', and COMPARE_TRANSPORTS'. */
+  kindsOf(service: string): TransportKind[] {
+    const kinds = new Set([this.kindOf(service), this.eventsKindOf(service)]);
+    for (const kind of TRANSPORT_KINDS) if (this.config.services[service]?.also?.[kind]) kinds.add(kind);
+    return [...kinds];
+  }
+
+  servesOn(service: string, kind: TransportKind): boolean {
+    return this.kindsOf(service).includes(kind);
+  }
+
   /** The implementation carrying `service`'s calls (created on first use). */
   for(service: string): Transport {
     return this.#implementation(this.kindOf(service));
@@ -90,7 +120,7 @@ export class RoutedTransport implements Transport {
     if (transport === undefined) {
       if (kind !== 'amqp' && this.config.secret === undefined) this.#warnUnauthenticated();
       transport = IMPLEMENTATIONS[kind]({
-        route: (s) => this.route(s),
+        route: (s) => this.route(s, kind),
         maxMessageBytes: this.config.maxMessageBytes[kind],
         defaultTimeoutMs: this.config.defaultTimeoutMs,
         shutdownGraceMs: this.config.shutdownGraceMs,
@@ -116,8 +146,14 @@ export class RoutedTransport implements Transport {
     );
   }
 
-  route(service: string): ServiceRoute {
+  /** Where `service` is reached, and listens, on `kind` (default: its own transport). */
+  route(service: string, kind: TransportKind = this.kindOf(service)): ServiceRoute {
     const own = this.config.services[service];
+    const extra = kind === this.kindOf(service) || kind === this.eventsKindOf(service) ? undefined : own?.also?.[kind];
+    if (extra !== undefined) {
+      const listen = defaultListen(extra) ?? `127.0.0.1:0`; // AMQP names its queue, and needs no address
+      return { addresses: extra, listen };
+    }
     const addresses = own?.addresses ?? [];
     const listen = own?.listen ?? defaultListen(addresses);
     if (listen === undefined) {
@@ -127,7 +163,16 @@ export class RoutedTransport implements Transport {
   }
 
   request(service: string, method: string, payload: unknown, options?: RequestOptions): Promise<unknown> {
-    return this.for(service).request(service, method, payload, options);
+    const wanted = options?.parent?.getValue(VIA) as TransportKind | undefined;
+    if (wanted === undefined) return this.for(service).request(service, method, payload, options);
+    if (!this.servesOn(service, wanted)) {
+      const error = new TransportError(
+        'UNAVAILABLE',
+        `${service} is not served over ${wanted} (see COMPARE_TRANSPORTS)`,
+      );
+      return Promise.reject(error);
+    }
+    return this.#implementation(wanted).request(service, method, payload, options);
   }
 
   publish(service: string, topic: string, event: unknown, options?: PublishOptions): Promise<void> {
@@ -135,24 +180,27 @@ export class RoutedTransport implements Transport {
   }
 
   /**
-   * Serve `service`'s handlers on its transport. When its events travel on another one, a
-   * second listener without handlers is opened there too, at the same address, to take
-   * subscribers' registrations (HTTP, TCP and UDP subscribers register with the publisher).
-   * The two must not both be TCP-based (http and tcp) on one port.
+   * Serve `service`'s handlers on its transport, and on each other one it is served on (kindsOf):
+   * where its events travel, if elsewhere — at the same address, which also takes subscribers'
+   * registrations (HTTP, TCP and UDP subscribers register with the publisher), so the two must not
+   * both be TCP-based (http and tcp) — and each of COMPARE_TRANSPORTS, at its own address. A call
+   * served on one of these others makes its onward calls over the same transport (`via`).
    */
   async serve(service: string, handlers: Handlers): Promise<Listener> {
-    const listener = await this.for(service).serve(service, handlers);
-    const eventsKind = this.eventsKindOf(service);
-    if (eventsKind === this.kindOf(service)) return listener;
-    const events = await this.#implementation(eventsKind)
-      .serve(service, {})
-      .catch(async (err: unknown) => {
-        await listener.close();
-        throw err;
-      });
+    const own = this.kindOf(service);
+    const listeners = [await this.for(service).serve(service, handlers)];
+    try {
+      for (const kind of this.kindsOf(service)) {
+        if (kind !== own) listeners.push(await this.#implementation(kind).serve(service, onwardVia(handlers, kind)));
+      }
+    } catch (err) {
+      await Promise.all(listeners.map((l) => l.close()));
+      throw err;
+    }
+    if (listeners.length === 1) return listeners[0]!;
     return {
-      address: listener.address,
-      close: async () => void (await Promise.all([listener.close(), events.close()])),
+      address: listeners[0]!.address,
+      close: async () => void (await Promise.all(listeners.map((l) => l.close()))),
     };
   }
 
@@ -164,4 +212,13 @@ export class RoutedTransport implements Transport {
     await Promise.all([...this.#implementations.values()].map((t) => t.close()));
     this.#implementations.clear();
   }
+}
+
+/** `handlers`, each making its onward calls over `kind` (their `trace` context marked with `via`). */
+function onwardVia(handlers: Handlers, kind: TransportKind): Handlers {
+  const marked: Record<string, Handler> = {};
+  for (const [method, handler] of Object.entries(handlers)) {
+    marked[method] = (payload, context) => handler(payload, { ...context, trace: via(context.trace, kind) });
+  }
+  return marked;
 }

@@ -1,7 +1,7 @@
 export * from './transport.js';
 export * from './errors.js';
 export * from './config.js';
-export { createTransport, RoutedTransport } from './factory.js';
+export { createTransport, RoutedTransport, via } from './factory.js';
 export type { Logger } from './logger.js';
 export { silentLogger } from './logger.js';
 export { newSpanId, newTraceId } from './ids.js';

@@ -20,9 +20,12 @@ const dockerDns: Lookup = async (host) => {
 
 describe('expanding a service name into its replicas', () => {
   it('turns a name that resolves to several addresses into one address per replica, same port', async () => {
-    const services: Record<string, ServiceConfig> = { posts: { addresses: ['posts:4102'] } };
+    const services: Record<string, ServiceConfig> = {
+      posts: { addresses: ['posts:4102'], also: { tcp: ['posts:4122'], amqp: [] } },
+    };
     await expandReplicas(services, dockerDns);
     expect(services.posts?.addresses).toEqual(['172.18.0.1:4102', '172.18.0.2:4102', '172.18.0.3:4102']);
+    expect(services.posts?.also).toEqual({ tcp: ['172.18.0.1:4122', '172.18.0.2:4122', '172.18.0.3:4122'], amqp: [] });
   });
 
   it('keeps IP literals, single-address names and names that do not resolve as they are', async () => {

@@ -12,24 +12,31 @@
 import { lookup as dnsLookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import type { ServiceConfig } from './config.js';
+import type { TransportKind } from './transport.js';
 import { formatHostPort, parseHostPort } from './endpoints.js';
 
 export type Lookup = (host: string) => Promise<{ address: string; family: number }[]>;
 
 const systemLookup: Lookup = (host) => dnsLookup(host, { all: true });
 
-/** Replace, in place, each service's host names by the replicas' addresses. */
+/** Replace, in place, each service's host names by the replicas' addresses (COMPARE_TRANSPORTS' too). */
 export async function expandReplicas(
   services: Record<string, ServiceConfig>,
   lookup: Lookup = systemLookup,
 ): Promise<void> {
   await Promise.all(
     Object.values(services).map(async (service) => {
-      if (!service.addresses?.length) return;
-      const expanded = await Promise.all(service.addresses.map((address) => expand(address, lookup)));
-      service.addresses = [...new Set(expanded.flat())];
+      if (service.addresses?.length) service.addresses = await expandAll(service.addresses, lookup);
+      if (service.also === undefined) return;
+      const entries = Object.entries(service.also) as [TransportKind, string[]][];
+      for (const [kind, addresses] of entries) service.also[kind] = await expandAll(addresses, lookup);
     }),
   );
+}
+
+async function expandAll(addresses: string[], lookup: Lookup): Promise<string[]> {
+  const expanded = await Promise.all(addresses.map((address) => expand(address, lookup)));
+  return [...new Set(expanded.flat())];
 }
 
 async function expand(address: string, lookup: Lookup): Promise<string[]> {

@@ -1,7 +1,7 @@
 'use server';
 /**
  * Every change a person makes, as server actions: sign up, log in, log out, post, delete a
- * post, follow, unfollow, edit one's profile. Each checks its input in words first (so the services' schema messages are a
+ * post, follow, unfollow, edit one's profile, compare the transports. Each checks its input in words first (so the services' schema messages are a
  * second line of defence, not the first thing a person reads), calls the services through
  * the traced clients, and answers with a FormState the form shows. A server action whose Origin
  * is not this site's host, or that has none, never gets here: server.ts refuses it (403).
@@ -11,6 +11,7 @@ import { randomUUID } from 'node:crypto';
 import { revalidatePath } from 'next/cache';
 import { headers } from 'next/headers';
 import { redirect } from 'next/navigation';
+import { CompareBusyError, comparableKinds, compareTransports, isCompareAction } from '../lib/compare';
 import { DELETE_REFUSED, messageOf, ServiceError } from '../lib/errors';
 import { CLIENT_ADDRESS_HEADER } from '../lib/forwarding';
 import { LOG_IN_WORDS, USERNAME, logInProblem, postProblem, profileProblem, signUpProblem } from '../lib/input';
@@ -166,5 +167,23 @@ export async function updateProfile(_previous: FormState, form: FormData): Promi
     return { error: messageOf(err) };
   }
   revalidatePath('/', 'layout');
+  return { done: Date.now() };
+}
+
+/** Run one action over every transport in turn (lib/compare.ts); the Transports page shows the result. */
+export async function compare(_previous: FormState, form: FormData): Promise<FormState> {
+  const action = field(form, 'action');
+  if (!isCompareAction(action)) return { error: 'Choose one of the actions to compare.' };
+  if (comparableKinds().length < 2) {
+    return { error: 'The services serve only one transport: start them with COMPARE_TRANSPORTS (npm start does).' };
+  }
+  try {
+    const viewer = await actionViewer('compare transports');
+    if (viewer === null) return { error: 'Your session has ended. Please log in again.' };
+    await compareTransports(action, viewer.user, viewer.token);
+  } catch (err) {
+    return { error: err instanceof CompareBusyError ? err.message : messageOf(err) };
+  }
+  revalidatePath('/transports');
   return { done: Date.now() };
 }

@@ -5,21 +5,29 @@
  * slow database is never mistaken for a slow transport. Next.js's inner spans are folded into
  * the request's: what they time is the web app's own work, counted as such.
  */
-import type { SpanRecord } from '@chirp/telemetry';
+import type { SpanRecord, Split } from '@chirp/telemetry';
 import type { ActionTree, TreeRow } from '../lib/trace-tree';
 
 const ms = (value: number) => `${value < 10 ? value.toFixed(2) : value.toFixed(1)} ms`;
 
-export function TraceTree({ tree, label }: { tree: ActionTree; label: string }) {
+/** Where one request's own time went: the web app, the hops, the services' handlers, the database. */
+export function SplitLine({ split }: { split: Split }) {
+  return (
+    <span data-split>
+      Request {ms(split.totalMs)}: web <strong>{ms(split.edgeMs)}</strong> · transport{' '}
+      <strong>{ms(split.transportMs)}</strong> ({split.hops} {split.hops === 1 ? 'hop' : 'hops'}) · handlers{' '}
+      <strong>{ms(split.handlerMs)}</strong> · database <strong>{ms(split.databaseMs)}</strong>
+    </span>
+  );
+}
+
+export function TraceTree({ tree, label, split = true }: { tree: ActionTree; label: string; split?: boolean }) {
   const total = Math.max(tree.spanMs, 0.001);
-  const { split } = tree;
   return (
     <>
-      {split && (
-        <p className="split" data-split>
-          Request {ms(split.totalMs)}: web <strong>{ms(split.edgeMs)}</strong> · transport{' '}
-          <strong>{ms(split.transportMs)}</strong> ({split.hops} {split.hops === 1 ? 'hop' : 'hops'}) · handlers{' '}
-          <strong>{ms(split.handlerMs)}</strong> · database <strong>{ms(split.databaseMs)}</strong>
+      {split && tree.split && (
+        <p className="split">
+          <SplitLine split={tree.split} />
         </p>
       )}
       <div className="table-wrap">

@@ -6,7 +6,14 @@
  * crossed. A failed call rejects with a ServiceError whose message is fit to show a person.
  */
 import { DEFAULT_PORTS, auth, client, follows, posts, type Client } from '@chirp/contracts';
-import { INVALID_SPAN_CONTEXT, TraceFlags, context, trace as tracing, type Context } from '@opentelemetry/api';
+import {
+  INVALID_SPAN_CONTEXT,
+  ROOT_CONTEXT,
+  TraceFlags,
+  context,
+  trace as tracing,
+  type Context,
+} from '@opentelemetry/api';
 import {
   createTransport,
   expandReplicas,
@@ -59,9 +66,9 @@ export interface Services {
  * Clients for one user action. Every call is a child of the action's span: the web request's own
  * (Next.js makes one per request when tracing is on), so one trace runs from the browser's request
  * through every service hop. Without tracing, a made-up trace id still ties the calls together.
+ * `parent` replaces the request's span (the transport comparison's own roots, compare.ts).
  */
-export function servicesFor(action: string): Services {
-  const parent = actionContext();
+export function servicesFor(action: string, parent: Context = actionContext()): Services {
   const trace: ActionTrace = { traceId: tracing.getSpanContext(parent)!.traceId, action, startedAt: Date.now() };
   const routed = transport();
   const traced: Pick<Transport, 'request'> & { config: RoutedTransport['config'] } = {
@@ -82,14 +89,26 @@ export function servicesFor(action: string): Services {
       }
     },
   };
-  return { auth: client(traced, auth), posts: client(traced, posts), follows: client(traced, follows), trace };
+  // The parent as every call's default: the typed client would otherwise make retried methods' attempts children of the active context.
+  const defaults = { parent };
+  return {
+    auth: client(traced, auth, defaults),
+    posts: client(traced, posts, defaults),
+    follows: client(traced, follows, defaults),
+    trace,
+  };
 }
 
 /** The active context if it holds a span (the request's), else a fresh unsampled trace to carry an id. */
 function actionContext(): Context {
   const active = context.active();
   if (tracing.isSpanContextValid(tracing.getSpanContext(active) ?? INVALID_SPAN_CONTEXT)) return active;
-  return tracing.setSpanContext(active, { traceId: newTraceId(), spanId: newSpanId(), traceFlags: TraceFlags.NONE });
+  return untraced(active);
+}
+
+/** `parent` with a new trace that is not recorded: its id ties the calls together, and that is all. */
+export function untraced(parent: Context = ROOT_CONTEXT): Context {
+  return tracing.setSpanContext(parent, { traceId: newTraceId(), spanId: newSpanId(), traceFlags: TraceFlags.NONE });
 }
 
 export { ServiceError };

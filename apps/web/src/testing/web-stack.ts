@@ -14,15 +14,17 @@ export interface WebStack {
 
 /**
  * The build is made first if a source changed (see ensureBuilt); then the stack (with `stackEnv`
- * over its test settings) and the app (with `webEnv`, e.g. WEB_TRUSTED_PROXIES).
+ * over its test settings, every service also served on each of `compare`) and the app (with
+ * `webEnv`, e.g. WEB_TRUSTED_PROXIES).
  */
 export async function startWebStack(
   transport: StackOptions['transport'],
   stackEnv: Record<string, string> = {},
   webEnv: Record<string, string> = {},
+  compare: StackOptions['compare'] = [],
 ) {
   if (await ensureBuilt()) console.log('web: built the app (next build --webpack)');
-  const stack = await startStack({ transport, database: 'postgres', env: stackEnv });
+  const stack = await startStack({ transport, database: 'postgres', env: stackEnv, compare });
   let web: WebApp | undefined;
   const stop = async () => {
     await web?.stop();

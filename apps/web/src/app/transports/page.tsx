@@ -3,7 +3,8 @@
  * TRANSPORT / <SERVICE>_TRANSPORT and addresses), and for the viewer's last few actions the
  * whole trace of each — every span from every process it crossed (the web request, each call on
  * both sides, each query, the event to notify, the push to each follower's socket), with where
- * the request's time went. The comparison the benchmark makes with numbers, made visible.
+ * the request's time went. The comparison the benchmark makes with numbers, made visible — and
+ * made on the spot: one of the viewer's actions run over every transport in turn (lib/compare.ts).
  */
 import type { Metadata } from 'next';
 import Link from 'next/link';
@@ -13,6 +14,10 @@ import { pageViewer } from '../../lib/session';
 import { recentActions, type ActionTrace } from '../../lib/traces';
 import { gatherSpans, treeOf } from '../../lib/trace-tree';
 import { attempt } from '../../lib/attempt';
+import { BUDGET_PER_TRANSPORT_MS, COMPARE_ACTIONS, comparableKinds, latestComparison } from '../../lib/compare';
+import type { Viewer } from '../../lib/viewer';
+import { CompareForm } from '../../components/CompareForm';
+import { ComparisonView } from '../../components/ComparisonView';
 import { Problem } from '../../components/Problem';
 import { TraceTree } from '../../components/TraceTree';
 
@@ -76,6 +81,9 @@ export default async function TransportsPage() {
         </table>
       </div>
 
+      <h2>Compare them</h2>
+      <Compare signedIn={signedIn.ok ? signedIn.value : null} />
+
       <h2>Your last actions</h2>
       <p className="muted">
         Each action is one trace (W3C Trace Context, carried by every transport): below, every span it left in every
@@ -91,9 +99,45 @@ export default async function TransportsPage() {
         </p>
       ) : (
         <Traces
-          actions={recentActions(signedIn.value.token).filter((a) => a.traceId !== signedIn.value?.call.trace.traceId)}
+          actions={recentActions(signedIn.value.token).filter(
+            (a) => a.traceId !== signedIn.value?.call.trace.traceId && a.action !== 'compare transports',
+          )}
         />
       )}
+    </>
+  );
+}
+
+function Compare({ signedIn }: { signedIn: Viewer | null }) {
+  const kinds = comparableKinds();
+  if (kinds.length < 2) {
+    return (
+      <p className="muted">
+        To compare the transports here, the services must serve more than one: start them with{' '}
+        <code>COMPARE_TRANSPORTS=http,tcp,udp,amqp</code> (<code>npm start</code> does).
+      </p>
+    );
+  }
+  const latest = signedIn === null ? undefined : latestComparison(signedIn.token);
+  return (
+    <>
+      <p className="muted">
+        The services also serve {kinds.map((k) => k.toUpperCase()).join(', ')} side by side. Run one of your own actions
+        over each in turn — every hop of it, the services&apos; calls to each other included — and see the latency
+        distributions next to each other, with one request of each taken apart hop by hop.
+      </p>
+      {signedIn === null ? (
+        <p>
+          <Link href="/login">Log in</Link> to compare the transports on your own timeline.
+        </p>
+      ) : (
+        <CompareForm
+          kinds={kinds}
+          maxSeconds={Math.ceil((kinds.length * BUDGET_PER_TRANSPORT_MS) / 1000) + kinds.length}
+          actions={Object.entries(COMPARE_ACTIONS).map(([name, a]) => ({ name, label: a.label, runs: a.runs }))}
+        />
+      )}
+      {latest && <ComparisonView comparison={latest} />}
     </>
   );
 }
