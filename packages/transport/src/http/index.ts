@@ -44,7 +44,7 @@ import { ServiceCall } from './call.js';
 import { HttpClient } from './client.js';
 import { loadHttpTls, type HttpTls } from './tls.js';
 import { serveHttp } from './server.js';
-import { fanOut, type CallbackSink } from './webhooks.js';
+import { emptyWebhookStats, fanOut, type CallbackSink } from './webhooks.js';
 
 /** Methods whose path is remembered, per service: a caller making up method names cannot grow it without end. */
 const MAX_CACHED_PATHS = 1_000;
@@ -63,6 +63,7 @@ export class HttpTransport implements Transport {
   readonly #paths = new Map<string, Map<string, string>>();
   readonly #registries = new Map<string, SubscriberRegistry<CallbackSink>>();
   readonly #listeners = new Set<Listener>();
+  readonly #webhooks = emptyWebhookStats();
   #closed = false;
 
   constructor(options: TransportOptions) {
@@ -74,9 +75,9 @@ export class HttpTransport implements Transport {
     this.#subscriptions = new CallbackSubscriptions(options, this.#client, this.#signing, this.#tls.server);
   }
 
-  /** Requests this transport's servers refused as unsigned, stale or replayed (TRANSPORT_SECRET). */
+  /** Requests this transport's servers refused as unsigned, stale or replayed (TRANSPORT_SECRET); webhooks that failed. */
   counters(): Record<string, number> {
-    return { ...this.#signing.stats };
+    return { ...this.#signing.stats, ...this.#webhooks };
   }
 
   get authStats(): Readonly<AuthStats> {
@@ -149,6 +150,7 @@ export class HttpTransport implements Transport {
       signing: this.#signing,
       client: this.#client,
       tls: this.#tls.server,
+      stats: this.#webhooks,
     });
     this.#registries.set(service, registry);
     const listener: Listener = {
@@ -176,15 +178,13 @@ export class HttpTransport implements Transport {
     const publishing = new PublishCall('http', service, topic, options?.parent);
     try {
       const { copies, bytes } = fanOut(
-        this.#client,
-        this.#signing,
+        { client: this.#client, signing: this.#signing, logger, stats: this.#webhooks },
         registry,
         topic,
         event,
         publishing.carrier,
         defaultTimeoutMs,
         this.maxMessageBytes,
-        logger,
       );
       publishing.sent(copies, bytes);
       publishing.end('OK');

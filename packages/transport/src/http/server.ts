@@ -25,17 +25,15 @@ import {
   traceHeadersOf,
 } from './app.js';
 import { SEALED } from '../signing.js';
-import type { HttpSigning } from './auth.js';
-import type { HttpClient } from './client.js';
 import { httpsOptions, type HttpTls } from './tls.js';
-import { subscriptionRoutes, type CallbackSink } from './webhooks.js';
+import { subscriptionRoutes, type CallbackSink, type WebhookPeers } from './webhooks.js';
 
 export async function serveHttp(
   service: string,
   handlers: Handlers,
   options: TransportOptions,
   registry: SubscriberRegistry<CallbackSink>,
-  peers: { signing: HttpSigning; client: HttpClient; tls: HttpTls['server'] },
+  peers: Omit<WebhookPeers, 'logger'> & { tls: HttpTls['server'] },
 ): Promise<Listener> {
   if (!PLAIN_SEGMENT.test(service)) {
     throw new TransportError(
@@ -90,7 +88,7 @@ export async function serveHttp(
   app.post<{ Params: { method: string } }>(`/${service}/:method`, (request, reply) =>
     answer(request.params.method, request, reply),
   );
-  subscriptionRoutes(app, registry, { ...peers, logger });
+  subscriptionRoutes(app, registry, { signing: peers.signing, client: peers.client, stats: peers.stats, logger });
   app.setNotFoundHandler((request, reply) => {
     const path = request.url.split('?')[0] ?? '';
     const segments = path.split('/');

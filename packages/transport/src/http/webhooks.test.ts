@@ -8,7 +8,8 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { request } from 'undici';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { RoutedTransport } from '../factory.js';
+import { createTransport, type RoutedTransport } from '../factory.js';
+import type { Logger } from '../logger.js';
 import { TestWorld, eventually, sleep, testSecret } from '../testing/index.js';
 
 interface Recorded {
@@ -135,4 +136,47 @@ describe('a webhook registered at something that is not a Chirp subscriber', () 
     await publisher.publish('posts', 'post.created', { n: 1 });
     await eventually(() => expect(seen).toEqual([['post.created', { n: 1 }]]));
   });
+});
+
+describe('a subscriber that stops taking events', () => {
+  it('costs the publisher a few log lines, not one per event, and /metrics counts every event it missed', async () => {
+    const lines: string[] = [];
+    const logger: Logger = {
+      error: (_obj, msg) => void lines.push(`error ${msg}`),
+      warn: (_obj, msg) => void lines.push(`warn ${msg}`),
+      info: () => {},
+      debug: () => {},
+    };
+    world = new TestWorld('http', { secret: testSecret(), defaultTimeoutMs: 500 });
+    recorder = new Recorder(false); // unused here; afterEach closes it
+    const publisher = createTransport(world.config, logger);
+    let release = (): void => {};
+    const stuck = new Promise<void>((resolve) => (release = resolve));
+    try {
+      await world.serve('posts', {}, publisher);
+      // A real subscriber (it answers the challenge) whose handler then never finishes, and which then dies.
+      const subscriber = createTransport(world.config);
+      let received = 0;
+      await subscriber.subscribe('posts', 'post.created', async () => {
+        received++;
+        await stuck;
+      });
+      const events = 2_000;
+      for (let n = 0; n < events; n++) await publisher.publish('posts', 'post.created', { n });
+      await eventually(() => expect(received).toBeGreaterThan(0));
+      await subscriber.close(); // after its grace, its sockets are destroyed: the publisher's calls fail
+      const counters = await eventually(() => {
+        const now = publisher.counters();
+        expect(now.transport_http_events_undelivered_total! + now.transport_http_events_dropped_total!).toBe(events);
+        return now;
+      }, 10_000);
+      expect(counters.transport_http_events_dropped_total).toBeGreaterThan(0); // more queued than it may hold
+      expect(received).toBeLessThan(events);
+      // The issue saw 11,002 lines for 2,000 webhooks to a dead sink: now one per cause and interval.
+      expect(lines.sort()).toEqual(['warn http: event not delivered', 'warn http: subscriber too slow, event dropped']);
+    } finally {
+      release();
+      await publisher.close();
+    }
+  }, 30_000);
 });

@@ -71,6 +71,22 @@ export interface WebhookPeers {
   signing: HttpSigning;
   client: HttpClient;
   logger: Logger;
+  stats: WebhookStats;
+}
+
+/**
+ * What went wrong with webhooks, counted (on /metrics as chirp_transport_http_*_total) while the
+ * log says it once per interval: callbacks that failed the challenge, events a callback did not
+ * take (an error status, a timeout, a refused connection), events dropped for a subscriber too slow.
+ */
+export interface WebhookStats {
+  challengesFailed: number;
+  eventsUndelivered: number;
+  eventsDropped: number;
+}
+
+export function emptyWebhookStats(): WebhookStats {
+  return { challengesFailed: 0, eventsUndelivered: 0, eventsDropped: 0 };
 }
 
 export function subscriptionRoutes(
@@ -133,7 +149,7 @@ export function challengeBinding(subscriptionId: string, topic: string, group: s
  * its silence would make the publisher a probe of the network behind it.
  */
 async function answersChallenge(
-  { signing, client, logger }: WebhookPeers,
+  { signing, client, logger, stats }: WebhookPeers,
   entry: SubscriberEntry<CallbackSink>,
 ): Promise<boolean> {
   const { origin, path } = entry.sink;
@@ -152,6 +168,7 @@ async function answersChallenge(
   } catch (err) {
     reason = (err as Error).message;
   }
+  stats.challengesFailed++;
   logger.warn(
     { subscriptionId: entry.subscriptionId, topic: entry.topic, origin, reason },
     'http: subscription refused: its callback failed the challenge',
@@ -204,15 +221,13 @@ export function sinkOf(callbackUrl: string, remoteAddress: string | undefined): 
  * live subscriber brings it back at its next renewal.
  */
 export function fanOut(
-  client: HttpClient,
-  signing: HttpSigning,
+  { client, signing, logger, stats }: WebhookPeers,
   registry: SubscriberRegistry<CallbackSink>,
   topic: string,
   event: unknown,
   trace: TraceCarrier,
   timeoutMs: number,
   maxMessageBytes: number,
-  logger: Logger,
 ): { copies: number; bytes: number } {
   const targets = registry.targets(topic);
   const body = event === undefined ? undefined : JSON.stringify(event);
@@ -226,37 +241,33 @@ export function fanOut(
   for (const target of targets) {
     const { origin, path } = target.sink;
     if (client.pool(origin).stats.queued > SLOW_SUBSCRIBER_QUEUE) {
+      stats.eventsDropped++;
       logger.warn({ topic, subscriptionId: target.subscriptionId, origin }, 'http: subscriber too slow, event dropped');
       continue;
     }
     copies++;
     const forget = (): void =>
       registry.removeWhere((e) => e.subscriptionId === target.subscriptionId && e.sink === target.sink);
+    const undelivered = (reason: string): void => {
+      stats.eventsUndelivered++;
+      logger.warn(
+        { topic, traceId, subscriptionId: target.subscriptionId, origin: target.sink.origin, reason },
+        'http: event not delivered',
+      );
+    };
     const own = signing.sealer === undefined ? headers : [...headers];
     signing.sign(own, SEALED.httpToCallback, 'POST', path, body);
     client.exchange(origin, { method: 'POST', path, headers: own, body }, { timeoutMs }).then(
       ({ status }) => {
         if (status === 404 || status === 410) forget();
-        else if (status >= 300) warnFailed(logger, target, topic, traceId, `callback answered ${status}`);
+        else if (status >= 300) undelivered(`callback answered ${status}`);
       },
       (err: unknown) => {
         if (wasRefused(err)) forget();
-        warnFailed(logger, target, topic, traceId, (err as Error).message);
+        undelivered((err as Error).message);
       },
     );
   }
   return { copies, bytes };
 }
 
-function warnFailed(
-  logger: Logger,
-  target: SubscriberEntry<CallbackSink>,
-  topic: string,
-  traceId: string | undefined,
-  reason: string,
-): void {
-  logger.warn(
-    { topic, traceId, subscriptionId: target.subscriptionId, origin: target.sink.origin, reason },
-    'http: event not delivered',
-  );
-}
