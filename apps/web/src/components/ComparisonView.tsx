@@ -16,8 +16,8 @@ export async function ComparisonView({ comparison }: { comparison: Comparison })
   return (
     <section className="comparison" aria-label="Comparison" data-action={comparison.action}>
       <p>
-        <strong>{action.label}</strong>, over each transport, the transports taking turns ({(comparison.elapsedMs / 1000).toFixed(1)} s in
-        all). <span className="muted">{action.hops}.</span>
+        <strong>{action.label}</strong>, over each transport, the transports taking turns (
+        {(comparison.elapsedMs / 1000).toFixed(1)} s in all). <span className="muted">{action.hops}.</span>
       </p>
       <div className="table-wrap">
         <table className="compare" aria-label="Latency by transport">

@@ -270,4 +270,3 @@ export function fanOut(
   }
   return { copies, bytes };
 }
-

@@ -111,7 +111,7 @@ describe.each([
         await loop;
         expect(durations.length).toBeGreaterThan(0);
         const median = [...durations].sort((a, b) => a - b)[Math.floor(durations.length / 2)]!;
-        expect(median, 'the normal client\'s median call during the attack (ms)').toBeLessThan(NORMAL_CALL_MS);
+        expect(median, "the normal client's median call during the attack (ms)").toBeLessThan(NORMAL_CALL_MS);
       },
     };
   }
