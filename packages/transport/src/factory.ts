@@ -20,19 +20,19 @@ import { AmqpTransport } from './amqp/index.js';
 import { HttpTransport } from './http/index.js';
 import { TcpTransport } from './tcp/index.js';
 import { UdpTransport } from './udp/index.js';
-import type {
-  EventHandler,
-  Handler,
-  Handlers,
-  Listener,
-  PublishOptions,
-  RequestOptions,
-  SubscribeOptions,
-  Subscription,
-  Transport,
-  TransportKind,
+import {
+  TRANSPORT_KINDS,
+  type EventHandler,
+  type Handler,
+  type Handlers,
+  type Listener,
+  type PublishOptions,
+  type RequestOptions,
+  type SubscribeOptions,
+  type Subscription,
+  type Transport,
+  type TransportKind,
 } from './transport.js';
-import { TRANSPORT_KINDS } from './transport.js';
 
 const IMPLEMENTATIONS: Record<TransportKind, (options: TransportOptions) => Transport> = {
   http: (options) => new HttpTransport(options),
