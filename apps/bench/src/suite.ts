@@ -68,6 +68,7 @@ export async function runSuite(settings: Settings, progress: Progress): Promise<
     progress,
     targetContext,
     ...(profileDir !== undefined && { profileDir }),
+    baselinesMeasured: new Map(),
     target(name) {
       let target = running.get(name);
       if (target === undefined) {

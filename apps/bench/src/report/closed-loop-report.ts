@@ -24,7 +24,7 @@ export function renderClosedLoop(
   lines.push(which === 'rpc' ? '## RPC (closed loop)' : '## Baselines (bare libraries, closed loop)', '');
   lines.push(
     which === 'rpc'
-      ? 'Each transport serving `echo` and `verify` through the real `Transport`, client and server in separate processes.'
+      ? 'Each transport serving `echo` and `verify` through the real `Transport`, client and server in separate processes; with the baselines, each case runs on the transport and on its baseline in turn, seconds apart, so a drift in the machine’s speed moves both alike.'
       : 'The same cases on the bare library under each transport, in separate processes as well: the floor each transport is held to.',
   );
   lines.push(

@@ -8,8 +8,8 @@ import { closedLoop } from '../load/closed-loop.js';
 import { fixedRequest, summarise, type Repeated, type RunFigures } from '../load/run.js';
 import { bytes, ms, percent, rate } from '../report/format.js';
 import type { Settings } from '../settings.js';
-import { TARGETS, VERIFY_REQUEST, echoPayload, type CallName, type TargetName } from '../targets/index.js';
-import type { SuiteContext } from './workload.js';
+import { TARGETS, VERIFY_REQUEST, echoPayload, isBaseline, type CallName, type TargetName } from '../targets/index.js';
+import type { RunningTarget, SuiteContext } from './workload.js';
 
 export interface CallCase {
   call: CallName;
@@ -64,46 +64,84 @@ export function findCase(
   );
 }
 
+/**
+ * Measure every target of every group. The targets of one group take turns case by case — a
+ * transport and its baseline each run a case seconds apart, first one then the other, the order
+ * flipped every repetition — so a machine whose speed drifts over minutes (these do, up to 2×)
+ * moves both alike and their ratio stays true. Measured one after the other, a transport and its
+ * baseline were minutes apart, and a ratio could be off by a third.
+ */
 export async function measureClosedLoop(
   context: SuiteContext,
   workload: string,
-  targets: TargetName[],
-): Promise<ClosedLoopSection> {
+  groups: TargetName[][],
+): Promise<TargetResult[]> {
+  const results: TargetResult[] = [];
+  for (const group of groups) results.push(...(await measureInTurns(context, workload, group)));
+  return results;
+}
+
+interface Turn {
+  result: TargetResult;
+  /** Undefined once the target failed: it takes no more turns. */
+  running: RunningTarget | undefined;
+  runs: Map<string, { c: CallCase; concurrency: number; runs: RunFigures[] }>;
+}
+
+async function measureInTurns(context: SuiteContext, workload: string, names: TargetName[]): Promise<TargetResult[]> {
   const { settings, progress } = context;
-  const cases = callCases(settings);
-  const section: ClosedLoopSection = { targets: [] };
-  for (const name of targets) {
-    const result: TargetResult = { target: name, description: TARGETS[name].description, cases: [] };
-    section.targets.push(result);
-    const runs = new Map<string, { c: CallCase; concurrency: number; runs: RunFigures[] }>();
+  const turns: Turn[] = [];
+  const fail = (turn: Turn, err: unknown): void => {
+    turn.running = undefined;
+    turn.result.error = err instanceof Error ? err.message : String(err);
+    progress.line(`${workload} ${turn.result.target}: FAILED: ${turn.result.error}`);
+  };
+  for (const name of names) {
+    const turn: Turn = {
+      result: { target: name, description: TARGETS[name].description, cases: [] },
+      running: undefined,
+      runs: new Map(),
+    };
+    turns.push(turn);
     try {
-      const { server, caller } = await context.target(name);
-      for (let rep = 1; rep <= settings.repetitions; rep++) {
-        for (const c of cases) {
-          for (const concurrency of settings.concurrency) {
+      turn.running = await context.target(name);
+    } catch (err) {
+      fail(turn, err);
+    }
+  }
+  for (let rep = 1; rep <= settings.repetitions; rep++) {
+    const order = rep % 2 === 1 ? turns : [...turns].reverse();
+    for (const c of callCases(settings)) {
+      for (const concurrency of settings.concurrency) {
+        for (const turn of order) {
+          if (turn.running === undefined) continue;
+          const { server, caller } = turn.running;
+          try {
             const figures = await closedLoop(fixedRequest(caller, c.call, payloadOf(c)), server, {
               concurrency,
               warmupMs: settings.warmupMs,
               durationMs: settings.durationMs,
             });
             const key = `${c.label} c=${concurrency}`;
-            const entry = runs.get(key) ?? { c, concurrency, runs: [] };
+            const entry = turn.runs.get(key) ?? { c, concurrency, runs: [] };
             entry.runs.push(figures);
-            runs.set(key, entry);
+            turn.runs.set(key, entry);
             const reps = settings.repetitions > 1 ? ` rep ${rep}/${settings.repetitions}` : '';
-            progress.line(`${workload} ${name.padEnd(7)} ${key.padEnd(20)}${reps}  ${describeRun(figures)}`);
+            const label = isBaseline(turn.result.target) ? 'base' : workload;
+            progress.line(`${label} ${turn.result.target.padEnd(7)} ${key.padEnd(20)}${reps}  ${describeRun(figures)}`);
+          } catch (err) {
+            fail(turn, err);
           }
         }
       }
-    } catch (err) {
-      result.error = err instanceof Error ? err.message : String(err);
-      progress.line(`${workload} ${name}: FAILED: ${result.error}`);
     }
+  }
+  return turns.map(({ result, runs }) => {
     for (const { c, concurrency, runs: r } of runs.values()) {
       result.cases.push({ call: c.call, payloadBytes: c.payloadBytes, concurrency, label: c.label, ...summarise(r) });
     }
-  }
-  return section;
+    return result;
+  });
 }
 
 export function describeRun(f: RunFigures): string {

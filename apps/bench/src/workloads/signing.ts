@@ -18,12 +18,17 @@ const SMALL_PAYLOAD = 64;
 export const signingWorkload: Workload<'signing'> = {
   name: 'signing',
   title: 'Signing (TRANSPORT_SECRET on TCP and UDP)',
-  run(context) {
+  async run(context) {
     const { settings } = context;
     const levels = headlineLevels(settings);
     const targets = settings.transports.filter((t) => t === 'tcp' || t === 'udp').map((t) => SIGNED_OF[t]);
     const small = { ...settings, payloadBytes: [SMALL_PAYLOAD], concurrency: [levels.latency, levels.throughput] };
-    return measureClosedLoop({ ...context, settings: small }, 'sign', targets);
+    const measured = await measureClosedLoop(
+      { ...context, settings: small },
+      'sign',
+      targets.map((t) => [t]),
+    );
+    return { targets: measured };
   },
   render: renderSigning,
 };

@@ -24,6 +24,13 @@ import { seedSocial } from './social-seed.js';
 import { warmUp, withStack } from './with-stack.js';
 import type { SuiteContext } from './workload.js';
 
+/**
+ * Shortest measured window on a whole stack: a burst of whole-application requests can take a
+ * slow machine longer than a small call's window (200 ms in the report test), which then
+ * measures nothing at all.
+ */
+const MIN_WINDOW_MS = 1_000;
+
 export const SOCIAL_TELEMETRY_MODES = ['off', 'sampled'] as const;
 export type SocialTelemetryMode = (typeof SOCIAL_TELEMETRY_MODES)[number];
 
@@ -61,7 +68,7 @@ export async function socialTelemetryCost(
               const figures = await closedLoop(mix, cpu, {
                 concurrency,
                 warmupMs: settings.warmupMs,
-                durationMs: settings.durationMs,
+                durationMs: Math.max(settings.durationMs, MIN_WINDOW_MS),
               });
               stack.assertAlive();
               runs[mode].push(figures);

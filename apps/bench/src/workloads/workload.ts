@@ -11,7 +11,7 @@ import type { ServerProcess } from '../process/server-process.js';
 import type { Progress } from '../progress.js';
 import type { Settings, WorkloadName } from '../settings.js';
 import type { Caller, TargetContext, TargetName } from '../targets/target.js';
-import type { ClosedLoopSection } from './closed-loop-workload.js';
+import type { ClosedLoopSection, TargetResult } from './closed-loop-workload.js';
 import type { FaultsSection } from './faults.js';
 import type { NotifySection } from './notify.js';
 import type { OpenLoopSection } from './open-loop-workload.js';
@@ -59,6 +59,8 @@ export interface SuiteContext {
   target(name: TargetName): Promise<RunningTarget>;
   /** Stop a target's server process and caller now, rather than at the end of the run. */
   release(name: TargetName): Promise<void>;
+  /** Baselines the RPC workload measured in turns with their transports, for the baselines workload to report. */
+  baselinesMeasured: Map<TargetName, TargetResult>;
   /** The run's span collector (started on first use; every target started after it exports to it). */
   collector(): Promise<Collector>;
 }
