@@ -224,7 +224,7 @@ describe('bench report of the application workloads', () => {
       );
       if (settings === 'help') throw new Error('unexpected --help');
       Object.assign(settings.social, { users: 30, followsPerUser: 3, seedPosts: 10, concurrency: [2] });
-      settings.social.openLoop.rates = [40, 80]; // the traced run, at a quarter of the max, then makes ~20 requests
+      settings.social.openLoop.rates = [40, 80]; // the traced run: a quarter of the max, for 50 requests at least
       Object.assign(settings.notify, { fanouts: [1, 3], posts: 2 });
       return settings;
     },

@@ -42,6 +42,11 @@ export class ServedQueue extends QueueConsumer implements Listener {
     return this.#topology.declareRequestQueue(channel, this.#service);
   }
 
+  /**
+   * Async on purpose, unlike HTTP's answer(): replying and acking from inside amqplib's delivery
+   * callback, while it is still reading the socket's chunk, rather than a microtask later, cost
+   * both sides 10–15% more CPU per call in a back-to-back echo measurement.
+   */
   protected async handle(channel: Channel, message: ConsumeMessage): Promise<Verdict> {
     const receivedAt = Date.now();
     let request: IncomingRequest;
