@@ -1,9 +1,9 @@
 /**
  * RPC: the Chirp transports under closed-loop load — the small hot call (verify) and the
  * echo at each payload size, at each concurrency. Rendered with each transport's ratio to
- * its own bare baseline, when the baselines workload ran too. Then each transport takes turns
- * with its baseline, case by case (closed-loop-workload.ts), and the baseline's figures wait
- * here for the baselines workload.
+ * its own bare baseline, when the baselines workload ran too. When it runs, each transport takes
+ * turns here with its baseline, case by case (closed-loop-workload.ts), and the baseline's
+ * figures are kept for the baselines workload to report.
  */
 import { renderClosedLoop } from '../report/closed-loop-report.js';
 import { BASELINE_OF, isBaseline } from '../targets/index.js';
