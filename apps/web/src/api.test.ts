@@ -7,7 +7,7 @@
  */
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '@chirp/transport/testing';
+import { TcpProxy, freePort, sleep } from '@chirp/transport/testing';
 import { apiClient, sessionCookieOf, type Api } from './testing/api-client.js';
 import { startWebApp } from './testing/web-app.js';
 import { startWebStack, type WebStack } from './testing/web-stack.js';
@@ -361,6 +361,34 @@ describe('failures, as JSON', () => {
     await api('POST', '/api/posts', { token: tokens[names.bob], body: { text: 'fresh' } });
     expect((await api('GET', `/api/users/${names.bob}/posts`)).body.posts[0].text).toBe('fresh');
   });
+
+  it('rides out posts restarting: a read is retried until posts answers, a post fails at once with 503', async () => {
+    // A second web server, reaching posts through a proxy that refuses connections as a restarting server does.
+    const env = system.stack.env();
+    const proxy = await TcpProxy.start({ target: env.POSTS_ADDR! });
+    await proxy.setBlackout('refuse');
+    const restarting = await startWebApp({ ...env, POSTS_ADDR: proxy.address, REQUEST_TIMEOUT_MS: '10000' });
+    try {
+      const restartingApi = apiClient(restarting.url);
+      const read = restartingApi('GET', `/api/users/${names.bob}/posts`);
+      await sleep(1_000); // a few refused attempts
+      await proxy.setBlackout('none');
+      const reply = await read;
+      console.log(`a read while posts was refusing for 1 s: ${reply.status} after ${Math.round(reply.ms)} ms`);
+      expect(reply.status).toBe(200);
+      expect(reply.body.posts.map((p: { text: string }) => p.text)).toContain('fresh');
+      expect(reply.ms).toBeGreaterThan(900); // it waited for posts rather than failing
+
+      await proxy.setBlackout('refuse');
+      proxy.resetAll(); // posts crashed
+      const write = await restartingApi('POST', '/api/posts', { token: tokens[names.alice], body: { text: 'lost?' } });
+      expect([write.status, write.body.error.code]).toEqual([503, 'UNAVAILABLE']);
+      expect(write.ms).toBeLessThan(5_000); // not retried: creating a post twice is not harmless
+    } finally {
+      await restarting.stop();
+      await proxy.close();
+    }
+  }, 60_000);
 
   it('answers 503 when a service is down and 504 when it does not answer in time', async () => {
     // A second web server: posts where nobody listens, follows where a server accepts and never answers.

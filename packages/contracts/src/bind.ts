@@ -5,8 +5,6 @@
  * Subscribers validate events the same way.
  */
 import type { Static } from '@sinclair/typebox';
-import { context } from '@opentelemetry/api';
-import { DEFAULT_TRANSPORT_CONFIG, TransportError } from '@chirp/transport';
 import type {
   CallContext,
   EventContext,
@@ -38,57 +36,23 @@ export type Implementation<C extends ServiceContract> = {
 /**
  * `client(transport, posts).create({...})`: a typed call of posts.create.
  *
- * A method the contract marks idempotent is retried when it fails with UNAVAILABLE (nobody
- * answered: a server restarting, a connection lost), after a backoff with full jitter, for as
- * long as the call's deadline allows; every attempt is in the same trace and has only the time
- * that is left. Other failures, and other methods, reach the caller at once: for a write that
- * is not idempotent by nature, retrying is the caller's decision (with an idempotency key).
+ * A method the contract marks idempotent goes out with `idempotent: true`, which the transport
+ * retries while its service is unavailable, within the call's deadline (@chirp/transport's
+ * retry.ts). Other methods fail at once: for a write that is not idempotent by nature, retrying is
+ * the caller's decision (with an idempotency key).
  */
 export function client<C extends ServiceContract>(
-  transport: Pick<Transport, 'request'> & { readonly config?: { defaultTimeoutMs: number } },
+  transport: Pick<Transport, 'request'>,
   contract: C,
   defaults: RequestOptions = {},
 ): Client<C> {
   const methods = {} as Record<string, (request: unknown, options?: RequestOptions) => Promise<unknown>>;
   for (const [method, spec] of Object.entries(contract.methods)) {
-    const call = (request: unknown, options: RequestOptions) =>
-      transport.request(contract.name, method, request, options);
-    methods[method] = (request, options) => {
-      const merged = { ...defaults, ...options };
-      if (spec.idempotent !== true) return call(request, merged);
-      const timeoutMs =
-        merged.timeoutMs ?? transport.config?.defaultTimeoutMs ?? DEFAULT_TRANSPORT_CONFIG.defaultTimeoutMs;
-      // Every attempt a child of the same span: one trace shows each try.
-      const everyAttempt = { ...merged, parent: merged.parent ?? context.active() };
-      const deadline = Date.now() + timeoutMs;
-      // No new attempt in the last tenth of the time: a service retrying a call for its own
-      // caller must fail back before that caller's deadline, not at the same moment.
-      const retryUntil = deadline - timeoutMs / 10;
-      return retried((remainingMs) => call(request, { ...everyAttempt, timeoutMs: remainingMs }), deadline, retryUntil);
-    };
+    const idempotent = spec.idempotent === true;
+    methods[method] = (request, options) =>
+      transport.request(contract.name, method, request, { ...defaults, ...options, idempotent });
   }
   return methods as Client<C>;
-}
-
-const RETRY_FIRST_MS = 25;
-const RETRY_MAX_MS = 1_000;
-
-/** Attempts until one succeeds, fails other than UNAVAILABLE, or the next would start past `retryUntil`. */
-async function retried(
-  attempt: (remainingMs: number) => Promise<unknown>,
-  deadline: number,
-  retryUntil: number,
-): Promise<unknown> {
-  for (let failures = 0; ; failures++) {
-    try {
-      return await attempt(Math.max(1, deadline - Date.now()));
-    } catch (err) {
-      const pauseMs = Math.random() * Math.min(RETRY_MAX_MS, RETRY_FIRST_MS * 2 ** failures);
-      const unavailable = err instanceof TransportError && err.code === 'UNAVAILABLE';
-      if (!unavailable || Date.now() + pauseMs >= retryUntil) throw err;
-      await new Promise((resolve) => setTimeout(resolve, pauseMs));
-    }
-  }
 }
 
 /** The transport handlers for an implementation: input checked against the contract first. */

@@ -13,7 +13,7 @@ export interface MethodSpec<Request extends TSchema = TSchema, Reply extends TSc
   summary: string;
   /**
    * Calling it twice with the same request does what calling it once does (reads; writes that
-   * set a state), so the typed client retries it when the service was unavailable (bind.ts).
+   * set a state), so its calls are retried when the service was unavailable (@chirp/transport's retry.ts).
    */
   idempotent?: boolean;
 }

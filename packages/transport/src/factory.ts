@@ -9,10 +9,11 @@
  * `via(context, kind)` goes over `kind` — and so does every onward call its handler makes, since the
  * extra listeners mark the handler's context the same way. One action, the same hops, one transport.
  */
-import { createContextKey, type Context } from '@opentelemetry/api';
+import { context, createContextKey, type Context } from '@opentelemetry/api';
 import { DEFAULT_TRANSPORT_CONFIG, type TransportConfig } from './config.js';
 import { defaultListen } from './endpoints.js';
 import { TransportError } from './errors.js';
+import { retried } from './retry.js';
 import { rateLimitedLogger, silentLogger, type Logger } from './logger.js';
 import { secretBytes } from './signing.js';
 import type { ServiceRoute, TransportOptions } from './options.js';
@@ -162,8 +163,23 @@ export class RoutedTransport implements Transport {
     return { addresses, listen };
   }
 
-  request(service: string, method: string, payload: unknown, options?: RequestOptions): Promise<unknown> {
-    const wanted = options?.parent?.getValue(VIA) as TransportKind | undefined;
+  /**
+   * The one place a call's deadline is resolved (its own timeoutMs, else REQUEST_TIMEOUT_MS), and
+   * where an idempotent call is retried while nobody answers (retry.ts): every attempt a child of
+   * the same parent span, with the time that is left.
+   */
+  request(service: string, method: string, payload: unknown, options: RequestOptions = {}): Promise<unknown> {
+    const timeoutMs = options.timeoutMs ?? this.config.defaultTimeoutMs;
+    if (options.idempotent !== true) return this.#request(service, method, payload, { ...options, timeoutMs });
+    const parent = options.parent ?? context.active();
+    return retried(
+      (remainingMs) => this.#request(service, method, payload, { parent, timeoutMs: remainingMs }),
+      timeoutMs,
+    );
+  }
+
+  #request(service: string, method: string, payload: unknown, options: RequestOptions): Promise<unknown> {
+    const wanted = options.parent?.getValue(VIA) as TransportKind | undefined;
     if (wanted === undefined) return this.for(service).request(service, method, payload, options);
     if (!this.servesOn(service, wanted)) {
       const error = new TransportError(

@@ -48,6 +48,12 @@ export interface RequestOptions {
    * its span. Default: the active context, which inside a handler is the handler's own.
    */
   parent?: Context;
+  /**
+   * The call may safely run twice (the contract marks such methods): when it fails with
+   * UNAVAILABLE it is tried again, with backoff, while its deadline allows (retry.ts). Honoured by
+   * the RoutedTransport every process uses (createTransport), which also resolves the deadline.
+   */
+  idempotent?: boolean;
 }
 
 export interface PublishOptions {

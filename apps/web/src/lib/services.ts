@@ -71,8 +71,8 @@ export interface Services {
 export function servicesFor(action: string, parent: Context = actionContext()): Services {
   const trace: ActionTrace = { traceId: tracing.getSpanContext(parent)!.traceId, action, startedAt: Date.now() };
   const routed = transport();
-  const traced: Pick<Transport, 'request'> & { config: RoutedTransport['config'] } = {
-    config: routed.config,
+  // Errors become ServiceErrors here, after the transport's retries of idempotent calls.
+  const traced: Pick<Transport, 'request'> = {
     async request(service: string, method: string, payload: unknown, options?: RequestOptions) {
       try {
         await holder.__chirpReplicas;
@@ -89,12 +89,10 @@ export function servicesFor(action: string, parent: Context = actionContext()): 
       }
     },
   };
-  // The parent as every call's default: the typed client would otherwise make retried methods' attempts children of the active context.
-  const defaults = { parent };
   return {
-    auth: client(traced, auth, defaults),
-    posts: client(traced, posts, defaults),
-    follows: client(traced, follows, defaults),
+    auth: client(traced, auth),
+    posts: client(traced, posts),
+    follows: client(traced, follows),
     trace,
   };
 }
