@@ -301,4 +301,33 @@ describe.each(CASES)('%s transport', (_name, { kind, secret }) => {
     const reply = await eventually(() => client.request('echo', 'echo', 3, { timeoutMs: 500 }), 8_000, 100);
     expect(reply).toBe(3);
   });
+
+  it('closes in order: stops taking calls, lets in-flight handlers finish their own onward calls, then its clients', async () => {
+    await world.serve('echo', echo);
+    const middle = world.transport();
+    let handlerStarted!: () => void;
+    const started = new Promise<void>((resolve) => (handlerStarted = resolve));
+    await world.serve(
+      'relay',
+      {
+        relay: async (_payload, context) => {
+          handlerStarted();
+          await sleep(300); // the transport starts closing meanwhile
+          return middle.request('echo', 'echo', 'onward', { parent: context.trace });
+        },
+      },
+      middle,
+    );
+    const client = world.transport();
+    const call = client.request('relay', 'relay', {}, { timeoutMs: 5_000 });
+    await started;
+    const closing = middle.close();
+    expect(await call).toBe('onward');
+    await closing;
+
+    // Closed: its own calls fail at once, and it serves nobody.
+    expect((await rejection(middle.request('echo', 'echo', 'late'))).code).toBe('UNAVAILABLE');
+    const after = await rejection(client.request('relay', 'relay', {}, { timeoutMs: 500 }));
+    expect(['UNAVAILABLE', 'DEADLINE_EXCEEDED']).toContain(after.code);
+  });
 });

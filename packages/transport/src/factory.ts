@@ -14,6 +14,7 @@ import { DEFAULT_TRANSPORT_CONFIG, type TransportConfig } from './config.js';
 import { defaultListen } from './endpoints.js';
 import { TransportError } from './errors.js';
 import { retried } from './retry.js';
+import { CloseOrder } from './close-order.js';
 import { rateLimitedLogger, silentLogger, type Logger } from './logger.js';
 import { secretBytes } from './signing.js';
 import type { ServiceRoute, TransportOptions } from './options.js';
@@ -63,6 +64,9 @@ export class RoutedTransport implements Transport {
   readonly config: TransportConfig;
   readonly #logger: Logger;
   readonly #implementations = new Map<TransportKind, Transport>();
+  /** Every listener serve() made (closing one twice is harmless): closed before any implementation, since their handlers may call across kinds. */
+  readonly #listeners = new Set<Listener>();
+  readonly #closing = new CloseOrder('transport');
   #warnedUnauthenticated = false;
 
   constructor(config: TransportConfig, logger: Logger) {
@@ -119,6 +123,7 @@ export class RoutedTransport implements Transport {
   #implementation(kind: TransportKind): Transport {
     let transport = this.#implementations.get(kind);
     if (transport === undefined) {
+      this.#closing.assertCalling(); // a closed transport does not come back to life
       if (kind !== 'amqp' && this.config.secret === undefined) this.#warnUnauthenticated();
       transport = IMPLEMENTATIONS[kind]({
         route: (s) => this.route(s, kind),
@@ -170,7 +175,13 @@ export class RoutedTransport implements Transport {
    */
   request(service: string, method: string, payload: unknown, options: RequestOptions = {}): Promise<unknown> {
     const timeoutMs = options.timeoutMs ?? this.config.defaultTimeoutMs;
-    if (options.idempotent !== true) return this.#request(service, method, payload, { ...options, timeoutMs });
+    if (options.idempotent !== true) {
+      try {
+        return this.#request(service, method, payload, { ...options, timeoutMs });
+      } catch (err) {
+        return Promise.reject(err as Error); // closed: a rejection, like every other failure
+      }
+    }
     const parent = options.parent ?? context.active();
     return retried(
       (remainingMs) => this.#request(service, method, payload, { parent, timeoutMs: remainingMs }),
@@ -203,6 +214,7 @@ export class RoutedTransport implements Transport {
    * served on one of these others makes its onward calls over the same transport (`via`).
    */
   async serve(service: string, handlers: Handlers): Promise<Listener> {
+    this.#closing.assertServing();
     const own = this.kindOf(service);
     const listeners = [await this.for(service).serve(service, handlers)];
     try {
@@ -213,6 +225,7 @@ export class RoutedTransport implements Transport {
       await Promise.all(listeners.map((l) => l.close()));
       throw err;
     }
+    for (const listener of listeners) this.#listeners.add(listener);
     if (listeners.length === 1) return listeners[0]!;
     return {
       address: listeners[0]!.address,
@@ -224,9 +237,12 @@ export class RoutedTransport implements Transport {
     return this.#implementation(this.eventsKindOf(service)).subscribe(service, topic, handler, options);
   }
 
-  async close(): Promise<void> {
-    await Promise.all([...this.#implementations.values()].map((t) => t.close()));
-    this.#implementations.clear();
+  /** In the order every transport closes in (close-order.ts), across every kind it holds. */
+  close(): Promise<void> {
+    return this.#closing.close(
+      () => Promise.all([...this.#listeners].map((listener) => listener.close())),
+      () => Promise.all([...this.#implementations.values()].map((t) => t.close())),
+    );
   }
 }
 

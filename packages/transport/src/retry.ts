@@ -3,7 +3,7 @@
  * a call that failed with UNAVAILABLE — nobody answered: a server restarting, a connection lost —
  * is tried again after a backoff with full jitter, for as long as its deadline allows. Every
  * attempt is a child of the same parent span and has only the time that is left. Other failures
- * reach the caller at once.
+ * reach the caller at once, as does UNAVAILABLE from a transport that was closed (not retryable).
  */
 import { TransportError } from './errors.js';
 
@@ -23,7 +23,7 @@ export async function retried<T>(attempt: (remainingMs: number) => Promise<T>, t
       return await attempt(Math.max(1, deadline - Date.now()));
     } catch (err) {
       const pauseMs = Math.random() * Math.min(RETRY_MAX_MS, RETRY_FIRST_MS * 2 ** failures);
-      const unavailable = err instanceof TransportError && err.code === 'UNAVAILABLE';
+      const unavailable = err instanceof TransportError && err.code === 'UNAVAILABLE' && err.retryable;
       if (!unavailable || Date.now() + pauseMs >= retryUntil) throw err;
       await new Promise((resolve) => setTimeout(resolve, pauseMs));
     }

@@ -37,6 +37,7 @@
  */
 import { PublishCall } from '../tracing.js';
 import type { TransportOptions } from '../options.js';
+import { CloseOrder } from '../close-order.js';
 import type {
   EventHandler,
   Handlers,
@@ -64,7 +65,7 @@ export class AmqpTransport implements Transport {
   readonly #publisher: EventPublisher;
   /** Served queues and subscriptions, closed with the transport. */
   readonly #consumers = new Set<QueueConsumer>();
-  #closed = false;
+  readonly #closing = new CloseOrder('amqp');
 
   constructor(options: TransportOptions) {
     this.#options = options;
@@ -81,12 +82,12 @@ export class AmqpTransport implements Transport {
   }
 
   async request(service: string, method: string, payload: unknown, options?: RequestOptions): Promise<unknown> {
-    this.#assertOpen();
+    this.#closing.assertCalling();
     return this.#client.request(service, method, payload, options);
   }
 
   async publish(service: string, topic: string, event: unknown, options?: PublishOptions): Promise<void> {
-    this.#assertOpen();
+    this.#closing.assertCalling();
     // An event has no caller-given deadline; the default one bounds waiting for the broker.
     const deadline = Date.now() + this.#options.defaultTimeoutMs;
     const publishing = new PublishCall('amqp', service, topic, options?.parent);
@@ -94,7 +95,7 @@ export class AmqpTransport implements Transport {
   }
 
   async serve(service: string, handlers: Handlers): Promise<Listener> {
-    this.#assertOpen();
+    this.#closing.assertServing();
     const listener = new ServedQueue(this.#setup(), this.#options, this.#topology, service, handlers);
     await this.#connection.keep(listener, Date.now() + this.#options.defaultTimeoutMs);
     this.#consumers.add(listener);
@@ -107,7 +108,7 @@ export class AmqpTransport implements Transport {
     handler: EventHandler,
     options?: SubscribeOptions,
   ): Promise<Subscription> {
-    this.#assertOpen();
+    this.#closing.assertServing();
     this.#topology.checkSubscribable(service, topic);
     const subscription = new EventSubscription(this.#setup(), this.#topology, {
       service,
@@ -120,14 +121,15 @@ export class AmqpTransport implements Transport {
     return subscription;
   }
 
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    // Listeners first: their in-flight handlers may still be waiting on our own requests.
-    await Promise.all([...this.#consumers].map((consumer) => consumer.close()));
-    await this.#client.close();
-    await this.#publisher.close();
-    await this.#connection.close();
+  close(): Promise<void> {
+    return this.#closing.close(
+      () => Promise.all([...this.#consumers].map((consumer) => consumer.close())),
+      async () => {
+        await this.#client.close();
+        await this.#publisher.close();
+        await this.#connection.close();
+      },
+    );
   }
 
   #setup(): ConsumerSetup {
@@ -138,9 +140,5 @@ export class AmqpTransport implements Transport {
       maxMessageBytes: this.#options.maxMessageBytes,
       onClosed: (consumer) => this.#consumers.delete(consumer),
     };
-  }
-
-  #assertOpen(): void {
-    if (this.#closed) throw this.#connection.closedError();
   }
 }

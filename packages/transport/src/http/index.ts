@@ -22,6 +22,7 @@
  * the error code's HTTP status (errors.ts) with `{code, message}`.
  */
 import { TransportError } from '../errors.js';
+import { CloseOrder } from '../close-order.js';
 import { EndpointSet } from '../endpoints.js';
 import { checkSize, outgoing, type OutgoingRequest, type TransportOptions } from '../options.js';
 import { SubscriberRegistry } from '../subscribers.js';
@@ -64,7 +65,7 @@ export class HttpTransport implements Transport {
   readonly #registries = new Map<string, SubscriberRegistry<CallbackSink>>();
   readonly #listeners = new Set<Listener>();
   readonly #webhooks = emptyWebhookStats();
-  #closed = false;
+  readonly #closing = new CloseOrder('http');
 
   constructor(options: TransportOptions) {
     this.#options = options;
@@ -91,7 +92,7 @@ export class HttpTransport implements Transport {
     let out: OutgoingRequest | undefined;
     let call: ServiceCall;
     try {
-      this.#assertOpen();
+      this.#closing.assertCalling();
       out = outgoing('http', service, method, options, this.#options.defaultTimeoutMs);
       const body = serialize(payload, `request ${service}.${method}`);
       const bytes = body === undefined ? 0 : Buffer.byteLength(body);
@@ -137,14 +138,14 @@ export class HttpTransport implements Transport {
     handler: EventHandler,
     options?: SubscribeOptions,
   ): Promise<Subscription> {
-    this.#assertOpen();
+    this.#closing.assertServing();
     return this.#subscriptions.subscribe(service, topic, handler, options?.group);
   }
 
   // ---- server side -------------------------------------------------------------------
 
   async serve(service: string, handlers: Handlers): Promise<Listener> {
-    this.#assertOpen();
+    this.#closing.assertServing();
     const registry = new SubscriberRegistry<CallbackSink>();
     const server = await serveHttp(service, handlers, this.#options, registry, {
       signing: this.#signing,
@@ -153,20 +154,23 @@ export class HttpTransport implements Transport {
       stats: this.#webhooks,
     });
     this.#registries.set(service, registry);
+    let closing: Promise<void> | undefined;
     const listener: Listener = {
       address: server.address,
-      close: async () => {
-        if (!this.#listeners.delete(listener)) return;
-        if (this.#registries.get(service) === registry) this.#registries.delete(service);
-        await server.close();
-      },
+      // Once, and a second close() waits for the first: in-flight handlers finish before either resolves.
+      close: () =>
+        (closing ??= (async () => {
+          this.#listeners.delete(listener);
+          if (this.#registries.get(service) === registry) this.#registries.delete(service);
+          await server.close();
+        })()),
     };
     this.#listeners.add(listener);
     return listener;
   }
 
   async publish(service: string, topic: string, event: unknown, options?: PublishOptions): Promise<void> {
-    this.#assertOpen();
+    this.#closing.assertCalling();
     const registry = this.#registries.get(service);
     if (registry === undefined) {
       throw new TransportError(
@@ -196,17 +200,14 @@ export class HttpTransport implements Transport {
 
   // ---- lifecycle ---------------------------------------------------------------------
 
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    // Listeners first: their in-flight handlers may still be calling out through this client.
-    await Promise.all([...this.#listeners].map((listener) => listener.close()));
-    await this.#subscriptions.close();
-    await this.#client.close();
-  }
-
-  #assertOpen(): void {
-    if (this.#closed) throw new TransportError('UNAVAILABLE', 'http: transport closed');
+  close(): Promise<void> {
+    return this.#closing.close(
+      () => Promise.all([...this.#listeners].map((listener) => listener.close())),
+      async () => {
+        await this.#subscriptions.close();
+        await this.#client.close();
+      },
+    );
   }
 }
 

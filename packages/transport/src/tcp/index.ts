@@ -19,6 +19,7 @@
 import type net from 'node:net';
 import { DEFAULT_TCP_LIMITS, type TcpLimits } from '../config.js';
 import { TransportError, fromWireError, unavailable } from '../errors.js';
+import { CloseOrder } from '../close-order.js';
 import { decodeEnvelope, encodeEnvelope, type Envelope } from '../envelope.js';
 import { deliver } from '../dispatch.js';
 import { EndpointSet, backoffMs, parseHostPort, type EndpointState } from '../endpoints.js';
@@ -67,7 +68,7 @@ export class TcpTransport implements Transport {
   readonly #limits: TcpLimits;
   /** Connections this transport's servers hold, refused or closed under limits.ts, for /metrics. */
   readonly #counter: ConnectionCounter;
-  #closed = false;
+  readonly #closing = new CloseOrder('tcp');
 
   constructor(options: TransportOptions) {
     this.#options = options;
@@ -121,7 +122,7 @@ export class TcpTransport implements Transport {
     handler: EventHandler,
     options?: SubscribeOptions,
   ): Promise<Subscription> {
-    this.#assertOpen();
+    this.#closing.assertServing();
     const subscriptionId = newSubscriptionId();
     const addresses = this.#options.route(service).addresses;
     this.#subscriptions.set(subscriptionId, { service, topic, group: options?.group, handler, extra: { addresses } });
@@ -165,7 +166,7 @@ export class TcpTransport implements Transport {
   }
 
   #connectionFor(service: string): Connection {
-    this.#assertOpen();
+    this.#closing.assertCalling();
     let endpoints = this.#endpoints.get(service);
     if (endpoints === undefined) {
       endpoints = new EndpointSet(this.#options.route(service).addresses);
@@ -244,9 +245,9 @@ export class TcpTransport implements Transport {
   /** After a connection drops, register its subscriptions again once it can reconnect. */
   #resubscribeLater(address: string, attempt: number): void {
     const ids = [...this.#subscriptions].filter(([, s]) => s.extra.addresses.includes(address)).map(([id]) => id);
-    if (ids.length === 0 || this.#closed) return;
+    if (ids.length === 0 || this.#closing.closed) return;
     setTimeout(() => {
-      if (this.#closed) return;
+      if (this.#closing.closed) return;
       Promise.all(ids.map((id) => this.#register(address, id))).catch(() =>
         this.#resubscribeLater(address, attempt + 1),
       );
@@ -302,7 +303,7 @@ export class TcpTransport implements Transport {
   // ---- server side -------------------------------------------------------------------
 
   async serve(service: string, handlers: Handlers): Promise<Listener> {
-    this.#assertOpen();
+    this.#closing.assertServing();
     const server = await TcpServer.start({
       service,
       handlers,
@@ -346,17 +347,15 @@ export class TcpTransport implements Transport {
 
   // ---- lifecycle ---------------------------------------------------------------------
 
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    await Promise.all([...this.#listeners].map((listener) => listener.close()));
-    this.#pending.rejectAll(new TransportError('UNAVAILABLE', 'tcp: transport closed'));
-    for (const connection of this.#connections.values()) connection.socket.destroy();
-    this.#connections.clear();
-  }
-
-  #assertOpen(): void {
-    if (this.#closed) throw new TransportError('UNAVAILABLE', 'tcp: transport closed');
+  close(): Promise<void> {
+    return this.#closing.close(
+      () => Promise.all([...this.#listeners].map((listener) => listener.close())),
+      async () => {
+        this.#pending.rejectAll(this.#closing.error());
+        for (const connection of this.#connections.values()) connection.socket.destroy();
+        this.#connections.clear();
+      },
+    );
   }
 }
 

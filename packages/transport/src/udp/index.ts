@@ -24,6 +24,7 @@
  */
 import type dgram from 'node:dgram';
 import { TransportError, fromWireError, isUnreachable, unavailable } from '../errors.js';
+import { CloseOrder } from '../close-order.js';
 import { decodeEnvelope, encodeEnvelope, type Envelope } from '../envelope.js';
 import { deliver } from '../dispatch.js';
 import { EndpointSet, parseHostPort } from '../endpoints.js';
@@ -112,8 +113,7 @@ export class UdpTransport implements Transport {
   readonly #subscriptions = new Map<string, UdpSubscription>();
   readonly #servers = new Map<string, UdpServer>();
   readonly #listeners = new Set<UdpServer>();
-  #closed = false;
-  #closing: Promise<void> | undefined;
+  readonly #closing = new CloseOrder('udp');
 
   constructor(options: TransportOptions) {
     this.#options = options;
@@ -186,7 +186,7 @@ export class UdpTransport implements Transport {
 
   /** The next endpoint of `service` in round robin that is not sitting out a refusal. */
   #peerFor(service: string): Peer {
-    this.#assertOpen();
+    this.#closing.assertCalling();
     let endpoints = this.#endpoints.get(service);
     if (endpoints === undefined) {
       endpoints = new EndpointSet(this.#options.route(service).addresses);
@@ -314,7 +314,7 @@ export class UdpTransport implements Transport {
     handler: EventHandler,
     options?: SubscribeOptions,
   ): Promise<Subscription> {
-    this.#assertOpen();
+    this.#closing.assertServing();
     const subscriptionId = newSubscriptionId();
     const addresses = this.#options.route(service).addresses;
     const sub: UdpSubscription = { service, topic, group: options?.group, handler, extra: { addresses } };
@@ -340,7 +340,7 @@ export class UdpTransport implements Transport {
 
   #register(address: string, subscriptionId: string, timeoutMs: number): Promise<unknown> {
     const sub = this.#subscriptions.get(subscriptionId);
-    if (sub === undefined || this.#closed) return Promise.resolve();
+    if (sub === undefined || this.#closing.closed) return Promise.resolve();
     const envelope: Envelope = {
       type: 'subscribe',
       id: newRequestId(),
@@ -365,7 +365,7 @@ export class UdpTransport implements Transport {
     if (sub === undefined) return;
     this.#subscriptions.delete(subscriptionId);
     clearInterval(sub.extra.renewTimer);
-    if (this.#closed) return;
+    if (this.#closing.closed) return;
     // Acknowledged if possible; a publisher that missed it stops sending when the TTL runs out.
     const timeoutMs = Math.min(this.#options.defaultTimeoutMs, 1_000);
     await Promise.allSettled(
@@ -385,7 +385,7 @@ export class UdpTransport implements Transport {
   // ---- server side -------------------------------------------------------------------
 
   async serve(service: string, handlers: Handlers): Promise<Listener> {
-    this.#assertOpen();
+    this.#closing.assertServing();
     const server = await UdpServer.start({
       service,
       handlers,
@@ -440,17 +440,16 @@ export class UdpTransport implements Transport {
   // ---- lifecycle ---------------------------------------------------------------------
 
   close(): Promise<void> {
-    this.#closing ??= this.#shutdown();
-    return this.#closing;
+    return this.#closing.close(
+      () => Promise.all([...this.#listeners].map((listener) => listener.close())),
+      () => this.#closeClients(),
+    );
   }
 
-  async #shutdown(): Promise<void> {
-    // Listeners first: their in-flight handlers may still call other services through us.
-    await Promise.all([...this.#listeners].map((listener) => listener.close()));
-    this.#closed = true;
+  async #closeClients(): Promise<void> {
     for (const sub of this.#subscriptions.values()) clearInterval(sub.extra.renewTimer);
     this.#subscriptions.clear();
-    this.#pending.rejectAll(new TransportError('UNAVAILABLE', 'udp: transport closed'));
+    this.#pending.rejectAll(this.#closing.error());
     this.#retransmits.clear();
     await Promise.all(
       [...this.#peers.values()].map(
@@ -465,9 +464,5 @@ export class UdpTransport implements Transport {
       ),
     );
     this.#peers.clear();
-  }
-
-  #assertOpen(): void {
-    if (this.#closed) throw new TransportError('UNAVAILABLE', 'udp: transport closed');
   }
 }
