@@ -1,9 +1,11 @@
 /**
- * Client-side load balancing for the socket transports (HTTP, TCP, UDP): a service's
- * addresses come from config (`POSTS_ADDR=10.0.0.5:4102,10.0.0.6:4102`), calls go round
- * robin over them, and an endpoint that refused a connection sits out for a backoff that
- * grows while it keeps failing.
+ * Client-side load balancing for the socket transports (HTTP, TCP, UDP), written once: a
+ * service's addresses come from config (`POSTS_ADDR=10.0.0.5:4102,10.0.0.6:4102`), each call
+ * goes to the less loaded of two live endpoints taken at random, and an endpoint that refused a
+ * connection sits out for a backoff that grows while it keeps failing.
  */
+import { TransportError } from './errors.js';
+
 export interface HostPort {
   host: string;
   port: number;
@@ -47,6 +49,8 @@ export interface EndpointState {
   /** Epoch ms before which this endpoint is not tried again. */
   downUntil: number;
   failures: number;
+  /** Calls sent to it and not yet settled, where the transport counts them here (HTTP does). */
+  outstanding: number;
 }
 
 export const BACKOFF_MIN_MS = 100;
@@ -58,25 +62,54 @@ export function backoffMs(failures: number): number {
   return ceiling / 2 + Math.random() * (ceiling / 2);
 }
 
+/** How many calls an endpoint has outstanding: what the balancing weighs (the fewer, the likelier). */
+export type Load = (endpoint: EndpointState) => number;
+
+/**
+ * One service's endpoints, and the choice of one for each call: of two live endpoints taken at
+ * random, the one with fewer calls outstanding ("power of two choices", as Envoy's and Finagle's
+ * least-request balancers do). A slow replica holds on to its calls, so it is passed over while
+ * it is slow; with nothing outstanding anywhere, calls spread at random. One endpoint is simply
+ * itself. An endpoint that refused a connection sits out its backoff.
+ */
 export class EndpointSet {
   readonly endpoints: EndpointState[];
-  #next = 0;
+  /** Who reaches whom, for errors: `tcp`, `posts`. */
+  readonly #kind: string;
+  readonly #service: string;
+  readonly #load: Load;
 
-  constructor(addresses: readonly string[]) {
-    this.endpoints = addresses.map((address) => ({ address, downUntil: 0, failures: 0 }));
+  /** `load` counts an endpoint's calls outstanding; by default its own `outstanding`. */
+  constructor(
+    addresses: readonly string[],
+    { kind, service, load = (endpoint) => endpoint.outstanding }: { kind: string; service: string; load?: Load },
+  ) {
+    this.endpoints = addresses.map((address) => ({ address, downUntil: 0, failures: 0, outstanding: 0 }));
+    this.#kind = kind;
+    this.#service = service;
+    this.#load = load;
   }
 
-  /** The next endpoint in rotation that is not sitting out, or undefined if all are. */
-  pick(now = Date.now()): EndpointState | undefined {
-    const n = this.endpoints.length;
+  /** The endpoint for the next call; UNAVAILABLE, naming every address, when all are sitting out. */
+  pick(now = Date.now()): EndpointState {
+    const all = this.endpoints;
+    const n = all.length;
+    if (n === 1 && all[0]!.downUntil <= now) return all[0]!;
+    // The first two live endpoints from a random start: a random pair, without allocating.
+    const start = Math.floor(Math.random() * n);
+    let first: EndpointState | undefined;
     for (let i = 0; i < n; i++) {
-      const endpoint = this.endpoints[(this.#next + i) % n]!;
-      if (endpoint.downUntil <= now) {
-        this.#next = (this.#next + i + 1) % n;
-        return endpoint;
-      }
+      const endpoint = all[(start + i) % n]!;
+      if (endpoint.downUntil > now) continue;
+      if (first === undefined) first = endpoint;
+      else return lessLoaded(first, endpoint, this.#load(first), this.#load(endpoint));
     }
-    return undefined;
+    if (first !== undefined) return first;
+    const tried = all.map((e) => e.address).join(', ');
+    throw new TransportError(
+      'UNAVAILABLE',
+      `${this.#kind}: no reachable endpoint for ${this.#service} (tried ${tried})`,
+    );
   }
 
   /** Calls sent at once and refused together are one outage: while it sits out, no more failures count. */
@@ -89,5 +122,41 @@ export class EndpointSet {
   markUp(endpoint: EndpointState): void {
     endpoint.failures = 0;
     endpoint.downUntil = 0;
+  }
+}
+
+/** Ties at random: a pair's order comes from where the scan started, and favouring it would favour the endpoint after a dead one. */
+function lessLoaded(a: EndpointState, b: EndpointState, loadA: number, loadB: number): EndpointState {
+  if (loadA !== loadB) return loadA < loadB ? a : b;
+  return Math.random() < 0.5 ? a : b;
+}
+
+/** A transport's endpoint sets, one per service, made from its route on first use. */
+export class ServiceEndpoints {
+  readonly #sets = new Map<string, EndpointSet>();
+  readonly #kind: string;
+  readonly #addressesOf: (service: string) => readonly string[];
+  readonly #load: Load | undefined;
+
+  constructor(kind: string, addressesOf: (service: string) => readonly string[], load?: Load) {
+    this.#kind = kind;
+    this.#addressesOf = addressesOf;
+    this.#load = load;
+  }
+
+  of(service: string): EndpointSet {
+    let set = this.#sets.get(service);
+    if (set === undefined) {
+      set = new EndpointSet(this.#addressesOf(service), { kind: this.#kind, service, load: this.#load });
+      this.#sets.set(service, set);
+    }
+    return set;
+  }
+
+  /** Every set, with the endpoint(s) at `address` in it: one replica's state, whichever service it serves. */
+  *at(address: string): Generator<[EndpointSet, EndpointState]> {
+    for (const set of this.#sets.values()) {
+      for (const endpoint of set.endpoints) if (endpoint.address === address) yield [set, endpoint];
+    }
   }
 }

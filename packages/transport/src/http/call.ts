@@ -24,7 +24,6 @@ import { clientError, decodeReply, wasRefused, type HttpClient } from './client.
 export class ServiceCall implements Dispatcher.DispatchHandler {
   readonly id: string;
   readonly #client: HttpClient;
-  readonly #service: string;
   readonly #endpoints: EndpointSet;
   readonly #path: string;
   readonly #headers: string[];
@@ -32,6 +31,8 @@ export class ServiceCall implements Dispatcher.DispatchHandler {
   readonly #span: ClientCall;
   readonly #bytes: number;
   #endpoint: EndpointState | undefined;
+  /** Whether this call counts in #endpoint's outstanding calls (from start() until settled or moved on). */
+  #counted = false;
   #tried = 0;
   #abort: ((reason: Error) => void) | undefined;
   /** Settled (answered, failed, timed out or cancelled): nothing more to do. */
@@ -42,14 +43,12 @@ export class ServiceCall implements Dispatcher.DispatchHandler {
   constructor(
     client: HttpClient,
     id: string,
-    service: string,
     endpoints: EndpointSet,
     request: { path: string; headers: string[]; body: string | undefined; bytes: number },
     span: ClientCall,
   ) {
     this.#client = client;
     this.id = id;
-    this.#service = service;
     this.#endpoints = endpoints;
     this.#path = request.path;
     this.#headers = request.headers;
@@ -58,15 +57,18 @@ export class ServiceCall implements Dispatcher.DispatchHandler {
     this.#span = span;
   }
 
-  /** Send to the next live replica, in round robin. */
+  /** Send to a live replica, the less loaded of two (endpoints.ts). */
   start(): void {
-    const endpoint = this.#endpoints.pick();
-    if (endpoint === undefined) {
-      const all = this.#endpoints.endpoints.map((e) => e.address).join(', ');
-      this.#fail(new TransportError('UNAVAILABLE', `http: no reachable endpoint for ${this.#service} (tried ${all})`));
+    let endpoint: EndpointState;
+    try {
+      endpoint = this.#endpoints.pick();
+    } catch (err) {
+      this.#fail(err as Error);
       return;
     }
     this.#endpoint = endpoint;
+    endpoint.outstanding++;
+    this.#counted = true;
     this.#tried++;
     this.#status = 0;
     this.#chunks = [];
@@ -79,6 +81,7 @@ export class ServiceCall implements Dispatcher.DispatchHandler {
 
   /** The deadline passed or the transport closed: abort the request (HTTP/1.1 loses its connection with it). */
   cancel(): void {
+    this.#uncount();
     if (this.#done) return;
     this.#done = true;
     this.#abort?.(new TransportError('DEADLINE_EXCEEDED', 'http: request cancelled'));
@@ -105,6 +108,7 @@ export class ServiceCall implements Dispatcher.DispatchHandler {
     const chunks = this.#chunks;
     const text = chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8');
     const endpoint = this.#endpoint!;
+    this.#uncount();
     this.#endpoints.markUp(endpoint);
     let value: unknown;
     try {
@@ -120,6 +124,7 @@ export class ServiceCall implements Dispatcher.DispatchHandler {
     if (this.#done) return;
     const endpoint = this.#endpoint!;
     const error = clientError(err, this.#client.originOf(endpoint.address));
+    this.#uncount();
     if (wasRefused(error)) {
       this.#endpoints.markDown(endpoint);
       if (this.#tried < this.#endpoints.endpoints.length) {
@@ -128,6 +133,12 @@ export class ServiceCall implements Dispatcher.DispatchHandler {
       }
     }
     this.#fail(error);
+  }
+
+  #uncount(): void {
+    if (!this.#counted) return;
+    this.#counted = false;
+    this.#endpoint!.outstanding--;
   }
 
   #fail(error: Error): void {

@@ -23,7 +23,7 @@
  */
 import { TransportError } from '../errors.js';
 import { CloseOrder } from '../close-order.js';
-import { EndpointSet } from '../endpoints.js';
+import { ServiceEndpoints } from '../endpoints.js';
 import { checkSize, outgoing, type OutgoingRequest, type TransportOptions } from '../options.js';
 import { SubscriberRegistry } from '../subscribers.js';
 import { PublishCall, codeOf } from '../tracing.js';
@@ -60,7 +60,7 @@ export class HttpTransport implements Transport {
   /** TCP_TLS_* files, used for HTTPS (mutual with a CA) too (tls.ts). */
   readonly #tls: HttpTls;
   readonly #subscriptions: CallbackSubscriptions;
-  readonly #endpoints = new Map<string, EndpointSet>();
+  readonly #endpoints = new ServiceEndpoints('http', (service) => this.#options.route(service).addresses);
   readonly #paths = new Map<string, Map<string, string>>();
   readonly #registries = new Map<string, SubscriberRegistry<CallbackSink>>();
   readonly #listeners = new Set<Listener>();
@@ -101,7 +101,7 @@ export class HttpTransport implements Transport {
       const path = this.#pathOf(service, method);
       this.#signing.sign(headers, SEALED.httpToServer, 'POST', path, body);
       const request = { path, headers, body, bytes };
-      call = new ServiceCall(this.#client, out.id, service, this.#endpointsFor(service), request, out.call);
+      call = new ServiceCall(this.#client, out.id, this.#endpoints.of(service), request, out.call);
     } catch (err) {
       return out === undefined ? Promise.reject(err as Error) : out.call.fail(err);
     }
@@ -121,15 +121,6 @@ export class HttpTransport implements Transport {
       if (paths.size < MAX_CACHED_PATHS) paths.set(method, path);
     }
     return path;
-  }
-
-  #endpointsFor(service: string): EndpointSet {
-    let endpoints = this.#endpoints.get(service);
-    if (endpoints === undefined) {
-      endpoints = new EndpointSet(this.#options.route(service).addresses);
-      this.#endpoints.set(service, endpoints);
-    }
-    return endpoints;
   }
 
   async subscribe(

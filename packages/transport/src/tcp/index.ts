@@ -22,7 +22,7 @@ import { TransportError, fromWireError, unavailable } from '../errors.js';
 import { CloseOrder } from '../close-order.js';
 import { decodeEnvelope, encodeEnvelope, type Envelope } from '../envelope.js';
 import { deliver } from '../dispatch.js';
-import { EndpointSet, backoffMs, parseHostPort, type EndpointState } from '../endpoints.js';
+import { ServiceEndpoints, backoffMs, parseHostPort, type EndpointSet, type EndpointState } from '../endpoints.js';
 import { newRequestId, newSubscriptionId } from '../ids.js';
 import { checkSize, outgoing, requestEnvelope, type OutgoingRequest, type TransportOptions } from '../options.js';
 import { PendingRequests } from '../pending.js';
@@ -53,7 +53,12 @@ export class TcpTransport implements Transport {
   readonly maxMessageBytes: number;
   readonly #options: TransportOptions;
   readonly #pending = new PendingRequests<Connection>((connection) => connection.pending--);
-  readonly #endpoints = new Map<string, EndpointSet>();
+  /** Each service's replicas; an endpoint's load is the calls waiting on its connection. */
+  readonly #endpoints = new ServiceEndpoints(
+    'tcp',
+    (service) => this.#options.route(service).addresses,
+    (endpoint) => this.#connections.get(endpoint.address)?.pending ?? 0,
+  );
   readonly #connections = new Map<string, Connection>();
   readonly #subscriptions = new Map<string, LocalSubscription<{ addresses: string[] }>>();
   readonly #servers = new Map<string, TcpServer>();
@@ -167,17 +172,8 @@ export class TcpTransport implements Transport {
 
   #connectionFor(service: string): Connection {
     this.#closing.assertCalling();
-    let endpoints = this.#endpoints.get(service);
-    if (endpoints === undefined) {
-      endpoints = new EndpointSet(this.#options.route(service).addresses);
-      this.#endpoints.set(service, endpoints);
-    }
-    // Prefer an endpoint whose connection is already open; else the next one not sitting out.
+    const endpoints = this.#endpoints.of(service);
     const endpoint = endpoints.pick();
-    if (endpoint === undefined) {
-      const last = endpoints.endpoints.map((e) => e.address).join(', ');
-      throw new TransportError('UNAVAILABLE', `tcp: no reachable endpoint for ${service} (tried ${last})`);
-    }
     return this.#connection(endpoint.address, endpoints, endpoint);
   }
 

@@ -27,7 +27,7 @@ import { TransportError, fromWireError, isUnreachable, unavailable } from '../er
 import { CloseOrder } from '../close-order.js';
 import { decodeEnvelope, encodeEnvelope, type Envelope } from '../envelope.js';
 import { deliver } from '../dispatch.js';
-import { EndpointSet, parseHostPort } from '../endpoints.js';
+import { ServiceEndpoints, parseHostPort } from '../endpoints.js';
 import { newRequestId, newSubscriptionId } from '../ids.js';
 import { checkSize, outgoing, requestEnvelope, type OutgoingRequest, type TransportOptions } from '../options.js';
 import { PendingRequests } from '../pending.js';
@@ -85,6 +85,8 @@ interface Peer {
   onSent: (err: Error | null) => void;
   /** Refused since its last reply: its endpoints may be sitting out. */
   refused: boolean;
+  /** Calls and registrations sent to it and not yet settled: its load, for the balancing. */
+  pending: number;
   /** The server's proof that we receive at our address (address-check.ts), once it gave us one. */
   cookie: Buffer | undefined;
 }
@@ -104,11 +106,16 @@ export class UdpTransport implements Transport {
   };
   readonly #options: TransportOptions;
   readonly #auth: DatagramAuth;
-  readonly #pending = new PendingRequests<Peer>();
+  readonly #pending = new PendingRequests<Peer>((peer) => peer.pending--);
   readonly #retransmits = new RetransmitSchedule<Peer>(RETRANSMIT_FIRST_MS, RETRANSMIT_MAX_MS, (entry) =>
     this.#retransmit(entry),
   );
-  readonly #endpoints = new Map<string, EndpointSet>();
+  /** Each service's replicas; an endpoint's load is the calls and registrations waiting on its peer. */
+  readonly #endpoints = new ServiceEndpoints(
+    'udp',
+    (service) => this.#options.route(service).addresses,
+    (endpoint) => this.#peers.get(endpoint.address)?.pending ?? 0,
+  );
   readonly #peers = new Map<string, Peer>();
   readonly #subscriptions = new Map<string, UdpSubscription>();
   readonly #servers = new Map<string, UdpServer>();
@@ -152,6 +159,7 @@ export class UdpTransport implements Transport {
    */
   #exchange(peer: Peer, id: string, datagram: Buffer, timeoutMs: number, describe: string): Promise<unknown> {
     const reply = this.#pending.wait(id, timeoutMs, describe, peer);
+    peer.pending++;
     if (peer.connected) {
       this.#transmit(peer, datagram);
       this.#retransmits.add(id, peer, datagram);
@@ -187,17 +195,7 @@ export class UdpTransport implements Transport {
   /** The next endpoint of `service` in round robin that is not sitting out a refusal. */
   #peerFor(service: string): Peer {
     this.#closing.assertCalling();
-    let endpoints = this.#endpoints.get(service);
-    if (endpoints === undefined) {
-      endpoints = new EndpointSet(this.#options.route(service).addresses);
-      this.#endpoints.set(service, endpoints);
-    }
-    const endpoint = endpoints.pick();
-    if (endpoint === undefined) {
-      const tried = endpoints.endpoints.map((e) => e.address).join(', ');
-      throw new TransportError('UNAVAILABLE', `udp: no reachable endpoint for ${service} (tried ${tried})`);
-    }
-    return this.#peer(endpoint.address);
+    return this.#peer(this.#endpoints.of(service).pick().address);
   }
 
   #peer(address: string): Peer {
@@ -214,6 +212,7 @@ export class UdpTransport implements Transport {
       }),
       connected: false,
       refused: true, // its address may have been marked down before this socket (a name that did not resolve)
+      pending: 0,
       cookie: undefined,
       onSent: (err) => {
         if (err) this.#onPeerError(peer, err);
@@ -249,21 +248,15 @@ export class UdpTransport implements Transport {
   #markDown(address: string): void {
     const peer = this.#peers.get(address);
     if (peer !== undefined) peer.refused = true;
-    const now = Date.now();
-    for (const set of this.#endpoints.values()) {
-      // One refusal episode often brings several ICMP reports; count it once.
-      for (const e of set.endpoints) if (e.address === address && e.downUntil <= now) set.markDown(e);
-    }
+    // One refusal episode often brings several ICMP reports: markDown counts it once.
+    for (const [set, endpoint] of this.#endpoints.at(address)) set.markDown(endpoint);
   }
 
   /** A reply came from `peer`: its endpoints are back in rotation (a walk only after a refusal). */
   #markUp(peer: Peer): void {
     if (!peer.refused) return;
     peer.refused = false;
-    const address = peer.address;
-    for (const set of this.#endpoints.values()) {
-      for (const e of set.endpoints) if (e.address === address && e.failures > 0) set.markUp(e);
-    }
+    for (const [set, endpoint] of this.#endpoints.at(peer.address)) set.markUp(endpoint);
   }
 
   #onClientDatagram(peer: Peer, datagram: Buffer): void {
