@@ -57,7 +57,7 @@ if (!process.argv.includes('--no-build')) {
 }
 
 // Built code from here on: the same config reader the services use.
-const { transportConfigFromEnv } = await import('@chirp/transport');
+const { TRANSPORTS, TRANSPORT_KINDS, transportConfigFromEnv } = await import('@chirp/transport');
 const { DEFAULT_PORTS } = await import('@chirp/contracts');
 let transport;
 try {
@@ -65,13 +65,19 @@ try {
 } catch (err) {
   fail(err.message);
 }
-if (SERVICES.some((s) => transport.services[s]?.transport === 'amqp')) await checkBroker(transport.amqpUrl);
+// A brokered transport a service uses needs its broker now; the others are only compared when theirs answers.
+const problems = Object.fromEntries(
+  await Promise.all(TRANSPORT_KINDS.map(async (kind) => [kind, await TRANSPORTS[kind].probe?.(transport, 3_000)])),
+);
+for (const service of SERVICES) {
+  const { transport: kind, events } = transport.services[service] ?? {};
+  for (const used of [kind, events])
+    if (used && problems[used]) fail(`${service} uses ${used}, but ${problems[used]}.`);
+}
 
 // The Transports page compares the transports live: every service also serves the others
-// (COMPARE_TRANSPORTS, default ports = own + 10/20/30), AMQP only when RabbitMQ answers.
-const compare =
-  process.env.COMPARE_TRANSPORTS ??
-  ['http', 'tcp', 'udp', ...((await brokerAnswers(transport.amqpUrl)) ? ['amqp'] : [])].join(',');
+// (COMPARE_TRANSPORTS, default ports = own + each transport's offset), brokered ones when their broker answers.
+const compare = process.env.COMPARE_TRANSPORTS ?? TRANSPORT_KINDS.filter((kind) => !problems[kind]).join(',');
 
 // HTTP/TCP/UDP calls between the processes are signed with TRANSPORT_SECRET; a run without one gets its own.
 const secret = process.env.TRANSPORT_SECRET || randomBytes(32).toString('hex');
@@ -102,9 +108,8 @@ await waitFor(web, `http://127.0.0.1:${webPort}/login`);
 
 console.log(`\nChirp is running at http://localhost:${webPort}\n`);
 for (const service of SERVICES.filter((s) => s !== 'notify')) {
-  const { transport: kind, events, addresses } = transport.services[service];
-  const where =
-    kind === 'amqp' ? `queue ${transport.amqpPrefix}.${service} on ${redact(transport.amqpUrl)}` : addresses.join(',');
+  const { transport: kind, events } = transport.services[service];
+  const where = TRANSPORTS[kind].where(transport, service);
   console.log(`  ${service.padEnd(8)} ${kind.padEnd(5)} ${where}${events ? `  (events over ${events})` : ''}`);
 }
 console.log(`  ${'notify'.padEnd(8)} ${'ws'.padEnd(5)} ${env.NOTIFY_URL}`);
@@ -147,28 +152,4 @@ async function stopAll(code) {
     if (outcome === 'stopped') console.log(`  ${started.name} stopped`);
   }
   process.exit(code);
-}
-
-async function brokerAnswers(url, timeout = 1_500) {
-  const amqp = await import('amqplib');
-  try {
-    const connection = await amqp.connect(url, { timeout });
-    await connection.close();
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function checkBroker(url) {
-  if (!(await brokerAnswers(url, 3_000))) {
-    fail(
-      `TRANSPORT=amqp needs RabbitMQ at ${redact(url)}, and it is not reachable: start it ` +
-        `(\`rabbitmq-server -detached\`, or \`docker compose up -d rabbitmq\`) or point AMQP_URL at one.`,
-    );
-  }
-}
-
-function redact(url) {
-  return url.replace(/\/\/([^:/@]+):[^@]+@/, '//$1:***@');
 }

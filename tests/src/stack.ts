@@ -17,7 +17,7 @@ import { startPosts, postsConfigFromEnv } from '@chirp/posts';
 import type { RunningService, Runtime, Started } from '@chirp/service-runtime';
 import { startTelemetry } from '@chirp/telemetry';
 import { startTestService } from '@chirp/service-runtime/testing';
-import { TRANSPORT_PRESETS, type TransportConfig, type TransportKind } from '@chirp/transport';
+import { TRANSPORTS, TRANSPORT_PRESETS, type TransportConfig, type TransportKind } from '@chirp/transport';
 import { freePort, TestWorld } from '@chirp/transport/testing';
 
 export const SERVICES = ['auth', 'follows', 'posts', 'notify'] as const;
@@ -144,13 +144,13 @@ async function presetWorld(name: string): Promise<TestWorld> {
   return new TestWorld('http', { services });
 }
 
-/** Every service also served on each of `kinds` it is not on already, at a free port (none for AMQP). */
+/** Every service also served on each of `kinds` it is not on already, at a free port (none for a brokered one). */
 async function serveAlso(world: TestWorld, kinds: TransportKind[]): Promise<void> {
   for (const service of SERVICES) {
     const own = (world.config.services[service] ??= {});
     for (const kind of kinds) {
       if (kind === (own.transport ?? world.kind) || kind === own.events) continue;
-      own.also = { ...own.also, [kind]: kind === 'amqp' ? [] : [`127.0.0.1:${await freePort()}`] };
+      own.also = { ...own.also, [kind]: TRANSPORTS[kind].brokered ? [] : [`127.0.0.1:${await freePort()}`] };
     }
   }
 }

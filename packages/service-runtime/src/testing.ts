@@ -3,6 +3,7 @@
  * inside a test, on a TestWorld's transport config, so clients made by the world reach it.
  */
 import type { TestWorld } from '@chirp/transport/testing';
+import { TRANSPORTS } from '@chirp/transport';
 import { runService, type RunningService, type Runtime, type Started } from './run.js';
 
 export async function startTestService(
@@ -24,7 +25,7 @@ export async function startTestService(
   );
   const address = running.listening()[0];
   const kind = world.config.services[service]?.transport ?? world.kind;
-  if (kind !== 'amqp' && address !== undefined) {
+  if (!TRANSPORTS[kind].brokered && address !== undefined) {
     world.config.services[service] = { ...world.config.services[service], listen: address, addresses: [address] };
   }
   return running;

@@ -20,6 +20,8 @@
  *                                       + 10 (http), + 20 (tcp) or + 30 (udp): posts 4102 → tcp 4122
  *   AMQP_URL                            default amqp://guest:guest@127.0.0.1:5672
  *   AMQP_PREFIX                         queue and exchange name prefix, default chirp
+ *   NATS_URL                            default nats://127.0.0.1:4222 (several: comma-separated)
+ *   NATS_PREFIX                         first token of every NATS subject, default chirp
  *   REQUEST_TIMEOUT_MS                  default deadline of a call, default 5000
  *   MAX_MESSAGE_BYTES                   override every transport's limit (defaults below)
  *   SUBSCRIPTION_TTL_MS                 HTTP/UDP event registrations expire unless renewed (every third of it), default 6000
@@ -50,12 +52,18 @@ import { readFileSync } from 'node:fs';
 import { formatHostPort, parseHostPort } from './endpoints.js';
 import { secretBytes } from './signing.js';
 import { TRANSPORT_KINDS, type TransportKind } from './transport.js';
+import { TRANSPORTS } from './transports.js';
+import { DEFAULT_TCP_LIMITS, type TcpLimits } from './tcp/limits.js';
+
+export { DEFAULT_TCP_LIMITS, type TcpLimits };
 
 export interface TransportConfig {
   transport: TransportKind;
   services: Record<string, ServiceConfig>;
   amqpUrl: string;
   amqpPrefix: string;
+  natsUrl: string;
+  natsPrefix: string;
   defaultTimeoutMs: number;
   maxMessageBytes: Record<TransportKind, number>;
   subscriptionTtlMs: number;
@@ -67,29 +75,6 @@ export interface TransportConfig {
   /** What one TCP connection, and one peer, may hold on a server (tcp/limits.ts). */
   tcpLimits: TcpLimits;
 }
-
-/** Bounds on what strangers can hold on a TCP server: sockets, buffered bytes, time. */
-export interface TcpLimits {
-  maxConnections: number;
-  maxConnectionsPerPeer: number;
-  helloTimeoutMs: number;
-  frameTimeoutMs: number;
-  idleTimeoutMs: number;
-  firstFrameBytes: number;
-}
-
-/**
- * Generous for services on one network (a handful of connections per peer, frames sent in
- * one go), tight enough that a stranger's sockets are few and short-lived: see tcp/limits.ts.
- */
-export const DEFAULT_TCP_LIMITS: TcpLimits = {
-  maxConnections: 1024,
-  maxConnectionsPerPeer: 64,
-  helloTimeoutMs: 10_000,
-  frameTimeoutMs: 30_000,
-  idleTimeoutMs: 300_000,
-  firstFrameBytes: 4096,
-};
 
 /** Paths of PEM files. A server needs cert and key; a client uses TLS when ca or cert is set. */
 export interface TcpTlsFiles {
@@ -111,26 +96,21 @@ export interface ServiceConfig {
   also?: Partial<Record<TransportKind, string[]>>;
 }
 
-/** COMPARE_TRANSPORTS' default ports: the service's own port plus this. */
-export const COMPARE_PORT_OFFSETS: Record<Exclude<TransportKind, 'amqp'>, number> = { http: 10, tcp: 20, udp: 30 };
+/** Per-transport message limits, as each transport's descriptor sets them (`<kind>/descriptor.ts`). */
+export const DEFAULT_MAX_MESSAGE_BYTES = eachKind((kind) => TRANSPORTS[kind].maxMessageBytes);
 
-/**
- * Per-transport message limits. TCP and HTTP: 1 MiB, a policy (both could carry more).
- * AMQP: 1 MiB too; RabbitMQ's own ceiling is far higher but large messages stall a queue.
- * UDP: 65,507 bytes, the most one IPv4 datagram can carry — a physical limit.
- */
-export const DEFAULT_MAX_MESSAGE_BYTES: Record<TransportKind, number> = {
-  http: 1024 * 1024,
-  amqp: 1024 * 1024,
-  tcp: 1024 * 1024,
-  udp: 65_507,
-};
+/** `value(kind)` for every transport kind. */
+function eachKind<T>(value: (kind: TransportKind) => T): Record<TransportKind, T> {
+  return Object.fromEntries(TRANSPORT_KINDS.map((kind) => [kind, value(kind)])) as Record<TransportKind, T>;
+}
 
 export const DEFAULT_TRANSPORT_CONFIG: TransportConfig = {
   transport: 'http',
   services: {},
   amqpUrl: 'amqp://guest:guest@127.0.0.1:5672',
   amqpPrefix: 'chirp',
+  natsUrl: 'nats://127.0.0.1:4222',
+  natsPrefix: 'chirp',
   defaultTimeoutMs: 5_000,
   maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES,
   // Renewed every 2 s: a publisher that restarted (and forgot its registrations) is sending
@@ -191,7 +171,8 @@ export function transportConfigFromEnv(
     for (const [service, own] of Object.entries(services)) {
       if (kind === own.transport || kind === own.events) continue; // served there already
       const configured = env[`${service.toUpperCase()}_${kind.toUpperCase()}_ADDR`];
-      own.also = { ...own.also, [kind]: kind === 'amqp' ? [] : configured ? list(configured) : offset(own, kind) };
+      const addresses = TRANSPORTS[kind].brokered ? [] : configured ? list(configured) : offset(own, kind);
+      own.also = { ...own.also, [kind]: addresses };
     }
   }
   const limit = env.MAX_MESSAGE_BYTES ? positiveInt(env.MAX_MESSAGE_BYTES, 'MAX_MESSAGE_BYTES') : undefined;
@@ -200,13 +181,15 @@ export function transportConfigFromEnv(
     services,
     amqpUrl: env.AMQP_URL ?? DEFAULT_TRANSPORT_CONFIG.amqpUrl,
     amqpPrefix: env.AMQP_PREFIX ?? DEFAULT_TRANSPORT_CONFIG.amqpPrefix,
+    natsUrl: env.NATS_URL ?? DEFAULT_TRANSPORT_CONFIG.natsUrl,
+    natsPrefix: env.NATS_PREFIX ?? DEFAULT_TRANSPORT_CONFIG.natsPrefix,
     defaultTimeoutMs: env.REQUEST_TIMEOUT_MS
       ? positiveInt(env.REQUEST_TIMEOUT_MS, 'REQUEST_TIMEOUT_MS')
       : DEFAULT_TRANSPORT_CONFIG.defaultTimeoutMs,
     maxMessageBytes:
       limit === undefined
         ? DEFAULT_MAX_MESSAGE_BYTES
-        : { http: limit, amqp: limit, tcp: limit, udp: Math.min(limit, DEFAULT_MAX_MESSAGE_BYTES.udp) },
+        : eachKind((kind) => Math.min(limit, TRANSPORTS[kind].ceilingBytes ?? Infinity)),
     subscriptionTtlMs: env.SUBSCRIPTION_TTL_MS
       ? positiveInt(env.SUBSCRIPTION_TTL_MS, 'SUBSCRIPTION_TTL_MS')
       : DEFAULT_TRANSPORT_CONFIG.subscriptionTtlMs,
@@ -229,11 +212,12 @@ function compareKindsFromEnv(env: Record<string, string | undefined>): Transport
   return [...new Set(kinds)];
 }
 
-/** Each of the service's addresses with its port moved by the kind's COMPARE_PORT_OFFSETS. */
-function offset(service: ServiceConfig, kind: Exclude<TransportKind, 'amqp'>): string[] {
+/** Each of the service's addresses with its port moved by the kind's comparePortOffset (descriptor.ts). */
+function offset(service: ServiceConfig, kind: TransportKind): string[] {
+  const by = TRANSPORTS[kind].comparePortOffset ?? 0;
   return (service.addresses ?? []).map((address) => {
     const { host, port } = parseHostPort(address);
-    return formatHostPort({ host, port: port + COMPARE_PORT_OFFSETS[kind] });
+    return formatHostPort({ host, port: port + by });
   });
 }
 

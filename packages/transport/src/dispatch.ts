@@ -164,3 +164,8 @@ export class InFlight {
     });
   }
 }
+
+/** A request that reached a port serving another service (TCP, UDP): a misconfigured address. */
+export function wrongService(served: string, asked: string): ReplyBody {
+  return { ok: false, error: { code: 'UNIMPLEMENTED', message: `this endpoint serves ${served}, not ${asked}` } };
+}

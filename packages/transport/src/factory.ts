@@ -17,11 +17,8 @@ import { retried } from './retry.js';
 import { CloseOrder } from './close-order.js';
 import { rateLimitedLogger, silentLogger, type Logger } from './logger.js';
 import { secretBytes } from './signing.js';
-import type { ServiceRoute, TransportOptions } from './options.js';
-import { AmqpTransport } from './amqp/index.js';
-import { HttpTransport } from './http/index.js';
-import { TcpTransport } from './tcp/index.js';
-import { UdpTransport } from './udp/index.js';
+import type { ServiceRoute } from './options.js';
+import { TRANSPORTS } from './transports.js';
 import {
   TRANSPORT_KINDS,
   type EventHandler,
@@ -35,13 +32,6 @@ import {
   type Transport,
   type TransportKind,
 } from './transport.js';
-
-const IMPLEMENTATIONS: Record<TransportKind, (options: TransportOptions) => Transport> = {
-  http: (options) => new HttpTransport(options),
-  amqp: (options) => new AmqpTransport(options),
-  tcp: (options) => new TcpTransport(options),
-  udp: (options) => new UdpTransport(options),
-};
 
 /** Tallies that are levels, not counts (Transport.counters). */
 const COUNTER_GAUGES = new Set(['open']);
@@ -124,8 +114,8 @@ export class RoutedTransport implements Transport {
     let transport = this.#implementations.get(kind);
     if (transport === undefined) {
       this.#closing.assertCalling(); // a closed transport does not come back to life
-      if (kind !== 'amqp' && this.config.secret === undefined) this.#warnUnauthenticated();
-      transport = IMPLEMENTATIONS[kind]({
+      if (!TRANSPORTS[kind].brokered && this.config.secret === undefined) this.#warnUnauthenticated();
+      transport = TRANSPORTS[kind].create({
         route: (s) => this.route(s, kind),
         maxMessageBytes: this.config.maxMessageBytes[kind],
         defaultTimeoutMs: this.config.defaultTimeoutMs,
@@ -133,6 +123,8 @@ export class RoutedTransport implements Transport {
         subscriptionTtlMs: this.config.subscriptionTtlMs,
         amqpUrl: this.config.amqpUrl,
         amqpPrefix: this.config.amqpPrefix,
+        natsUrl: this.config.natsUrl,
+        natsPrefix: this.config.natsPrefix,
         logger: this.#logger,
         secret: this.config.secret,
         tcpTls: this.config.tcpTls,

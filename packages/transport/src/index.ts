@@ -1,4 +1,5 @@
 export * from './transport.js';
+export { TRANSPORTS, type TransportDescriptor } from './transports.js';
 export * from './errors.js';
 export * from './config.js';
 export { createTransport, RoutedTransport, via } from './factory.js';

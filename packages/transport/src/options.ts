@@ -28,6 +28,10 @@ export interface TransportOptions {
   amqpUrl: string;
   /** Prefix of every AMQP queue and exchange name, so several deployments share a broker. */
   amqpPrefix: string;
+  /** NATS: the server(s) to connect to, comma-separated (`nats://127.0.0.1:4222`). */
+  natsUrl: string;
+  /** NATS: the first token of every subject, so several deployments share a server. */
+  natsPrefix: string;
   /** HTTP, TCP and UDP: the shared secret every request, frame and datagram is signed with (signing.ts). */
   secret?: string;
   /** TCP: PEM file paths for TLS. */

@@ -376,6 +376,14 @@ function endSpan(span: Span, code: string): void {
   span.end();
 }
 
+/** OpenTelemetry's `messaging.system` of each transport's spans. */
+const MESSAGING_SYSTEMS: Record<TransportKind, string> = {
+  http: 'chirp.http',
+  amqp: 'rabbitmq',
+  tcp: 'chirp.tcp',
+  udp: 'chirp.udp',
+};
+
 function messagingSystem(transport: TransportKind): string {
-  return transport === 'amqp' ? 'rabbitmq' : `chirp.${transport}`;
+  return MESSAGING_SYSTEMS[transport];
 }

@@ -1,9 +1,9 @@
 /**
- * Every target by name: the four transports, their four baselines, AMQP's quorum-queue price,
+ * Every target by name: each transport and its baseline, AMQP's quorum-queue price,
  * TCP and UDP signed, each transport traced.
  */
 import { amqplibEcho, amqplibQuorumEcho } from './amqplib-echo.js';
-import { TRANSPORT_KINDS } from '@chirp/transport';
+import { TRANSPORTS, TRANSPORT_KINDS, type TransportKind } from '@chirp/transport';
 import { chirpTarget, signedTarget, tracedTarget } from './chirp.js';
 import { dgramEcho } from './dgram-echo.js';
 import { fastifyEcho } from './fastify-echo.js';
@@ -12,26 +12,24 @@ import { TRACING_MODES, type Target, type TargetName, type TracedName } from './
 
 export * from './target.js';
 
-const DESCRIPTIONS = {
-  http: 'Chirp HTTP transport: Fastify server, undici Pool client',
-  amqp: 'Chirp AMQP transport: durable classic request queue, transient requests, direct reply-to',
-  tcp: 'Chirp TCP transport: one multiplexed connection, length-prefixed binary envelopes',
-  udp: 'Chirp UDP transport: one binary envelope per datagram, retransmission, de-duplication',
-};
+/** `Chirp TCP transport: node:net: length-prefixed binary frames, …`, from the transport's descriptor. */
+const describe = (kind: TransportKind) => `Chirp ${kind.toUpperCase()} transport: ${TRANSPORTS[kind].description}`;
+
+const CHIRP = Object.fromEntries(TRANSPORT_KINDS.map((kind) => [kind, chirpTarget(kind, describe(kind))])) as Record<
+  TransportKind,
+  Target
+>;
 
 const TRACED = Object.fromEntries(
   TRANSPORT_KINDS.flatMap((kind) =>
-    TRACING_MODES.map((mode) => [`${kind}+${mode}`, tracedTarget(kind, mode, DESCRIPTIONS[kind])]),
+    TRACING_MODES.map((mode) => [`${kind}+${mode}`, tracedTarget(kind, mode, describe(kind))]),
   ),
 ) as Record<TracedName, Target>;
 
 export const TARGETS: Record<TargetName, Target> = {
-  http: chirpTarget('http', DESCRIPTIONS.http),
-  amqp: chirpTarget('amqp', DESCRIPTIONS.amqp),
-  tcp: chirpTarget('tcp', DESCRIPTIONS.tcp),
-  udp: chirpTarget('udp', DESCRIPTIONS.udp),
-  'tcp+secret': signedTarget('tcp', DESCRIPTIONS.tcp),
-  'udp+secret': signedTarget('udp', DESCRIPTIONS.udp),
+  ...CHIRP,
+  'tcp+secret': signedTarget('tcp', describe('tcp')),
+  'udp+secret': signedTarget('udp', describe('udp')),
   ...TRACED,
   fastify: fastifyEcho,
   amqplib: amqplibEcho,

@@ -17,16 +17,16 @@
  * reconnects.
  */
 import type net from 'node:net';
-import { DEFAULT_TCP_LIMITS, type TcpLimits } from '../config.js';
+
 import { TransportError, fromWireError, unavailable } from '../errors.js';
 import { CloseOrder } from '../close-order.js';
+import { ServedServers } from '../served.js';
 import { decodeEnvelope, encodeEnvelope, type Envelope } from '../envelope.js';
 import { deliver } from '../dispatch.js';
 import { ServiceEndpoints, backoffMs, parseHostPort, type EndpointSet, type EndpointState } from '../endpoints.js';
 import { newRequestId, newSubscriptionId } from '../ids.js';
 import { checkSize, outgoing, requestEnvelope, type OutgoingRequest, type TransportOptions } from '../options.js';
 import { PendingRequests } from '../pending.js';
-import { PublishCall, codeOf } from '../tracing.js';
 import { MAC_BYTES, Sealer, emptyAuthStats, secretBytes, type AuthStats } from '../signing.js';
 import type { LocalSubscription } from '../subscribers.js';
 import type {
@@ -41,12 +41,10 @@ import type {
 } from '../transport.js';
 import { writeFrame } from './coalesce.js';
 import { FRAME_HEADER_BYTES, FrameDecoder, withLength } from './framing.js';
-import { ConnectionCounter, type TcpConnectionStats } from './limits.js';
+import { ConnectionCounter, DEFAULT_TCP_LIMITS, type TcpConnectionStats, type TcpLimits } from './limits.js';
 import { TcpServer } from './server.js';
 import { UNSIGNED_FRAMES, UNSIGNED_HELLO, openSession, type FrameAuth } from './session.js';
 import { connectSocket, loadTcpTls, type TcpTls } from './tls.js';
-
-export { wrongService } from './server.js';
 
 export class TcpTransport implements Transport {
   readonly kind = 'tcp' as const;
@@ -61,8 +59,7 @@ export class TcpTransport implements Transport {
   );
   readonly #connections = new Map<string, Connection>();
   readonly #subscriptions = new Map<string, LocalSubscription<{ addresses: string[] }>>();
-  readonly #servers = new Map<string, TcpServer>();
-  readonly #listeners = new Set<TcpServer>();
+  readonly #servers = new ServedServers<TcpServer>('tcp');
   /** Signs hellos; undefined without TRANSPORT_SECRET. */
   readonly #sealer: Sealer | undefined;
   /** Room for a MAC in each frame's body. */
@@ -312,40 +309,20 @@ export class TcpTransport implements Transport {
       stats: this.stats,
       limits: this.#limits,
       counter: this.#counter,
-      onClosed: (closed) => {
-        this.#listeners.delete(closed);
-        if (this.#servers.get(service) === closed) this.#servers.delete(service);
-      },
+      onClosed: this.#servers.forget(service),
     });
-    this.#servers.set(service, server);
-    this.#listeners.add(server);
-    return server;
+    return this.#servers.add(service, server);
   }
 
-  async publish(service: string, topic: string, event: unknown, options?: PublishOptions): Promise<void> {
-    const server = this.#servers.get(service);
-    if (server === undefined) {
-      throw new TransportError(
-        'INTERNAL',
-        `tcp: publish on ${service} needs serve(${service}) first: subscribers register with its listener`,
-      );
-    }
-    const publishing = new PublishCall('tcp', service, topic, options?.parent);
-    try {
-      const { copies, bytes } = server.publish(topic, event, publishing.carrier);
-      publishing.sent(copies, bytes);
-      publishing.end('OK');
-    } catch (err) {
-      publishing.end(codeOf(err));
-      throw err;
-    }
+  publish(service: string, topic: string, event: unknown, options?: PublishOptions): Promise<void> {
+    return this.#servers.publish(service, topic, event, options);
   }
 
   // ---- lifecycle ---------------------------------------------------------------------
 
   close(): Promise<void> {
     return this.#closing.close(
-      () => Promise.all([...this.#listeners].map((listener) => listener.close())),
+      () => this.#servers.closeAll(),
       async () => {
         this.#pending.rejectAll(this.#closing.error());
         for (const connection of this.#connections.values()) connection.socket.destroy();

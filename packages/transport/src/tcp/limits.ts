@@ -34,8 +34,30 @@
  */
 import type net from 'node:net';
 import { performance } from 'node:perf_hooks';
-import type { TcpLimits } from '../config.js';
 import type { WireError } from '../errors.js';
+
+/** Bounds on what strangers can hold on a TCP server: sockets, buffered bytes, time. */
+export interface TcpLimits {
+  maxConnections: number;
+  maxConnectionsPerPeer: number;
+  helloTimeoutMs: number;
+  frameTimeoutMs: number;
+  idleTimeoutMs: number;
+  firstFrameBytes: number;
+}
+
+/**
+ * Generous for services on one network (a handful of connections per peer, frames sent in
+ * one go), tight enough that a stranger's sockets are few and short-lived: see below.
+ */
+export const DEFAULT_TCP_LIMITS: TcpLimits = {
+  maxConnections: 1024,
+  maxConnectionsPerPeer: 64,
+  helloTimeoutMs: 10_000,
+  frameTimeoutMs: 30_000,
+  idleTimeoutMs: 300_000,
+  firstFrameBytes: 4096,
+};
 
 /** Connections the limits closed or refused, by reason (all counters, but `open`). */
 export interface TcpConnectionStats {

@@ -10,10 +10,10 @@
  */
 import type net from 'node:net';
 import { performance } from 'node:perf_hooks';
-import type { TcpLimits } from '../config.js';
+import type { TcpLimits } from './limits.js';
 import { TransportError, toWireError, type WireError } from '../errors.js';
 import { decodeEnvelope, encodeEnvelope, idOf, type Envelope, type ReplyBody } from '../envelope.js';
-import { dispatch, InFlight, type IncomingRequest } from '../dispatch.js';
+import { dispatch, InFlight, wrongService, type IncomingRequest } from '../dispatch.js';
 import { formatHostPort, parseHostPort } from '../endpoints.js';
 import type { Logger } from '../logger.js';
 import { checkSize } from '../options.js';
@@ -394,9 +394,4 @@ function endSocket(socket: net.Socket, graceMs = 500): Promise<void> {
     });
     socket.end();
   });
-}
-
-/** A request that reached a port serving another service: a misconfigured address. */
-export function wrongService(served: string, asked: string): ReplyBody {
-  return { ok: false, error: { code: 'UNIMPLEMENTED', message: `this endpoint serves ${served}, not ${asked}` } };
 }

@@ -12,17 +12,22 @@ import { randomBytes } from 'node:crypto';
 import { DEFAULT_TRANSPORT_CONFIG, type TransportConfig } from '../config.js';
 import { TransportError } from '../errors.js';
 import { createTransport, type RoutedTransport } from '../factory.js';
+import { TRANSPORTS } from '../transports.js';
 import type { Handlers, Listener, TransportKind } from '../transport.js';
 
 export const AMQP_TEST_URL = process.env.AMQP_URL ?? DEFAULT_TRANSPORT_CONFIG.amqpUrl;
+export const NATS_TEST_URL = process.env.NATS_URL ?? DEFAULT_TRANSPORT_CONFIG.natsUrl;
 
 /** A config for tests: every listed service on `kind`, listening on a free loopback port. */
 export function testConfig(kind: TransportKind, overrides: Partial<TransportConfig> = {}): TransportConfig {
+  const prefix = `test-${randomBytes(4).toString('hex')}`;
   return {
     ...DEFAULT_TRANSPORT_CONFIG,
     transport: kind,
     amqpUrl: AMQP_TEST_URL,
-    amqpPrefix: `test-${randomBytes(4).toString('hex')}`,
+    amqpPrefix: prefix,
+    natsUrl: NATS_TEST_URL,
+    natsPrefix: prefix,
     subscriptionTtlMs: 2_000,
     shutdownGraceMs: 2_000,
     ...overrides,
@@ -60,7 +65,7 @@ export class TestWorld {
       addresses: this.config.services[service]?.addresses ?? [],
     };
     const listener = await on.serve(service, handlers);
-    if (this.kind !== 'amqp') {
+    if (!TRANSPORTS[this.kind].brokered) {
       this.config.services[service] = { listen: listener.address, addresses: [listener.address] };
     }
     return listener;

@@ -25,13 +25,13 @@
 import type dgram from 'node:dgram';
 import { TransportError, fromWireError, isUnreachable, unavailable } from '../errors.js';
 import { CloseOrder } from '../close-order.js';
+import { ServedServers } from '../served.js';
 import { decodeEnvelope, encodeEnvelope, type Envelope } from '../envelope.js';
 import { deliver } from '../dispatch.js';
 import { ServiceEndpoints, parseHostPort } from '../endpoints.js';
 import { newRequestId, newSubscriptionId } from '../ids.js';
 import { checkSize, outgoing, requestEnvelope, type OutgoingRequest, type TransportOptions } from '../options.js';
 import { PendingRequests } from '../pending.js';
-import { PublishCall } from '../tracing.js';
 import { emptyAuthStats, type AuthStats } from '../signing.js';
 import type { LocalSubscription } from '../subscribers.js';
 import type {
@@ -118,8 +118,7 @@ export class UdpTransport implements Transport {
   );
   readonly #peers = new Map<string, Peer>();
   readonly #subscriptions = new Map<string, UdpSubscription>();
-  readonly #servers = new Map<string, UdpServer>();
-  readonly #listeners = new Set<UdpServer>();
+  readonly #servers = new ServedServers<UdpServer>('udp');
   readonly #closing = new CloseOrder('udp');
 
   constructor(options: TransportOptions) {
@@ -388,14 +387,9 @@ export class UdpTransport implements Transport {
       subscriptionTtlMs: this.#options.subscriptionTtlMs,
       logger: this.#options.logger,
       auth: datagramAuth(this.#options.secret, 'server'),
-      onClosed: (closed) => {
-        this.#listeners.delete(closed);
-        if (this.#servers.get(service) === closed) this.#servers.delete(service);
-      },
+      onClosed: this.#servers.forget(service),
     });
-    this.#servers.set(service, server);
-    this.#listeners.add(server);
-    return server;
+    return this.#servers.add(service, server);
   }
 
   /** The client's tallies, and its servers' summed (`server…`). */
@@ -415,26 +409,15 @@ export class UdpTransport implements Transport {
     return this.#servers.get(service);
   }
 
-  async publish(service: string, topic: string, event: unknown, options?: PublishOptions): Promise<void> {
-    const server = this.#servers.get(service);
-    if (server === undefined) {
-      throw new TransportError(
-        'INTERNAL',
-        `udp: publish on ${service} needs serve(${service}) first: subscribers register with its listener`,
-      );
-    }
-    const publishing = new PublishCall('udp', service, topic, options?.parent);
-    const sent = server.publish(topic, event, publishing.carrier).then(({ copies, bytes }) => {
-      publishing.sent(copies, bytes);
-    });
-    await publishing.track(sent);
+  publish(service: string, topic: string, event: unknown, options?: PublishOptions): Promise<void> {
+    return this.#servers.publish(service, topic, event, options);
   }
 
   // ---- lifecycle ---------------------------------------------------------------------
 
   close(): Promise<void> {
     return this.#closing.close(
-      () => Promise.all([...this.#listeners].map((listener) => listener.close())),
+      () => this.#servers.closeAll(),
       () => this.#closeClients(),
     );
   }

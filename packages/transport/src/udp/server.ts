@@ -13,13 +13,13 @@
 import type dgram from 'node:dgram';
 import { TransportError, toWireError } from '../errors.js';
 import { decodeEnvelope, encodeEnvelope, type Envelope, type ReplyBody } from '../envelope.js';
-import { dispatch, InFlight, type IncomingRequest } from '../dispatch.js';
+import { dispatch, InFlight, wrongService, type IncomingRequest } from '../dispatch.js';
 import { formatHostPort, parseHostPort, type HostPort } from '../endpoints.js';
 import type { Logger } from '../logger.js';
 import { checkSize } from '../options.js';
 import type { AuthStats } from '../signing.js';
 import { SubscriberRegistry } from '../subscribers.js';
-import { wrongService } from '../tcp/index.js';
+
 import type { TraceCarrier } from '../tracing.js';
 import type { Handlers, Listener } from '../transport.js';
 import { AddressCheck } from './address-check.js';

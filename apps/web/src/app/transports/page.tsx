@@ -8,6 +8,7 @@
  */
 import type { Metadata } from 'next';
 import Link from 'next/link';
+import { TRANSPORTS } from '@chirp/transport';
 import { webConfig } from '../../lib/config';
 import { SERVICES, transport } from '../../lib/services';
 import { pageViewer } from '../../lib/session';
@@ -56,11 +57,7 @@ export default async function TransportsPage() {
                     <span className={`kind kind-${kind}`}>{kind.toUpperCase()}</span>
                   </td>
                   <td>
-                    <code>
-                      {kind === 'amqp'
-                        ? `RabbitMQ ${brokerHost(routed.config.amqpUrl)}, queues ${routed.config.amqpPrefix}.*`
-                        : (routed.config.services[service]?.addresses ?? []).join(', ')}
-                    </code>
+                    <code>{TRANSPORTS[kind].where(routed.config, service)}</code>
                   </td>
                 </tr>
               );
@@ -178,10 +175,3 @@ async function Traces({ actions }: { actions: ActionTrace[] }) {
 }
 
 /** host:port of the broker, without the credentials an AMQP URL carries. */
-function brokerHost(url: string): string {
-  try {
-    return new URL(url).host;
-  } catch {
-    return 'broker';
-  }
-}
