@@ -1,4 +1,7 @@
-import type { EventHandler } from './transport.js';
+import { TransportError } from './errors.js';
+import { newSubscriptionId } from './ids.js';
+import type { TransportOptions } from './options.js';
+import type { EventHandler, Subscription } from './transport.js';
 
 /**
  * Publisher-side bookkeeping for the transports without a broker (HTTP, TCP, UDP): who
@@ -74,4 +77,117 @@ export interface LocalSubscription<Extra = unknown> {
   group: string | undefined;
   handler: EventHandler;
   extra: Extra;
+}
+
+/** How a subscriber registers with one publisher replica, and takes the registration back. */
+export interface RegistrationWire {
+  register(
+    address: string,
+    subscriptionId: string,
+    subscription: LocalSubscription,
+    timeoutMs: number,
+  ): Promise<unknown>;
+  unregister(address: string, subscriptionId: string, timeoutMs: number): Promise<unknown>;
+}
+
+/** An unsubscribe is a courtesy (the registration expires anyway): never wait long for it. */
+const UNREGISTER_TIMEOUT_MS = 1_000;
+
+/**
+ * The subscriber's side for the transports without a broker whose registrations expire (HTTP,
+ * UDP), written once: a subscription registers with every replica of the publishing service
+ * (each publishes its own events) and resolves once one has accepted; every third of the TTL it
+ * registers again with each, so a publisher that restarted, or one that refused at first, is
+ * sending again within that time, and a subscriber that vanished is forgotten by the TTL.
+ */
+export class RenewedSubscriptions {
+  readonly #kind: string;
+  readonly #options: RenewalOptions;
+  readonly #wire: RegistrationWire;
+  readonly #subscriptions = new Map<string, LocalSubscription<Renewed>>();
+  #closed = false;
+
+  constructor(kind: string, options: RenewalOptions, wire: RegistrationWire) {
+    this.#kind = kind;
+    this.#options = options;
+    this.#wire = wire;
+  }
+
+  get(subscriptionId: string): LocalSubscription | undefined {
+    return this.#subscriptions.get(subscriptionId);
+  }
+
+  async subscribe(service: string, topic: string, handler: EventHandler, group?: string): Promise<Subscription> {
+    const addresses = this.#options.route(service).addresses;
+    if (addresses.length === 0) {
+      throw new TransportError('UNAVAILABLE', `${this.#kind}: ${service} has no address to subscribe to`);
+    }
+    const id = newSubscriptionId();
+    const sub: LocalSubscription<Renewed> = { service, topic, group, handler, extra: { addresses } };
+    this.#subscriptions.set(id, sub);
+    const results = await Promise.allSettled(
+      addresses.map((a) => this.#register(a, id, this.#options.defaultTimeoutMs)),
+    );
+    const failures = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failures.length === results.length) {
+      this.#subscriptions.delete(id);
+      throw failures[0]!.reason;
+    }
+    for (const failure of failures) {
+      this.#options.logger.warn(
+        { err: failure.reason, service, topic },
+        `${this.#kind}: a publisher refused the subscription; renewals retry`,
+      );
+    }
+    const renewEveryMs = Math.max(1, Math.floor(this.#options.subscriptionTtlMs / 3));
+    sub.extra.renewTimer = setInterval(() => this.#renew(id, renewEveryMs), renewEveryMs).unref();
+    return { close: () => this.#unsubscribe(id) };
+  }
+
+  /** Register every subscription again with each of its publishers now (HTTP: its callback URL moved). */
+  registerAll(): Promise<unknown> {
+    const ids = [...this.#subscriptions.entries()];
+    return Promise.allSettled(
+      ids.flatMap(([id, sub]) => sub.extra.addresses.map((a) => this.#register(a, id, this.#options.defaultTimeoutMs))),
+    );
+  }
+
+  /** Stop renewing and forget every subscription; publishers drop them when their TTL runs out. */
+  close(): void {
+    this.#closed = true;
+    for (const sub of this.#subscriptions.values()) clearInterval(sub.extra.renewTimer);
+    this.#subscriptions.clear();
+  }
+
+  #renew(id: string, timeoutMs: number): void {
+    const sub = this.#subscriptions.get(id);
+    for (const address of sub?.extra.addresses ?? []) {
+      this.#register(address, id, timeoutMs).catch((err: unknown) => {
+        this.#options.logger.debug({ err, address, topic: sub?.topic }, `${this.#kind}: subscription renewal failed`);
+      });
+    }
+  }
+
+  async #register(address: string, id: string, timeoutMs: number): Promise<unknown> {
+    const sub = this.#subscriptions.get(id);
+    if (sub === undefined || this.#closed) return;
+    return this.#wire.register(address, id, sub, timeoutMs);
+  }
+
+  async #unsubscribe(id: string): Promise<void> {
+    const sub = this.#subscriptions.get(id);
+    if (sub === undefined) return;
+    this.#subscriptions.delete(id);
+    clearInterval(sub.extra.renewTimer);
+    if (this.#closed) return;
+    const timeoutMs = Math.min(this.#options.defaultTimeoutMs, UNREGISTER_TIMEOUT_MS);
+    await Promise.allSettled(sub.extra.addresses.map((address) => this.#wire.unregister(address, id, timeoutMs)));
+  }
+}
+
+type RenewalOptions = Pick<TransportOptions, 'route' | 'subscriptionTtlMs' | 'defaultTimeoutMs' | 'logger'>;
+
+interface Renewed {
+  addresses: string[];
+  renewTimer?: NodeJS.Timeout;
 }

@@ -16,12 +16,10 @@
  */
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
-import { TransportError } from '../errors.js';
 import { deliver } from '../dispatch.js';
 import { isLoopbackHost, parseHostPort } from '../endpoints.js';
-import { newSubscriptionId } from '../ids.js';
 import type { TransportOptions } from '../options.js';
-import type { LocalSubscription } from '../subscribers.js';
+import { RenewedSubscriptions, type LocalSubscription } from '../subscribers.js';
 import type { EventHandler, Subscription } from '../transport.js';
 import { SEALED, answerChallenge } from '../signing.js';
 import {
@@ -40,8 +38,6 @@ import { decodeReply, type HttpClient } from './client.js';
 import { httpsOptions, type HttpTls } from './tls.js';
 import { challengeBinding, type Registration } from './webhooks.js';
 
-type HttpSubscription = LocalSubscription<{ addresses: string[]; renewTimer?: NodeJS.Timeout }>;
-
 interface CallbackServer {
   app: FastifyInstance;
   /** Loopback only, or every interface. */
@@ -50,16 +46,12 @@ interface CallbackServer {
   advertised: string;
 }
 
-/** An unsubscribe is a courtesy (the registration expires anyway): never wait long for it. */
-const UNSUBSCRIBE_TIMEOUT_MS = 1_000;
-
 export class CallbackSubscriptions {
   readonly #options: TransportOptions;
   readonly #client: HttpClient;
   readonly #signing: HttpSigning;
-  readonly #subscriptions = new Map<string, HttpSubscription>();
+  readonly #subscriptions: RenewedSubscriptions;
   #server: Promise<CallbackServer> | undefined;
-  #closed = false;
 
   readonly #tls: HttpTls['server'];
 
@@ -68,55 +60,18 @@ export class CallbackSubscriptions {
     this.#client = client;
     this.#signing = signing;
     this.#tls = tls;
+    this.#subscriptions = new RenewedSubscriptions('http', options, {
+      register: (address, id, sub, timeoutMs) => this.#register(address, id, sub, timeoutMs),
+      unregister: (address, id, timeoutMs) => this.#unregister(address, id, timeoutMs),
+    });
   }
 
-  /**
-   * Register with every replica of `service` (each publishes its own events). Resolves
-   * once one has accepted; the others are retried by the renewals.
-   */
-  async subscribe(
-    service: string,
-    topic: string,
-    handler: EventHandler,
-    group: string | undefined,
-  ): Promise<Subscription> {
-    const addresses = this.#options.route(service).addresses;
-    if (addresses.length === 0)
-      throw new TransportError('UNAVAILABLE', `http: ${service} has no address to subscribe to`);
-    const subscriptionId = newSubscriptionId();
-    const sub: HttpSubscription = { service, topic, group, handler, extra: { addresses } };
-    this.#subscriptions.set(subscriptionId, sub);
-    const results = await Promise.allSettled(
-      addresses.map((address) => this.#register(address, subscriptionId, this.#options.defaultTimeoutMs)),
-    );
-    const failures = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failures.length === results.length) {
-      this.#subscriptions.delete(subscriptionId);
-      throw failures[0]!.reason;
-    }
-    for (const failure of failures) {
-      this.#options.logger.warn(
-        { err: failure.reason, service, topic },
-        'http: a publisher refused the subscription; renewals retry',
-      );
-    }
-    const renewEveryMs = Math.max(1, Math.floor(this.#options.subscriptionTtlMs / 3));
-    sub.extra.renewTimer = setInterval(() => this.#renew(subscriptionId, renewEveryMs), renewEveryMs).unref();
-    return { close: () => this.#unsubscribe(subscriptionId) };
+  /** Register with every replica of `service`: resolves once one has accepted, renewals retry the others. */
+  subscribe(service: string, topic: string, handler: EventHandler, group: string | undefined): Promise<Subscription> {
+    return this.#subscriptions.subscribe(service, topic, handler, group);
   }
 
-  #renew(subscriptionId: string, timeoutMs: number): void {
-    const sub = this.#subscriptions.get(subscriptionId);
-    for (const address of sub?.extra.addresses ?? []) {
-      this.#register(address, subscriptionId, timeoutMs).catch((err: unknown) => {
-        this.#options.logger.debug({ err, address, topic: sub?.topic }, 'http: subscription renewal failed');
-      });
-    }
-  }
-
-  async #register(address: string, subscriptionId: string, timeoutMs: number): Promise<void> {
-    const sub = this.#subscriptions.get(subscriptionId);
-    if (sub === undefined || this.#closed) return;
+  async #register(address: string, subscriptionId: string, sub: LocalSubscription, timeoutMs: number): Promise<void> {
     const server = await this.#callbackServer(!isLoopback(address));
     const registration: Registration = {
       subscriptionId,
@@ -137,30 +92,13 @@ export class CallbackSubscriptions {
     });
   }
 
-  async #unsubscribe(subscriptionId: string): Promise<void> {
-    const sub = this.#subscriptions.get(subscriptionId);
-    if (sub === undefined) return;
-    this.#subscriptions.delete(subscriptionId);
-    clearInterval(sub.extra.renewTimer);
-    if (this.#closed) return;
+  #unregister(address: string, subscriptionId: string, timeoutMs: number): Promise<unknown> {
     const path = `${SUBSCRIPTIONS_PATH}/${encodeURIComponent(subscriptionId)}`;
-    await Promise.allSettled(
-      sub.extra.addresses.map((address) =>
-        this.#client.call(
-          'http unsubscribe',
-          Math.min(this.#options.defaultTimeoutMs, UNSUBSCRIBE_TIMEOUT_MS),
-          (cancel) => {
-            const headers: string[] = [];
-            this.#signing.sign(headers, SEALED.httpToServer, 'DELETE', path, undefined);
-            return this.#client.exchange(
-              this.#client.originOf(address),
-              { method: 'DELETE', path, headers },
-              { cancel },
-            );
-          },
-        ),
-      ),
-    );
+    return this.#client.call('http unsubscribe', timeoutMs, (cancel) => {
+      const headers: string[] = [];
+      this.#signing.sign(headers, SEALED.httpToServer, 'DELETE', path, undefined);
+      return this.#client.exchange(this.#client.originOf(address), { method: 'DELETE', path, headers }, { cancel });
+    });
   }
 
   /** The callback server, started on first use; moved to every interface once a publisher needs it. */
@@ -180,11 +118,7 @@ export class CallbackSubscriptions {
   /** Publishers still hold the loopback URL: tell them the new one before closing the old server. */
   async #reregisterAfterMove(old: CallbackServer): Promise<void> {
     await this.#server;
-    await Promise.allSettled(
-      [...this.#subscriptions].flatMap(([id, sub]) =>
-        sub.extra.addresses.map((address) => this.#register(address, id, this.#options.defaultTimeoutMs)),
-      ),
-    );
+    await this.#subscriptions.registerAll();
     await closeApp(old.app, () => Promise.resolve());
   }
 
@@ -239,9 +173,7 @@ export class CallbackSubscriptions {
   }
 
   async close(): Promise<void> {
-    this.#closed = true;
-    for (const sub of this.#subscriptions.values()) clearInterval(sub.extra.renewTimer);
-    this.#subscriptions.clear();
+    this.#subscriptions.close();
     const server = await this.#server?.catch(() => undefined);
     if (server !== undefined) await closeApp(server.app, () => Promise.resolve());
   }

@@ -23,17 +23,17 @@
  *   one round trip for a cookie, which the client then sends with every request to that server.
  */
 import type dgram from 'node:dgram';
-import { TransportError, fromWireError, isUnreachable, unavailable } from '../errors.js';
+import { fromWireError, isUnreachable, unavailable } from '../errors.js';
 import { CloseOrder } from '../close-order.js';
 import { ServedServers } from '../served.js';
 import { decodeEnvelope, encodeEnvelope, type Envelope } from '../envelope.js';
 import { deliver } from '../dispatch.js';
 import { ServiceEndpoints, parseHostPort } from '../endpoints.js';
-import { newRequestId, newSubscriptionId } from '../ids.js';
+import { newRequestId } from '../ids.js';
 import { checkSize, outgoing, requestEnvelope, type OutgoingRequest, type TransportOptions } from '../options.js';
 import { PendingRequests } from '../pending.js';
 import { emptyAuthStats, type AuthStats } from '../signing.js';
-import type { LocalSubscription } from '../subscribers.js';
+import { RenewedSubscriptions, type LocalSubscription } from '../subscribers.js';
 import type {
   EventHandler,
   Handlers,
@@ -91,8 +91,6 @@ interface Peer {
   cookie: Buffer | undefined;
 }
 
-type UdpSubscription = LocalSubscription<{ addresses: string[]; renewTimer?: NodeJS.Timeout }>;
-
 export class UdpTransport implements Transport {
   readonly kind = 'udp' as const;
   readonly maxMessageBytes: number;
@@ -117,7 +115,7 @@ export class UdpTransport implements Transport {
     (endpoint) => this.#peers.get(endpoint.address)?.pending ?? 0,
   );
   readonly #peers = new Map<string, Peer>();
-  readonly #subscriptions = new Map<string, UdpSubscription>();
+  readonly #subscriptions: RenewedSubscriptions;
   readonly #servers = new ServedServers<UdpServer>('udp');
   readonly #closing = new CloseOrder('udp');
 
@@ -125,6 +123,10 @@ export class UdpTransport implements Transport {
     this.#options = options;
     this.maxMessageBytes = options.maxMessageBytes;
     this.#auth = datagramAuth(options.secret, 'client');
+    this.#subscriptions = new RenewedSubscriptions('udp', options, {
+      register: (address, id, sub, timeoutMs) => this.#register(address, id, sub, timeoutMs),
+      unregister: (address, id, timeoutMs) => this.#unregister(address, id, timeoutMs),
+    });
   }
 
   // ---- client side -------------------------------------------------------------------
@@ -294,45 +296,13 @@ export class UdpTransport implements Transport {
     }
   }
 
-  /**
-   * Register with every replica of `service` (each publishes its own events) and keep
-   * registering every ttl/3: a publisher that restarted, or lost a registration datagram,
-   * learns about us again within a third of the TTL. Resolves once one replica has
-   * acknowledged; the others are retried by the renewal.
-   */
-  async subscribe(
-    service: string,
-    topic: string,
-    handler: EventHandler,
-    options?: SubscribeOptions,
-  ): Promise<Subscription> {
+  /** Registered with every replica of `service`, and renewed (subscribers.ts): a lost registration datagram heals too. */
+  subscribe(service: string, topic: string, handler: EventHandler, options?: SubscribeOptions): Promise<Subscription> {
     this.#closing.assertServing();
-    const subscriptionId = newSubscriptionId();
-    const addresses = this.#options.route(service).addresses;
-    const sub: UdpSubscription = { service, topic, group: options?.group, handler, extra: { addresses } };
-    this.#subscriptions.set(subscriptionId, sub);
-    const results = await Promise.allSettled(
-      addresses.map((address) => this.#register(address, subscriptionId, this.#options.defaultTimeoutMs)),
-    );
-    if (!results.some((r) => r.status === 'fulfilled')) {
-      this.#subscriptions.delete(subscriptionId);
-      const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-      throw failure?.reason ?? new TransportError('UNAVAILABLE', `udp: ${service} has no address to subscribe to`);
-    }
-    const renewEveryMs = Math.max(1, Math.floor(this.#options.subscriptionTtlMs / 3));
-    sub.extra.renewTimer = setInterval(() => {
-      for (const address of addresses) {
-        this.#register(address, subscriptionId, renewEveryMs).catch((err: unknown) => {
-          this.#options.logger.debug({ err, address, topic }, 'udp: subscription renewal not acknowledged');
-        });
-      }
-    }, renewEveryMs).unref();
-    return { close: () => this.#unsubscribe(subscriptionId) };
+    return this.#subscriptions.subscribe(service, topic, handler, options?.group);
   }
 
-  #register(address: string, subscriptionId: string, timeoutMs: number): Promise<unknown> {
-    const sub = this.#subscriptions.get(subscriptionId);
-    if (sub === undefined || this.#closing.closed) return Promise.resolve();
+  #register(address: string, subscriptionId: string, sub: LocalSubscription, timeoutMs: number): Promise<unknown> {
     const envelope: Envelope = {
       type: 'subscribe',
       id: newRequestId(),
@@ -343,35 +313,15 @@ export class UdpTransport implements Transport {
     if (sub.group !== undefined) envelope.group = sub.group;
     const peer = this.#peer(address);
     if (peer.cookie !== undefined) envelope.cookie = peer.cookie;
-    return this.#exchange(
-      peer,
-      envelope.id,
-      encodeEnvelope(envelope, this.#auth.headerBytes),
-      timeoutMs,
-      `udp subscribe ${sub.topic}`,
-    );
+    const datagram = encodeEnvelope(envelope, this.#auth.headerBytes);
+    return this.#exchange(peer, envelope.id, datagram, timeoutMs, `udp subscribe ${sub.topic}`);
   }
 
-  async #unsubscribe(subscriptionId: string): Promise<void> {
-    const sub = this.#subscriptions.get(subscriptionId);
-    if (sub === undefined) return;
-    this.#subscriptions.delete(subscriptionId);
-    clearInterval(sub.extra.renewTimer);
-    if (this.#closing.closed) return;
-    // Acknowledged if possible; a publisher that missed it stops sending when the TTL runs out.
-    const timeoutMs = Math.min(this.#options.defaultTimeoutMs, 1_000);
-    await Promise.allSettled(
-      sub.extra.addresses.map((address) => {
-        const envelope: Envelope = { type: 'unsubscribe', id: newRequestId(), subscriptionId };
-        return this.#exchange(
-          this.#peer(address),
-          envelope.id,
-          encodeEnvelope(envelope, this.#auth.headerBytes),
-          timeoutMs,
-          'udp unsubscribe',
-        );
-      }),
-    );
+  /** Acknowledged if possible; a publisher that missed it stops sending when the TTL runs out. */
+  #unregister(address: string, subscriptionId: string, timeoutMs: number): Promise<unknown> {
+    const envelope: Envelope = { type: 'unsubscribe', id: newRequestId(), subscriptionId };
+    const datagram = encodeEnvelope(envelope, this.#auth.headerBytes);
+    return this.#exchange(this.#peer(address), envelope.id, datagram, timeoutMs, 'udp unsubscribe');
   }
 
   // ---- server side -------------------------------------------------------------------
@@ -423,8 +373,7 @@ export class UdpTransport implements Transport {
   }
 
   async #closeClients(): Promise<void> {
-    for (const sub of this.#subscriptions.values()) clearInterval(sub.extra.renewTimer);
-    this.#subscriptions.clear();
+    this.#subscriptions.close();
     this.#pending.rejectAll(this.#closing.error());
     this.#retransmits.clear();
     await Promise.all(
