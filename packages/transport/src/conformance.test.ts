@@ -13,7 +13,7 @@ import { onward } from './options.js';
 import { TestWorld, eventually, sleep, testSecret } from './testing/index.js';
 import { rawRequest } from './testing/raw-request.js';
 import { parentIdOf, recordSpans, upstream, type ReadableSpan } from './testing/spans.js';
-import { TRANSPORT_KINDS, type CallContext, type Handlers, type TransportKind } from './transport.js';
+import { TRANSPORT_KINDS, type CallContext, type EventContext, type Handlers, type TransportKind } from './transport.js';
 
 /** Every span this file's transports make, as a service's telemetry would export them. */
 const recorded = recordSpans();
@@ -166,6 +166,30 @@ describe.each(CASES)('%s transport', (_name, { kind, secret }) => {
     expect(seen.b).toHaveLength(10);
     expect([...seen.g1, ...seen.g2]).toEqual(expect.arrayContaining(all));
     expect([...seen.g1, ...seen.g2]).toHaveLength(10);
+  });
+
+  it('delivers by pattern the same way on every transport: * is one word, # any number, the topic as published', async () => {
+    const publisher = world.transport();
+    await world.serve('feed', echo, publisher);
+    const got = { star: [] as string[], hash: [] as string[], grouped: [] as string[] };
+    const into = (list: string[]) => (_event: unknown, context: EventContext) => void list.push(context.topic);
+    await world.transport().subscribe('feed', 'post.*', into(got.star));
+    await world.transport().subscribe('feed', 'post.#', into(got.hash));
+    await world.transport().subscribe('feed', '*.deleted', into(got.grouped), { group: 'cleaners' });
+    await world.transport().subscribe('feed', '*.deleted', into(got.grouped), { group: 'cleaners' });
+
+    const topics = ['post.created', 'post', 'post.deleted', 'post.edit.undone', 'user.deleted', 'posts.created'];
+    for (const topic of topics) await publisher.publish('feed', topic, { topic });
+
+    await eventually(() => {
+      expect(got.star.sort()).toEqual(['post.created', 'post.deleted']);
+      expect(got.hash.sort()).toEqual(['post', 'post.created', 'post.deleted', 'post.edit.undone']);
+      expect(got.grouped.sort()).toEqual(['post.deleted', 'user.deleted']); // once each, for the group
+    });
+    await sleep(100); // and nothing more
+    expect([got.star.length, got.hash.length, got.grouped.length]).toEqual([2, 4, 2]);
+    const wildcard = await rejection(publisher.publish('feed', 'post.*', {}));
+    expect(wildcard.code).toBe('INVALID_ARGUMENT');
   });
 
   it('delivers each event once to a subscriber whose first try came before the publisher was up', async () => {

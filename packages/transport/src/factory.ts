@@ -14,6 +14,7 @@ import { DEFAULT_TRANSPORT_CONFIG, type TransportConfig } from './config.js';
 import { defaultListen } from './endpoints.js';
 import { TransportError } from './errors.js';
 import { retried } from './retry.js';
+import { checkPublishedTopic } from './subscribers.js';
 import { CloseOrder } from './close-order.js';
 import { rateLimitedLogger, silentLogger, type Logger } from './logger.js';
 import { secretBytes } from './signing.js';
@@ -195,6 +196,11 @@ export class RoutedTransport implements Transport {
   }
 
   publish(service: string, topic: string, event: unknown, options?: PublishOptions): Promise<void> {
+    try {
+      checkPublishedTopic(topic);
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
     return this.#implementation(this.eventsKindOf(service)).publish(service, topic, event, options);
   }
 

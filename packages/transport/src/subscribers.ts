@@ -51,7 +51,7 @@ export class SubscriberRegistry<Sink> {
         this.#entries.delete(id);
         continue;
       }
-      if (entry.topic !== topic) continue;
+      if (!topicMatches(entry.topic, topic)) continue;
       if (entry.group === undefined) {
         out.push(entry);
       } else {
@@ -67,6 +67,37 @@ export class SubscriberRegistry<Sink> {
       out.push(members[next % members.length]!);
     }
     return out;
+  }
+}
+
+/**
+ * Whether a subscription's `pattern` takes events on `topic`, the way AMQP's topic exchange
+ * matches them (its transport does this natively; the others call this): topics are words
+ * separated by dots; in a pattern `*` stands for exactly one word and `#` for zero or more, so
+ * `post.*` takes `post.created` and `post.deleted` but not `post` or `post.a.b`, and `post.#`
+ * takes all three. A published topic has no wildcards (checkPublishedTopic).
+ */
+export function topicMatches(pattern: string, topic: string): boolean {
+  if (pattern === topic) return true;
+  if (!pattern.includes('*') && !pattern.includes('#')) return false;
+  return matchWords(pattern.split('.'), 0, topic.split('.'), 0);
+}
+
+function matchWords(pattern: string[], p: number, words: string[], w: number): boolean {
+  if (p === pattern.length) return w === words.length;
+  const token = pattern[p];
+  if (token === '#') {
+    for (let skip = w; skip <= words.length; skip++) if (matchWords(pattern, p + 1, words, skip)) return true;
+    return false;
+  }
+  if (w === words.length) return false;
+  return (token === '*' || token === words[w]) && matchWords(pattern, p + 1, words, w + 1);
+}
+
+/** An event is published on one topic: wildcards belong to subscriptions only, on every transport. */
+export function checkPublishedTopic(topic: string): void {
+  if (/[*#]/.test(topic)) {
+    throw new TransportError('INVALID_ARGUMENT', `cannot publish on ${topic}: * and # are wildcards of subscriptions`);
   }
 }
 

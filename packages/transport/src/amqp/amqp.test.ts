@@ -311,8 +311,8 @@ describe('AMQP transport against RabbitMQ', () => {
     expect(await eventually(() => client.request('echo', 'echo', 2), 5_000, 50)).toBe(2);
   });
 
-  it('refuses a subscription with AMQP wildcards, which would mean something else on other transports', async () => {
-    const err = await rejection(world.transport().subscribe('feed', 'post.*', () => {}));
+  it('refuses a subscription to a service whose name holds a wildcard: its binding would take other services’ events', async () => {
+    const err = await rejection(world.transport().subscribe('feed.*', 'post.created', () => {}));
     expect(err.code).toBe('INVALID_ARGUMENT');
   });
 

@@ -116,7 +116,8 @@ export class EventSubscription extends QueueConsumer implements Subscription {
       this.logger.warn({ err, topic: this.#topic }, 'amqp: malformed event dead-lettered');
       return 'dead-letter';
     }
-    const incoming = { transport: 'amqp' as const, service: this.#service, topic: this.#topic, trace: event.trace };
+    const topic = this.#topology.topicOf(this.#service, message.fields.routingKey);
+    const incoming = { transport: 'amqp' as const, service: this.#service, topic, trace: event.trace };
     return (await deliver(this.#handler, event.payload, incoming, this.logger)) ? 'ack' : 'dead-letter';
   }
 }

@@ -109,7 +109,7 @@ export class AmqpTransport implements Transport {
     options?: SubscribeOptions,
   ): Promise<Subscription> {
     this.#closing.assertServing();
-    this.#topology.checkSubscribable(service, topic);
+    this.#topology.checkSubscribable(service);
     const subscription = new EventSubscription(this.#setup(), this.#topology, {
       service,
       topic,

@@ -167,16 +167,19 @@ export class Topology {
   }
 
   /**
-   * In a binding `*` and `#` are wildcards, which the other transports do not have: refused,
-   * so that a subscription means the same on every transport.
+   * A subscription's topic may hold the wildcards `*` and `#`, which the binding then matches
+   * natively (the other transports match the same way: subscribers.ts topicMatches); the
+   * service's name may not, or the binding would take other services' events.
    */
-  checkSubscribable(service: string, topic: string): void {
-    if (/[*#]/.test(this.routingKey(service, topic))) {
-      throw new TransportError(
-        'INVALID_ARGUMENT',
-        `amqp: cannot subscribe to ${service}.${topic}: * and # are wildcards in AMQP routing`,
-      );
+  checkSubscribable(service: string): void {
+    if (/[*#]/.test(service)) {
+      throw new TransportError('INVALID_ARGUMENT', `amqp: cannot subscribe to ${service}: * and # are wildcards`);
     }
+  }
+
+  /** The topic an event was published on, from its routing key (a subscription's may be a pattern). */
+  topicOf(service: string, routingKey: string): string {
+    return routingKey.slice(service.length + 1);
   }
 }
 

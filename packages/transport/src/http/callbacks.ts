@@ -19,7 +19,7 @@ import type { FastifyInstance } from 'fastify';
 import { deliver } from '../dispatch.js';
 import { isLoopbackHost, parseHostPort } from '../endpoints.js';
 import type { TransportOptions } from '../options.js';
-import { RenewedSubscriptions, type LocalSubscription } from '../subscribers.js';
+import { RenewedSubscriptions, topicMatches, type LocalSubscription } from '../subscribers.js';
 import type { EventHandler, Subscription } from '../transport.js';
 import { SEALED, answerChallenge } from '../signing.js';
 import {
@@ -27,6 +27,7 @@ import {
   EVENTS_PATH,
   JSON_TYPE,
   SUBSCRIPTIONS_PATH,
+  TOPIC_HEADER,
   closeApp,
   createApp,
   headerOf,
@@ -156,12 +157,10 @@ export class CallbackSubscriptions {
           .header('content-type', JSON_TYPE)
           .send(JSON.stringify({ answer: answer.toString('base64url') }));
       }
-      const incoming = {
-        transport: 'http' as const,
-        service: sub.service,
-        topic: sub.topic,
-        trace: traceHeadersOf(request),
-      };
+      // The topic it was published on, when it fits the subscription's (which may be a pattern).
+      const published = headerOf(request, TOPIC_HEADER);
+      const topic = published !== undefined && topicMatches(sub.topic, published) ? published : sub.topic;
+      const incoming = { transport: 'http' as const, service: sub.service, topic, trace: traceHeadersOf(request) };
       // Answered after the handler: a publisher with many events queued for a slow subscriber waits (and then drops).
       await deliver(sub.handler, request.body, incoming, this.#options.logger);
       return reply.code(204).send();
