@@ -25,7 +25,7 @@ import { parse } from 'yaml';
 import { ROOT, ServiceProcess } from './processes.js';
 
 const SERVICES = ['auth', 'follows', 'posts', 'notify'] as const;
-const HOSTS = ['postgres', 'rabbitmq', 'jaeger', ...SERVICES];
+const HOSTS = ['postgres', 'rabbitmq', 'nats', 'jaeger', ...SERVICES];
 /** Where compose's Jaeger takes OTLP; here, the test's own receiver stands in for it. */
 const OTLP_PORT = 4318;
 

@@ -3,7 +3,7 @@
  * PostgreSQL database while a writer creates posts at concurrency 16, each with its own
  * idempotency key, retried with the same key (post-writer.ts); meanwhile the test SIGKILLs
  * the process at random moments and restarts it, and on AMQP also has the broker drop this
- * test's connections. Afterwards every post the service acknowledged is on its author's
+ * test's connections (on NATS a proxy in front of the server cuts them). Afterwards every post the service acknowledged is on its author's
  * timeline exactly once, no key made two posts, failed calls failed with a TransportError
  * saying why, and no call outlived its deadline. posts.create needs nothing but its database
  * (it publishes post.created, which nobody here subscribes to), so the process is the whole
@@ -12,8 +12,16 @@
 import { randomBytes } from 'node:crypto';
 import { client, DEFAULT_PORTS, posts, type Post } from '@chirp/contracts';
 import { testDatabase } from '@chirp/db/testing';
-import { createTransport, transportConfigFromEnv, TransportError, type TransportKind } from '@chirp/transport';
-import { AMQP_TEST_URL, closeBrokerConnections, deleteByPrefix, freePort, sleep } from '@chirp/transport/testing';
+import { createTransport, transportConfigFromEnv, TransportError, TRANSPORT_KINDS } from '@chirp/transport';
+import {
+  AMQP_TEST_URL,
+  NATS_TEST_URL,
+  TcpProxy,
+  closeBrokerConnections,
+  deleteByPrefix,
+  freePort,
+  sleep,
+} from '@chirp/transport/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import { writePosts, type WriteOutcome } from './post-writer.js';
 import { ServiceProcess } from './processes.js';
@@ -29,17 +37,21 @@ const HANG_MARGIN_MS = 2_000;
 const figures: Record<string, unknown>[] = [];
 afterAll(() => console.info(`faults.test.ts figures:\n${figures.map((f) => JSON.stringify(f)).join('\n')}`));
 
-describe.each<TransportKind>(['amqp', 'http', 'tcp', 'udp'])('posts.create over %s, killed mid-run', (kind) => {
+describe.each(TRANSPORT_KINDS)('posts.create over %s, killed mid-run', (kind) => {
   it('keeps every acknowledged post exactly once, and fails the rest clearly and in time', async () => {
     const run = `test-${randomBytes(4).toString('hex')}`;
     const database = testDatabase('postgres', 'posts');
     const port = await freePort();
+    // NATS through a proxy, so that the test can cut every connection to the server, as AMQP's are cut at the broker.
+    const natsProxy = kind === 'nats' ? await TcpProxy.start({ target: new URL(NATS_TEST_URL).host }) : undefined;
     const env = {
       TRANSPORT: kind,
       POSTS_ADDR: `127.0.0.1:${port}`,
       POSTS_LISTEN: `127.0.0.1:${port}`,
       AMQP_URL: AMQP_TEST_URL,
       AMQP_PREFIX: run,
+      NATS_URL: natsProxy === undefined ? NATS_TEST_URL : `nats://${natsProxy.address}`,
+      NATS_PREFIX: run,
       POSTS_DATABASE_URL: database.config.url!,
       ADMIN_PORT: String(await freePort()),
       LOG_LEVEL: 'warn',
@@ -83,6 +95,11 @@ describe.each<TransportKind>(['amqp', 'http', 'tcp', 'udp'])('posts.create over 
           faults.connectionDrops += await closeBrokerConnections(run, 'faults.test.ts: simulated connection loss');
           await sleep(Math.random() * 200);
         }
+        if (natsProxy !== undefined && fault === 2) {
+          faults.connectionDrops += natsProxy.liveConnections;
+          natsProxy.resetAll();
+          await sleep(Math.random() * 200);
+        }
         await service.kill('SIGKILL');
         faults.kills++;
         await sleep(Math.random() * 300);
@@ -95,7 +112,7 @@ describe.each<TransportKind>(['amqp', 'http', 'tcp', 'udp'])('posts.create over 
       figures.push({ transport: kind, ...report.figures, ...faults });
 
       expect(faults.kills).toBeGreaterThanOrEqual(3);
-      if (kind === 'amqp') expect(faults.connectionDrops).toBeGreaterThanOrEqual(2); // the writer's and the service's
+      if (kind === 'amqp' || kind === 'nats') expect(faults.connectionDrops).toBeGreaterThanOrEqual(2); // the writer's and the service's
       expect(report.lost, 'acknowledged but not stored').toEqual([]);
       expect(report.duplicates, 'stored more than once').toEqual([]);
       expect(report.hung, 'attempts that outlived their deadline').toEqual([]);
@@ -108,6 +125,7 @@ describe.each<TransportKind>(['amqp', 'http', 'tcp', 'udp'])('posts.create over 
       await service.stop();
       await database.drop();
       if (kind === 'amqp') await deleteByPrefix(run);
+      await natsProxy?.close();
     }
   }, 120_000);
 });

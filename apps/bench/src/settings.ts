@@ -85,6 +85,7 @@ export interface Settings {
   social: SocialSettings;
   notify: NotifySettings;
   amqpUrl: string;
+  natsUrl: string;
   /** PostgreSQL's maintenance database, where the stack's databases are created and dropped. */
   postgresUrl: string;
   /** Where the timestamped result folder is made (default: bench/results at the repo root). */
@@ -112,7 +113,7 @@ export const USAGE = `Usage: npm run bench -- [options]
   --rerender=DIR          only rewrite report.md and charts of the run in DIR from its results.json
   --help                  this text
 
-Environment: AMQP_URL (default amqp://guest:guest@127.0.0.1:5672), BENCH_POSTGRES_URL (default
+Environment: AMQP_URL (default amqp://guest:guest@127.0.0.1:5672), NATS_URL (default nats://127.0.0.1:4222), BENCH_POSTGRES_URL (default
 postgres://postgres@127.0.0.1:5432/postgres: social and notify create their databases there).`;
 
 export class UsageError extends Error {
@@ -160,6 +161,7 @@ export function defaultSettings(quick: boolean, env: Record<string, string | und
     },
     notify: { fanouts: [1, 10, 100], posts: quick ? 10 : 30, graceMs: 3_000 },
     amqpUrl: env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672',
+    natsUrl: env.NATS_URL ?? 'nats://127.0.0.1:4222',
     postgresUrl: env.BENCH_POSTGRES_URL ?? DEFAULT_POSTGRES_URL,
     outDir: null,
     profile: false,

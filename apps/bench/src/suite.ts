@@ -59,6 +59,7 @@ export async function runSuite(settings: Settings, progress: Progress): Promise<
   const targetContext: TargetContext = {
     amqpUrl: settings.amqpUrl,
     amqpPrefix: `bench-${randomBytes(4).toString('hex')}`,
+    natsUrl: settings.natsUrl,
     timeoutMs: settings.timeoutMs,
   };
   const running = new Map<TargetName, Promise<RunningTarget>>();

@@ -58,3 +58,16 @@ export class CloseOrder {
     return this.#closing;
   }
 }
+
+/** Wait for `promise` (whatever its outcome), but no longer than `ms`: a grace period when closing. */
+export function within(promise: Promise<unknown>, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    void promise
+      .catch(() => {})
+      .finally(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+  });
+}

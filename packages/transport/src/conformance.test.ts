@@ -13,7 +13,13 @@ import { onward } from './options.js';
 import { TestWorld, eventually, sleep, testSecret } from './testing/index.js';
 import { rawRequest } from './testing/raw-request.js';
 import { parentIdOf, recordSpans, upstream, type ReadableSpan } from './testing/spans.js';
-import { TRANSPORT_KINDS, type CallContext, type EventContext, type Handlers, type TransportKind } from './transport.js';
+import {
+  TRANSPORT_KINDS,
+  type CallContext,
+  type EventContext,
+  type Handlers,
+  type TransportKind,
+} from './transport.js';
 
 /** Every span this file's transports make, as a service's telemetry would export them. */
 const recorded = recordSpans();

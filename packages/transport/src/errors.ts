@@ -116,3 +116,21 @@ export function unavailable(what: string, cause?: unknown): TransportError {
   const reason = cause instanceof Error ? `: ${cause.message}` : '';
   return new TransportError('UNAVAILABLE', `${what}${reason}`, { cause });
 }
+
+/** A message that cannot be read: INVALID_ARGUMENT, saying what is wrong with it. */
+export function malformed(message: string): TransportError {
+  return new TransportError('INVALID_ARGUMENT', `malformed message: ${message}`);
+}
+
+/**
+ * A brokered transport's server checks what arrives against its own limit before reading it:
+ * the broker takes bigger messages than ours, and a foreign client may ignore our limit.
+ */
+export function checkReceivedSize(bytes: number, maxBytes: number): void {
+  if (bytes > maxBytes) {
+    throw new TransportError(
+      'RESOURCE_EXHAUSTED',
+      `malformed message: body is ${bytes} bytes, over this transport's limit of ${maxBytes} bytes`,
+    );
+  }
+}

@@ -35,7 +35,7 @@ describe('transport config from env', () => {
 
   it('names the variable and the choices when a transport is misspelt', () => {
     expect(() => transportConfigFromEnv({ TRANSPORT: 'tpc' }, PORTS)).toThrow(
-      'TRANSPORT=tpc is not a transport: use one of http, amqp, tcp, udp, mixed',
+      'TRANSPORT=tpc is not a transport: use one of http, amqp, tcp, udp, nats, mixed',
     );
     expect(() => transportConfigFromEnv({ FOLLOWS_TRANSPORT: 'smoke' }, PORTS)).toThrow(/^FOLLOWS_TRANSPORT=smoke/);
   });

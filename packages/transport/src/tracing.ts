@@ -382,6 +382,7 @@ const MESSAGING_SYSTEMS: Record<TransportKind, string> = {
   amqp: 'rabbitmq',
   tcp: 'chirp.tcp',
   udp: 'chirp.udp',
+  nats: 'nats',
 };
 
 function messagingSystem(transport: TransportKind): string {

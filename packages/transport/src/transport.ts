@@ -6,7 +6,7 @@
 
 import type { Context } from '@opentelemetry/api';
 
-export const TRANSPORT_KINDS = ['http', 'amqp', 'tcp', 'udp'] as const;
+export const TRANSPORT_KINDS = ['http', 'amqp', 'tcp', 'udp', 'nats'] as const;
 export type TransportKind = (typeof TRANSPORT_KINDS)[number];
 
 export interface Transport {

@@ -9,12 +9,14 @@ import { amqp } from './amqp/descriptor.js';
 import { http } from './http/descriptor.js';
 import { tcp } from './tcp/descriptor.js';
 import { udp } from './udp/descriptor.js';
+import { nats } from './nats/descriptor.js';
 
 export const TRANSPORTS: { readonly [K in TransportKind]: TransportDescriptor & { readonly kind: K } } = {
   http,
   amqp,
   tcp,
   udp,
+  nats,
 };
 
 export type { TransportDescriptor };

@@ -355,10 +355,16 @@ describe.each(cases)('posts over %s on %s', (kind, dbKind) => {
   });
 
   it('names who posted last, each author once, the most recent first', async () => {
-    await post('quiet', 'an old one');
-    await post('chatty', 'first');
-    await post('chatty', 'second');
-    await post('latest', 'just now');
+    // A few milliseconds apart: posts are ordered by their time, which has millisecond resolution.
+    for (const [author, text] of [
+      ['quiet', 'an old one'],
+      ['chatty', 'first'],
+      ['chatty', 'second'],
+      ['latest', 'just now'],
+    ] as const) {
+      await post(author, text);
+      await sleep(3);
+    }
     const { authors } = await api.recentAuthors({ limit: 3 });
     expect(authors.map((a) => a.userId)).toEqual(['latest', 'chatty', 'quiet']);
     expect(authors[0]).toEqual({ userId: 'latest', username: 'latest', lastPostAt: expect.any(String) });

@@ -10,11 +10,13 @@ export const TARGET_COLORS: Record<string, string> = {
   amqp: '#e6730b',
   tcp: '#2ca02c',
   udp: '#d62728',
+  nats: '#17becf',
   mixed: '#9467bd',
   fastify: '#9ec5e8',
   amqplib: '#f7c08a',
   net: '#98df8a',
   dgram: '#ff9896',
+  natsjs: '#9edae5',
 };
 
 export interface Series {

@@ -136,6 +136,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       TRANSPORT: options.transport,
       AMQP_URL: options.amqpUrl,
       AMQP_PREFIX: amqpPrefix,
+      NATS_PREFIX: amqpPrefix, // NATS_URL as the bench was given it (inherited)
       TRANSPORT_SECRET: randomBytes(32).toString('hex'),
     };
     const listenEnv: Record<string, string> = {};

@@ -22,6 +22,8 @@ function configFor(kind: TransportKind, context: TargetContext, addresses: strin
     transport: kind,
     amqpUrl: context.amqpUrl,
     amqpPrefix: context.amqpPrefix,
+    natsUrl: context.natsUrl,
+    natsPrefix: context.amqpPrefix,
     defaultTimeoutMs: context.timeoutMs,
     shutdownGraceMs: 1_000,
     services: { [SERVICE]: { addresses, listen: '127.0.0.1:0' } },

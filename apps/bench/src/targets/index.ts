@@ -7,6 +7,7 @@ import { TRANSPORTS, TRANSPORT_KINDS, type TransportKind } from '@chirp/transpor
 import { chirpTarget, signedTarget, tracedTarget } from './chirp.js';
 import { dgramEcho } from './dgram-echo.js';
 import { fastifyEcho } from './fastify-echo.js';
+import { natsjsEcho } from './natsjs-echo.js';
 import { netEcho } from './net-echo.js';
 import { TRACING_MODES, type Target, type TargetName, type TracedName } from './target.js';
 
@@ -36,4 +37,5 @@ export const TARGETS: Record<TargetName, Target> = {
   'amqplib+quorum': amqplibQuorumEcho,
   net: netEcho,
   dgram: dgramEcho,
+  natsjs: natsjsEcho,
 };

@@ -1,6 +1,6 @@
 /**
- * A target is one thing the benchmark measures: a Chirp transport (http, amqp, tcp, udp),
- * the bare baseline it is compared with (Fastify + undici, amqplib, node:net, node:dgram),
+ * A target is one thing the benchmark measures: a Chirp transport (http, amqp, tcp, udp, nats),
+ * the bare baseline it is compared with (Fastify + undici, amqplib, node:net, node:dgram, nats.js),
  * an extra baseline that prices a choice the transport does not make (amqplib over a quorum
  * queue: the price of durability), TCP and UDP with every message signed (tcp+secret, udp+secret), or a transport with
  * telemetry on (tcp+traced, tcp+sampled, …). Each has two halves that never share a process: `serve` runs in the
@@ -9,7 +9,7 @@
  */
 import type { TransportKind } from '@chirp/transport';
 
-export const BASELINE_NAMES = ['fastify', 'amqplib', 'net', 'dgram'] as const;
+export const BASELINE_NAMES = ['fastify', 'amqplib', 'net', 'dgram', 'natsjs'] as const;
 export type BaselineName = (typeof BASELINE_NAMES)[number];
 /** TCP and UDP again with TRANSPORT_SECRET set: what signing every message costs. */
 export const SIGNED_NAMES = ['tcp+secret', 'udp+secret'] as const;
@@ -44,6 +44,7 @@ export const BASELINE_OF: Record<TransportKind, BaselineName> = {
   amqp: 'amqplib',
   tcp: 'net',
   udp: 'dgram',
+  nats: 'natsjs',
 };
 
 /** What the baselines section measures beside each transport's baseline. */
@@ -59,8 +60,9 @@ export type CallName = 'echo' | 'verify';
 /** What a served target needs to know; the same object reaches both halves. */
 export interface TargetContext {
   amqpUrl: string;
-  /** Prefix of every AMQP queue and exchange this run creates, unique per run. */
+  /** Prefix of every AMQP queue and exchange, and NATS subject, this run creates, unique per run. */
   amqpPrefix: string;
+  natsUrl: string;
   /** A call's deadline; a call that takes longer counts as an error. */
   timeoutMs: number;
   /** Where traced processes export their spans (the run's collector), once it runs. */

@@ -17,7 +17,7 @@ function fakeContext(settings: Settings): { context: SuiteContext; lines: string
   const context: SuiteContext = {
     settings,
     progress: { section() {}, line: (text) => lines.push(text) },
-    targetContext: { amqpUrl: '', amqpPrefix: 'test', timeoutMs: 1_000 },
+    targetContext: { amqpUrl: '', amqpPrefix: 'test', natsUrl: '', timeoutMs: 1_000 },
     baselinesMeasured: new Map(),
     target(name) {
       started.push(name);

@@ -16,7 +16,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { brokerConnections, type UdpProxy } from '@chirp/transport/testing';
 import { rate } from '../report/format.js';
-import type { Stack, StackTransport } from '../stack/stack.js';
+import { STACK_TRANSPORTS, type Stack, type StackTransport } from '../stack/stack.js';
 
 const run = promisify(execFile);
 
@@ -48,7 +48,7 @@ export interface Fault {
   inject(subject: FaultSubject): Promise<Injected>;
 }
 
-const ALL: readonly StackTransport[] = ['http', 'amqp', 'tcp', 'udp', 'mixed'];
+const ALL = STACK_TRANSPORTS;
 
 export const FAULTS: Record<FaultName, Fault> = {
   'restart-posts': {

@@ -3,7 +3,7 @@
  * notifications when something breaks under load — a service killed and restarted, the
  * broker cutting its connections, datagrams lost — measured as calls and errors, posts
  * acknowledged and then lost (must be 0), duplicates, notifications lost and the time to
- * recover. One drill per transport (faults-drill.ts), on http, amqp, tcp, udp and mixed.
+ * recover. One drill per transport (faults-drill.ts), on every transport and mixed.
  *
  * --quick: 40 creates/s, 2 authors × 10 followers, short episodes, one fault per transport
  *          (datagram loss on udp and mixed, the broker cut on amqp, the restart on http and tcp):

@@ -26,6 +26,7 @@ import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
 import { InFlight } from '../dispatch.js';
 import type { Logger } from '../logger.js';
 import { closeQuietly, logChannelErrors, type AmqpConnection, type Standing } from './connection.js';
+import { within } from '../close-order.js';
 import { countedRedeliveries, type Recounted, type RedeliveryCounter } from './redelivery.js';
 
 /**
@@ -272,16 +273,3 @@ function takeNext(batch: Held[], deliveries: (message: ConsumeMessage) => number
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Wait for `promise` (whatever its outcome), but no longer than `ms`. */
-function within(promise: Promise<unknown>, ms: number): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    void promise
-      .catch(() => {})
-      .finally(() => {
-        clearTimeout(timer);
-        resolve();
-      });
-  });
-}

@@ -45,7 +45,7 @@
  * they stay classic, and a crashing consumer takes its queue with it.
  */
 import type { Channel, ConsumeMessage, MessagePropertyHeaders } from 'amqplib';
-import { TransportError, wireErrorOf } from '../errors.js';
+import { TransportError, checkReceivedSize, malformed, wireErrorOf } from '../errors.js';
 import type { ReplyBody } from '../envelope.js';
 import type { TraceCarrier } from '../tracing.js';
 
@@ -197,7 +197,7 @@ export interface IncomingRequest {
  * problem, or RESOURCE_EXHAUSTED for a body over `maxBytes` (which is not even parsed).
  */
 export function decodeRequest(message: ConsumeMessage, maxBytes: number): IncomingRequest {
-  checkReceivedSize(message, maxBytes);
+  checkReceivedSize(message.content.length, maxBytes);
   const { type, headers } = message.properties;
   if (typeof type !== 'string' || type.length === 0)
     throw malformed('the type property (the method) must be a non-empty string');
@@ -227,7 +227,7 @@ export function deadlineOf(request: Pick<IncomingRequest, 'timeoutMs' | 'sentAt'
 }
 
 export function decodeEvent(message: ConsumeMessage, maxBytes: number): { trace: TraceCarrier; payload: unknown } {
-  checkReceivedSize(message, maxBytes);
+  checkReceivedSize(message.content.length, maxBytes);
   return { trace: traceOf(message.properties.headers), payload: decodeBody(message.content) };
 }
 
@@ -283,18 +283,4 @@ function traceOf(headers: MessagePropertyHeaders | undefined): TraceCarrier {
     traceparent: typeof traceparent === 'string' ? traceparent : undefined,
     tracestate: typeof tracestate === 'string' ? tracestate : undefined,
   };
-}
-
-/** The broker takes far bigger messages than ours (128 MiB): one published past our client's check is refused here. */
-function checkReceivedSize(message: ConsumeMessage, maxBytes: number): void {
-  if (message.content.length > maxBytes) {
-    throw new TransportError(
-      'RESOURCE_EXHAUSTED',
-      `malformed message: body is ${message.content.length} bytes, over this transport's limit of ${maxBytes} bytes`,
-    );
-  }
-}
-
-function malformed(message: string): TransportError {
-  return new TransportError('INVALID_ARGUMENT', `malformed message: ${message}`);
 }

@@ -2,7 +2,7 @@
  * One request sent the way a foreign client would, with trace fields of the test's choosing
  * (malformed, missing, from another system), on whichever wire a TestWorld runs: an HTTP POST
  * with headers, a TCP frame or UDP datagram whose envelope has them, an AMQP message with them
- * as headers. Unsigned: worlds with a TRANSPORT_SECRET refuse it. Resolves with the reply body.
+ * as headers, a NATS message with them as headers. Unsigned: worlds with a TRANSPORT_SECRET refuse it. Resolves with the reply body.
  * On UDP it answers a retry as any client must (udp/address-check.ts): the same request again,
  * with the cookie.
  */
@@ -10,7 +10,9 @@ import dgram from 'node:dgram';
 import net from 'node:net';
 import amqp from 'amqplib';
 import { request as httpRequest } from 'undici';
-import { DIRECT_REPLY_TO, HEADER_TIMEOUT_MS, Topology } from '../amqp/topology.js';
+import { connect as connectNats, headers as natsHeaders } from '@nats-io/transport-node';
+import { DIRECT_REPLY_TO, HEADER_TIMEOUT_MS as AMQP_TIMEOUT_HEADER, Topology } from '../amqp/topology.js';
+import { HEADER_METHOD, HEADER_TIMEOUT_MS, Subjects } from '../nats/wire.js';
 import { parseHostPort } from '../endpoints.js';
 import { decodeEnvelope, encodeEnvelope, type Envelope, type ReplyBody } from '../envelope.js';
 import { FrameDecoder, encodeFrame } from '../tcp/framing.js';
@@ -97,9 +99,23 @@ export async function rawRequest(
         channel.sendToQueue(
           new Topology(world.config.amqpPrefix).requestQueue(service),
           Buffer.from(JSON.stringify(payload)),
-          { type: method, replyTo: DIRECT_REPLY_TO, headers: { ...trace, [HEADER_TIMEOUT_MS]: TIMEOUT_MS } },
+          { type: method, replyTo: DIRECT_REPLY_TO, headers: { ...trace, [AMQP_TIMEOUT_HEADER]: TIMEOUT_MS } },
         );
         return await reply;
+      } finally {
+        await connection.close();
+      }
+    }
+    case 'nats': {
+      const connection = await connectNats({ servers: world.config.natsUrl.split(',') });
+      try {
+        const headers = natsHeaders();
+        for (const [name, value] of Object.entries(trace)) headers.set(name, value);
+        headers.set(HEADER_METHOD, method);
+        headers.set(HEADER_TIMEOUT_MS, String(TIMEOUT_MS));
+        const subject = new Subjects(world.config.natsPrefix).rpc(service);
+        const reply = await connection.request(subject, JSON.stringify(payload), { timeout: TIMEOUT_MS, headers });
+        return JSON.parse(reply.string()) as ReplyBody;
       } finally {
         await connection.close();
       }
