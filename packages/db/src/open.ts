@@ -85,6 +85,10 @@ export async function openDatabase(config: DatabaseConfig, migrationsDir: string
     }
     // One pool for Prisma and the prepared statements alike.
     const pool = new pg.Pool({ connectionString: url, max: config.poolSize ?? 10 });
+    // An idle connection the server ends (a restart, an administrator, a database dropped while
+    // the pool closes) is an 'error' on the pool, which would crash the process unheard: the pool
+    // has already dropped that client, and the next query opens a new connection.
+    pool.on('error', () => {});
     const namespace = databaseName(url);
     return {
       kind: 'postgres',

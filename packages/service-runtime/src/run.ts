@@ -122,12 +122,24 @@ export async function runService(
     (stopping ??= (async () => {
       ready = false;
       logger.info({}, `${config.service} stopping`);
-      await Promise.all(listeners.map((l) => l.close()));
-      await service.drain?.();
-      await transport.close();
-      await service.close();
-      await new Promise((resolve) => admin.close(resolve));
-      await telemetry.flush();
+      // Every step runs even if one before it failed: a transport that fails to close must not
+      // leave the database pool open. The first failure is thrown once all have run.
+      const failures: unknown[] = [];
+      const step = async (what: string, run: () => Promise<unknown>) => {
+        try {
+          await run();
+        } catch (err) {
+          logger.error({ err }, `${config.service}: ${what} failed while stopping`);
+          failures.push(err);
+        }
+      };
+      await step('closing its listeners', () => Promise.all(listeners.map((l) => l.close())));
+      await step('draining', async () => service.drain?.());
+      await step('closing the transport', () => transport.close());
+      await step('closing the service', () => service.close());
+      await step('closing the admin server', () => new Promise((resolve) => admin.close(resolve)));
+      await step('flushing telemetry', () => telemetry.flush());
+      if (failures.length > 0) throw failures[0];
       logger.info({}, `${config.service} stopped`);
     })());
 
