@@ -110,6 +110,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         TRANSPORT: options.transport,
         AMQP_URL: world.config.amqpUrl,
         AMQP_PREFIX: world.config.amqpPrefix,
+        NATS_URL: world.config.natsUrl,
+        NATS_PREFIX: world.config.natsPrefix,
         NOTIFY_URL: notifyUrl,
       };
       for (const [service, route] of Object.entries(world.config.services)) {
