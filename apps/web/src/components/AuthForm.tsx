@@ -4,7 +4,7 @@
  * button that says it is working. Without JavaScript it still posts (a server action form).
  */
 import { useActionState, useEffect, useId, useState } from 'react';
-import type { FormState } from '../app/actions';
+import type { FormState } from '../lib/actions';
 import { randomKey } from './random-key';
 
 interface Props {

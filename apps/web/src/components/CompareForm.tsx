@@ -4,7 +4,7 @@
  * (the server does, lib/compare.ts), and say so while it runs — a comparison takes a few seconds.
  */
 import { useActionState, useId } from 'react';
-import { compare, type FormState } from '../app/actions';
+import { compare, type FormState } from '../lib/actions';
 
 interface Props {
   actions: { name: string; label: string; runs: number }[];

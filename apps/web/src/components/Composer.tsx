@@ -6,7 +6,7 @@
  * The server action checks the length again: the counter is a courtesy, not the rule.
  */
 import { useActionState, useEffect, useId, useState } from 'react';
-import { createPost, type FormState } from '../app/actions';
+import { createPost, type FormState } from '../lib/actions';
 import { postLength } from '../lib/text';
 import { randomKey } from './random-key';
 

@@ -4,7 +4,7 @@
  * followers' open pages drop it (notify's post.deleted). A refusal is said under the post.
  */
 import { useActionState, type FormEvent } from 'react';
-import { deletePost, type FormState } from '../app/actions';
+import { deletePost, type FormState } from '../lib/actions';
 
 export function DeletePostButton({ postId }: { postId: string }) {
   const [state, action, pending] = useActionState<FormState, FormData>(deletePost, {});

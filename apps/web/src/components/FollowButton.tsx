@@ -1,7 +1,7 @@
 'use client';
 /** Follow or unfollow someone from their page; the page re-renders with the new counts. */
 import { useActionState } from 'react';
-import { follow, unfollow, type FormState } from '../app/actions';
+import { follow, unfollow, type FormState } from '../lib/actions';
 
 interface Props {
   userId: string;

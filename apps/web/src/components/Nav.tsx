@@ -1,7 +1,7 @@
 /** The bar on every page: the app's name, search, and who is logged in (or how to). */
 import Link from 'next/link';
 import type { User } from '@chirp/contracts';
-import { logOut } from '../app/actions';
+import { logOut } from '../lib/actions';
 import { Logo } from './Logo';
 
 export function Nav({ user }: { user: User | null }) {

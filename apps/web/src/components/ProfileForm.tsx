@@ -5,7 +5,7 @@
  * server's answer under it. The server checks again: the counters are a courtesy.
  */
 import { useActionState, useEffect, useId, useState } from 'react';
-import { updateProfile, type FormState } from '../app/actions';
+import { updateProfile, type FormState } from '../lib/actions';
 import { postLength } from '../lib/text';
 
 interface Props {

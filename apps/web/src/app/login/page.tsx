@@ -4,7 +4,7 @@ import Link from 'next/link';
 import { redirect } from 'next/navigation';
 import { AuthForm } from '../../components/AuthForm';
 import { navViewer } from '../../lib/session';
-import { logIn } from '../actions';
+import { logIn } from '../../lib/actions';
 
 export const metadata: Metadata = { title: 'Log in' };
 

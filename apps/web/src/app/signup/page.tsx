@@ -5,7 +5,7 @@ import { redirect } from 'next/navigation';
 import { AuthForm } from '../../components/AuthForm';
 import { USERNAME_LENGTH } from '../../lib/input';
 import { navViewer } from '../../lib/session';
-import { signUp } from '../actions';
+import { signUp } from '../../lib/actions';
 
 export const metadata: Metadata = { title: 'Sign up' };
 

@@ -11,14 +11,14 @@ import { randomUUID } from 'node:crypto';
 import { revalidatePath } from 'next/cache';
 import { headers } from 'next/headers';
 import { redirect } from 'next/navigation';
-import { CompareBusyError, comparableKinds, compareTransports, isCompareAction } from '../lib/compare';
-import { DELETE_REFUSED, messageOf, ServiceError } from '../lib/errors';
-import { CLIENT_ADDRESS_HEADER } from '../lib/forwarding';
-import { LOG_IN_WORDS, USERNAME, logInProblem, postProblem, profileProblem, signUpProblem } from '../lib/input';
-import { servicesFor } from '../lib/services';
-import { actionViewer, endSession, sessionToken, startSession } from '../lib/session';
-import { forgetSession, recordAction } from '../lib/traces';
-import { forgetVerified } from '../lib/viewer';
+import { CompareBusyError, comparableKinds, compareTransports, isCompareAction } from './compare';
+import { DELETE_REFUSED, messageOf, ServiceError } from './errors';
+import { CLIENT_ADDRESS_HEADER } from './forwarding';
+import { LOG_IN_WORDS, USERNAME, logInProblem, postProblem, profileProblem, signUpProblem } from './input';
+import { servicesFor } from './services';
+import { actionViewer, endSession, sessionToken, startSession } from './session';
+import { forgetSession, recordAction } from './traces';
+import { forgetVerified } from './viewer';
 
 export interface FormState {
   error?: string;
