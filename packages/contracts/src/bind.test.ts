@@ -2,13 +2,15 @@
  * The contract binding on every transport: typed calls reach the implementation, and
  * input that breaks the contract is refused at the server boundary with INVALID_ARGUMENT
  * naming the field — the same way whatever carried it. Idempotent methods ride out a
- * service that is briefly unavailable; the others fail at once.
+ * service that is briefly unavailable; the others fail at once. An implementation's refusals
+ * (DomainError) reach the caller with their code and words; its bugs only as INTERNAL.
  */
 import { TRANSPORT_KINDS, TransportError } from '@chirp/transport';
 import { TestWorld, eventually, failure, sleep } from '@chirp/transport/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { auth } from './auth.js';
 import { client, handlersFor, publish, subscribe, type Implementation } from './bind.js';
+import { DomainError } from './domain-error.js';
 import { follows } from './follows.js';
 import { posts } from './posts.js';
 
@@ -55,6 +57,30 @@ describe.each(TRANSPORT_KINDS)('contracts over %s', (kind) => {
     expect(err.code).toBe('INVALID_ARGUMENT');
     expect(err.message).toMatch(message);
     expect(calls).toEqual([]);
+  });
+
+  it("sends an implementation's DomainError as the same code and words, thrown or rejected; any other error as INTERNAL", async () => {
+    const implementation = {
+      get: ({ id }: { id: string }) => {
+        if (id === 'thrown') throw new DomainError('NOT_FOUND', 'no post thrown');
+        if (id === 'busy')
+          return Promise.reject(new DomainError('RESOURCE_EXHAUSTED', 'slow down', { retryAfterS: 7 }));
+        return Promise.reject(new Error('secret database detail'));
+      },
+    };
+    await world.serve(
+      'posts',
+      handlersFor(posts, implementation as Partial<Implementation<typeof posts>> as Implementation<typeof posts>),
+    );
+    const caller = client(world.transport(), posts);
+    const thrown = await failure(caller.get({ id: 'thrown' }));
+    expect(thrown).toBeInstanceOf(TransportError);
+    expect([thrown.code, thrown.message]).toEqual(['NOT_FOUND', 'no post thrown']);
+    const busy = await failure(caller.get({ id: 'busy' }, { timeoutMs: 300 }));
+    expect([busy.code, busy.message, busy.retryAfterS]).toEqual(['RESOURCE_EXHAUSTED', 'slow down', 7]);
+    const bug = await failure(caller.get({ id: 'bug' }));
+    expect(bug.code).toBe('INTERNAL');
+    expect(bug.message).not.toMatch(/secret/);
   });
 
   it('checks events against the contract on both sides', async () => {

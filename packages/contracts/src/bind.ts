@@ -17,6 +17,7 @@ import type {
   Transport,
 } from '@chirp/transport';
 import type { ServiceContract } from './define.js';
+import { onTheWire } from './domain-error.js';
 import { assertValid } from './validate.js';
 
 export type Client<C extends ServiceContract> = {
@@ -55,7 +56,10 @@ export function client<C extends ServiceContract>(
   return methods as Client<C>;
 }
 
-/** The transport handlers for an implementation: input checked against the contract first. */
+/**
+ * The transport handlers for an implementation: input checked against the contract first, and
+ * the implementation's DomainErrors sent as the transport's errors (domain-error.ts).
+ */
 export function handlersFor<C extends ServiceContract>(contract: C, implementation: Implementation<C>): Handlers {
   const handlers: Record<string, Handlers[string]> = {};
   for (const [method, spec] of Object.entries(contract.methods)) {
@@ -64,10 +68,21 @@ export function handlersFor<C extends ServiceContract>(contract: C, implementati
     if (typeof implement !== 'function') continue; // callers get UNIMPLEMENTED
     handlers[method] = (payload, context) => {
       assertValid(spec.request, payload, `${contract.name}.${method}`);
-      return implement(payload, context);
+      let reply: unknown;
+      try {
+        reply = implement(payload, context);
+      } catch (err) {
+        throw onTheWire(err);
+      }
+      // A promise only for an asynchronous implementation: a plain reply goes back as it is.
+      return reply instanceof Promise ? reply.catch(rethrowOnTheWire) : reply;
     };
   }
   return handlers;
+}
+
+function rethrowOnTheWire(err: unknown): never {
+  throw onTheWire(err);
 }
 
 export function serve<C extends ServiceContract>(

@@ -1,5 +1,6 @@
 export * from './define.js';
 export * from './bind.js';
+export { DomainError, type DomainErrorCode } from './domain-error.js';
 export * from './common.js';
 export { assertValid } from './validate.js';
 export { postLength } from './text.js';

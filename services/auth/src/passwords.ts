@@ -4,9 +4,9 @@
  * "correct horse battery staple…" and the same with another ending must not be equal.
  * The contract counts characters; only bytes matter to bcrypt ('é' is two of them).
  */
+import { DomainError } from '@chirp/contracts';
 import { randomBytes } from 'node:crypto';
 import bcrypt from 'bcrypt';
-import { TransportError } from '@chirp/transport';
 
 export const PASSWORD_MIN_CHARS = 8;
 export const PASSWORD_MAX_BYTES = 72;
@@ -14,11 +14,11 @@ export const PASSWORD_MAX_BYTES = 72;
 /** Throws INVALID_ARGUMENT for a password bcrypt could not hash whole. */
 export function checkPasswordRules(password: string): void {
   if ([...password].length < PASSWORD_MIN_CHARS) {
-    throw new TransportError('INVALID_ARGUMENT', `password: at least ${PASSWORD_MIN_CHARS} characters`);
+    throw new DomainError('INVALID_ARGUMENT', `password: at least ${PASSWORD_MIN_CHARS} characters`);
   }
   const bytes = Buffer.byteLength(password, 'utf8');
   if (bytes > PASSWORD_MAX_BYTES) {
-    throw new TransportError(
+    throw new DomainError(
       'INVALID_ARGUMENT',
       `password: at most ${PASSWORD_MAX_BYTES} bytes of UTF-8 (this one is ${bytes}); bcrypt would ignore the rest`,
     );

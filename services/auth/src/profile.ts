@@ -3,8 +3,7 @@
  * (code points; nothing visible counts as empty, which clears the field), and a display name
  * on one line. Refusals say which field and by how much.
  */
-import { postLength } from '@chirp/contracts';
-import { TransportError } from '@chirp/transport';
+import { DomainError, postLength } from '@chirp/contracts';
 
 const LINE_BREAKS = /[\r\n\u2028\u2029]/;
 
@@ -12,11 +11,11 @@ export function profileText(raw: string, what: string, max: number, options: { o
   const length = postLength(raw);
   if (length === 0) return '';
   if (length > max) {
-    throw new TransportError('INVALID_ARGUMENT', `a ${what} is at most ${max} characters; this one has ${length}`);
+    throw new DomainError('INVALID_ARGUMENT', `a ${what} is at most ${max} characters; this one has ${length}`);
   }
   const text = raw.trim();
   if (options.oneLine && LINE_BREAKS.test(text)) {
-    throw new TransportError('INVALID_ARGUMENT', `a ${what} is one line`);
+    throw new DomainError('INVALID_ARGUMENT', `a ${what} is one line`);
   }
   return text;
 }

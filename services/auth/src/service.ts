@@ -22,6 +22,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import {
+  DomainError,
   auth,
   MAX_BIO_CHARS,
   MAX_DISPLAY_NAME_CHARS,
@@ -30,7 +31,7 @@ import {
   type Profile,
   type User,
 } from '@chirp/contracts';
-import { TransportError, type Logger, type Transport } from '@chirp/transport';
+import type { Logger, Transport } from '@chirp/transport';
 import { isUniqueViolation, type Sql } from '@chirp/db';
 import type { PrismaClient } from './generated/prisma/client.js';
 import {
@@ -66,8 +67,8 @@ export const FIND_USERS_DEFAULT_LIMIT = 20;
 /** The characters a stored username is made of; a prefix with any other matches nobody. */
 const USERNAME_CHARS = /^[a-z0-9_]+$/;
 
-const wrongCredentials = () => new TransportError('UNAUTHENTICATED', 'wrong username or password');
-const noSession = () => new TransportError('UNAUTHENTICATED', 'session expired or logged out');
+const wrongCredentials = () => new DomainError('UNAUTHENTICATED', 'wrong username or password');
+const noSession = () => new DomainError('UNAUTHENTICATED', 'session expired or logged out');
 
 export function createAuthService({
   prisma,
@@ -86,7 +87,7 @@ export function createAuthService({
     const earlier = await prisma.user.findUnique({ where: { idempotencyKey } });
     if (earlier === null) return undefined;
     if (earlier.username !== username) {
-      throw new TransportError(
+      throw new DomainError(
         'INVALID_ARGUMENT',
         `idempotencyKey: already used to sign up ${earlier.username}; use a new key for another sign-up`,
       );
@@ -120,7 +121,7 @@ export function createAuthService({
           attempt.abandoned();
           return { user: earlier };
         }
-        throw new TransportError('ALREADY_EXISTS', `username ${name} is taken`);
+        throw new DomainError('ALREADY_EXISTS', `username ${name} is taken`);
       }
     },
 
@@ -134,7 +135,7 @@ export function createAuthService({
         if (row === null || !right) throw wrongCredentials(); // counted by the throttle
         attempt.succeeded();
       } catch (err) {
-        if (!(err instanceof TransportError)) attempt.abandoned();
+        if (!(err instanceof DomainError)) attempt.abandoned();
         throw err;
       }
       const token = newSessionToken();
@@ -171,7 +172,7 @@ export function createAuthService({
 
     async getProfile({ userId }) {
       const [profile] = await sql.query<Profile>(PROFILE, [userId]);
-      if (profile === undefined) throw new TransportError('NOT_FOUND', `no user ${userId}`);
+      if (profile === undefined) throw new DomainError('NOT_FOUND', `no user ${userId}`);
       return profile;
     },
 
@@ -181,7 +182,7 @@ export function createAuthService({
         profileText(displayName, 'display name', MAX_DISPLAY_NAME_CHARS, { oneLine: true }),
         profileText(bio, 'bio', MAX_BIO_CHARS),
       ]);
-      if (profile === undefined) throw new TransportError('NOT_FOUND', `no user ${userId}`);
+      if (profile === undefined) throw new DomainError('NOT_FOUND', `no user ${userId}`);
       return profile;
     },
 

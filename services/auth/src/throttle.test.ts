@@ -3,7 +3,7 @@
  * their memory stays bounded however many usernames or addresses an attacker tries. (auth.test.ts
  * runs the same rules through the real service on every transport.)
  */
-import { TransportError } from '@chirp/transport';
+import { DomainError } from '@chirp/contracts';
 import { describe, expect, it } from 'vitest';
 import { addressKey } from './client-address.js';
 import { SlidingWindow } from './sliding-window.js';
@@ -13,7 +13,7 @@ const refusal = (attempt: () => unknown) => {
   try {
     attempt();
   } catch (err) {
-    if (err instanceof TransportError) return `${err.code}: ${err.message} (${err.retryAfterS})`;
+    if (err instanceof DomainError) return `${err.code}: ${err.message} (${err.retryAfterS})`;
     throw err;
   }
   return undefined;

@@ -23,7 +23,7 @@
  * - In memory, per process, bounded (sliding-window.ts): enough to stop an online guessing run,
  *   not a substitute for a shared store.
  */
-import { TransportError } from '@chirp/transport';
+import { DomainError } from '@chirp/contracts';
 import { addressKey } from './client-address.js';
 import { SlidingWindow } from './sliding-window.js';
 
@@ -119,6 +119,6 @@ function refuseIfFull(windows: Array<[SlidingWindow, string, (waitS: number) => 
     if (waitS !== undefined && waitS > (worst?.waitS ?? 0)) worst = { waitS, message: message(waitS) };
   }
   if (worst !== undefined) {
-    throw new TransportError('RESOURCE_EXHAUSTED', worst.message, { retryAfterS: worst.waitS });
+    throw new DomainError('RESOURCE_EXHAUSTED', worst.message, { retryAfterS: worst.waitS });
   }
 }

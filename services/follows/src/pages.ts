@@ -5,8 +5,8 @@
  * the reader has paged, and the other user's id breaks ties between follows made in the
  * same millisecond. One row more than asked for tells whether there is a next page.
  */
+import { DomainError } from '@chirp/contracts';
 import { decodeKeyset, encodeKeyset, type Sql, type Statement } from '@chirp/db';
-import { TransportError } from '@chirp/transport';
 
 export type Direction = 'followers' | 'following';
 
@@ -61,5 +61,5 @@ export async function listPage(
 }
 
 function badCursor(): never {
-  throw new TransportError('INVALID_ARGUMENT', 'bad cursor: pass back the nextCursor of the previous page unchanged');
+  throw new DomainError('INVALID_ARGUMENT', 'bad cursor: pass back the nextCursor of the previous page unchanged');
 }

@@ -5,8 +5,7 @@
  * so a retried or concurrent duplicate call is harmless and needs no idempotency key.
  * A new edge is only stored between users auth says exist (users.ts).
  */
-import { follows, PAGE_SIZE_DEFAULT, type Implementation } from '@chirp/contracts';
-import { TransportError } from '@chirp/transport';
+import { DomainError, follows, PAGE_SIZE_DEFAULT, type Implementation } from '@chirp/contracts';
 import type { Sql, Statement } from '@chirp/db';
 import type { PrismaClient } from './generated/prisma/client.js';
 import { listPage } from './pages.js';
@@ -36,7 +35,7 @@ export interface FollowsDeps {
 export function createFollowsService({ prisma, sql, users }: FollowsDeps): Implementation<typeof follows> {
   return {
     async follow({ followerId, followeeId }, context) {
-      if (followerId === followeeId) throw new TransportError('INVALID_ARGUMENT', 'you cannot follow yourself');
+      if (followerId === followeeId) throw new DomainError('INVALID_ARGUMENT', 'you cannot follow yourself');
       await users.requireExisting([followerId, followeeId], context);
       // INSERT … ON CONFLICT DO NOTHING: concurrent identical follows all succeed, one row.
       await prisma.follow.createMany({ data: [{ followerId, followeeId }], skipDuplicates: true });

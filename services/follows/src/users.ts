@@ -7,7 +7,7 @@
  * When auth cannot answer, the follow fails with auth's retryable code (UNAVAILABLE,
  * DEADLINE_EXCEEDED) and a sentence saying why, rather than storing an unchecked edge.
  */
-import { auth as authContract, type Client } from '@chirp/contracts';
+import { DomainError, auth as authContract, type Client } from '@chirp/contracts';
 import { onward, TransportError, type CallContext } from '@chirp/transport';
 
 export interface UserDirectory {
@@ -40,8 +40,8 @@ export function createUserDirectory(auth: Client<typeof authContract>, cacheSize
       }
       const missing = unchecked.filter((id) => !found.has(id));
       for (const id of unchecked) if (found.has(id)) remember(id);
-      if (missing.length === 1) throw new TransportError('NOT_FOUND', `no user ${missing[0]}`);
-      if (missing.length > 1) throw new TransportError('NOT_FOUND', `no users ${missing.join(', ')}`);
+      if (missing.length === 1) throw new DomainError('NOT_FOUND', `no user ${missing[0]}`);
+      if (missing.length > 1) throw new DomainError('NOT_FOUND', `no users ${missing.join(', ')}`);
     },
   };
 }

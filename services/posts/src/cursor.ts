@@ -3,8 +3,8 @@
  * Timelines are ordered by (createdAt, id), search by (rank, createdAt, id); anything we did
  * not write, including a timeline cursor given to search, is INVALID_ARGUMENT.
  */
+import { DomainError } from '@chirp/contracts';
 import { decodeKeyset, decodeRankedKeyset, type Keyset, type RankedKeyset } from '@chirp/db';
-import { TransportError } from '@chirp/transport';
 
 export function timelineAfter(cursor: string): Keyset {
   return decodeKeyset(cursor) ?? badCursor();
@@ -15,5 +15,5 @@ export function searchAfter(cursor: string): RankedKeyset {
 }
 
 function badCursor(): never {
-  throw new TransportError('INVALID_ARGUMENT', 'bad cursor: pass the nextCursor of a previous page unchanged');
+  throw new DomainError('INVALID_ARGUMENT', 'bad cursor: pass the nextCursor of a previous page unchanged');
 }

@@ -26,8 +26,8 @@
  * deleted; no such post (or deleted already): NOT_FOUND.
  */
 import type { Context } from '@opentelemetry/api';
-import { posts, type EventOf, type Implementation } from '@chirp/contracts';
-import { TransportError, type Logger, type Transport } from '@chirp/transport';
+import { DomainError, posts, type EventOf, type Implementation } from '@chirp/contracts';
+import type { Logger, Transport } from '@chirp/transport';
 import type { Sql } from '@chirp/db';
 import type { PrismaClient } from './generated/prisma/client.js';
 import { newPostId } from './ids.js';
@@ -91,8 +91,8 @@ export function createPostsService(deps: PostsDeps): Implementation<typeof posts
       const [deleted] = await sql.query<{ id: string }>(DELETE_POST, [request.id, request.authorId]);
       if (deleted === undefined) {
         const post = await prisma.post.findUnique({ where: { id: request.id }, select: { id: true } });
-        if (post) throw new TransportError('PERMISSION_DENIED', 'only its author can delete a post');
-        throw new TransportError('NOT_FOUND', `no post ${request.id}`);
+        if (post) throw new DomainError('PERMISSION_DENIED', 'only its author can delete a post');
+        throw new DomainError('NOT_FOUND', `no post ${request.id}`);
       }
       const event = { postId: request.id, authorId: request.authorId, traceId: context.traceId };
       deps.events.hand({ topic: 'post.deleted', event, trace: context.trace });
@@ -101,7 +101,7 @@ export function createPostsService(deps: PostsDeps): Implementation<typeof posts
 
     async get(request) {
       const post = await prisma.post.findUnique({ where: { id: request.id }, select: POST_FIELDS });
-      if (!post) throw new TransportError('NOT_FOUND', `no post ${request.id}`);
+      if (!post) throw new DomainError('NOT_FOUND', `no post ${request.id}`);
       return { post: toWire(post) };
     },
 

@@ -1,15 +1,11 @@
 /** The one rule of a post's text: 1 to 141 characters after trimming (see @chirp/contracts' postLength). */
-import { MAX_POST_CHARS, postLength } from '@chirp/contracts';
-import { TransportError } from '@chirp/transport';
+import { DomainError, MAX_POST_CHARS, postLength } from '@chirp/contracts';
 
 export function postText(raw: string): string {
   const length = postLength(raw);
-  if (length === 0) throw new TransportError('INVALID_ARGUMENT', 'a post needs some text');
+  if (length === 0) throw new DomainError('INVALID_ARGUMENT', 'a post needs some text');
   if (length > MAX_POST_CHARS) {
-    throw new TransportError(
-      'INVALID_ARGUMENT',
-      `a post is at most ${MAX_POST_CHARS} characters; this one has ${length}`,
-    );
+    throw new DomainError('INVALID_ARGUMENT', `a post is at most ${MAX_POST_CHARS} characters; this one has ${length}`);
   }
   return raw.trim();
 }

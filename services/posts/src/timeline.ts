@@ -8,9 +8,9 @@
  * Pages are keyset pages (cursor.ts): the next one starts strictly after the last post seen,
  * and a page paged back into can be paged forward again from its first post.
  */
-import { PAGE_SIZE_DEFAULT, client, follows, type Post } from '@chirp/contracts';
+import { DomainError, PAGE_SIZE_DEFAULT, client, follows, type Post } from '@chirp/contracts';
 import { encodeKeyset, type Sql } from '@chirp/db';
-import { TransportError, onward, type CallContext, type Logger, type Transport } from '@chirp/transport';
+import { onward, type CallContext, type Logger, type Transport } from '@chirp/transport';
 import { timelineAfter } from './cursor.js';
 import { HOME_TIMELINE, USER_TIMELINE } from './queries.js';
 import { toWire, type StoredPost } from './wire.js';
@@ -40,7 +40,7 @@ export async function timelineOf(sql: Sql, authorIds: string[], request: PageReq
   const [statements, authors] = authorIds.length === 1 ? [USER_TIMELINE, authorIds[0]] : [HOME_TIMELINE, authorIds];
   if (request.newerThan !== undefined) {
     if (request.cursor !== undefined) {
-      throw new TransportError('INVALID_ARGUMENT', 'page one way at a time: a cursor or newerThan, not both');
+      throw new DomainError('INVALID_ARGUMENT', 'page one way at a time: a cursor or newerThan, not both');
     }
     const from = timelineAfter(request.newerThan);
     const rows = await sql.query<StoredPost>(statements.before, [
