@@ -57,11 +57,11 @@ if (!process.argv.includes('--no-build')) {
 }
 
 // Built code from here on: the same config reader the services use.
-const { TRANSPORTS, TRANSPORT_KINDS, transportConfigFromEnv } = await import('@chirp/transport');
-const { DEFAULT_PORTS } = await import('@chirp/contracts');
+const { TRANSPORTS, TRANSPORT_KINDS } = await import('@chirp/transport');
+const { DEFAULT_PORTS, chirpTransportConfig } = await import('@chirp/contracts');
 let transport;
 try {
-  transport = transportConfigFromEnv(process.env, DEFAULT_PORTS);
+  transport = chirpTransportConfig(process.env);
 } catch (err) {
   fail(err.message);
 }

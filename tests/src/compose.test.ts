@@ -12,9 +12,9 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { auth, client, DEFAULT_PORTS, follows, posts } from '@chirp/contracts';
+import { auth, chirpTransportConfig, client, DEFAULT_PORTS, follows, posts } from '@chirp/contracts';
 import { startOtlpReceiver, type OtlpReceiver, type SpanRecord } from '@chirp/telemetry';
-import { createTransport, transportConfigFromEnv, type RoutedTransport } from '@chirp/transport';
+import { createTransport, type RoutedTransport } from '@chirp/transport';
 import { eventually } from '@chirp/transport/testing';
 import { upstream } from '@chirp/transport/testing/spans';
 import { trace } from '@opentelemetry/api';
@@ -105,8 +105,7 @@ it('authenticates TCP and UDP out of the box: every Chirp process reads the one 
     expect(depends_on?.['transport-secret']?.condition, service).toBe('service_completed_successfully');
     const env = containerEnv(service, { TRANSPORT: 'udp' }); // no TRANSPORT_SECRET given
     expect(env.TRANSPORT_SECRET, service).toBe('');
-    return transportConfigFromEnv({ ...env, TRANSPORT_SECRET_FILE: local(env.TRANSPORT_SECRET_FILE!) }, DEFAULT_PORTS)
-      .secret;
+    return chirpTransportConfig({ ...env, TRANSPORT_SECRET_FILE: local(env.TRANSPORT_SECRET_FILE!) }).secret;
   });
   expect(secrets[0]).toMatch(/^[0-9a-f]{64}$/);
   expect(new Set(secrets)).toEqual(new Set([secrets[0]]));
@@ -130,7 +129,7 @@ describe.each(['amqp', 'tcp'])('the compose setup with TRANSPORT=%s', (transport
       children.set(service, child);
       await child.start();
     }
-    caller = createTransport(transportConfigFromEnv(containerEnv('web', vars), DEFAULT_PORTS));
+    caller = createTransport(chirpTransportConfig(containerEnv('web', vars)));
   }, 120_000);
 
   afterAll(async () => {

@@ -10,9 +10,9 @@
  * stack. Needs the services built (`npm run build`).
  */
 import { randomBytes } from 'node:crypto';
-import { client, DEFAULT_PORTS, posts, type Post } from '@chirp/contracts';
+import { chirpTransportConfig, client, posts, type Post } from '@chirp/contracts';
 import { testDatabase } from '@chirp/db/testing';
-import { createTransport, transportConfigFromEnv, TransportError, TRANSPORT_KINDS } from '@chirp/transport';
+import { createTransport, TransportError, TRANSPORT_KINDS } from '@chirp/transport';
 import {
   AMQP_TEST_URL,
   NATS_TEST_URL,
@@ -62,7 +62,7 @@ describe.each(TRANSPORT_KINDS)('posts.create over %s, killed mid-run', (kind) =>
       env,
       ready: { adminPort: Number(env.ADMIN_PORT) },
     });
-    const caller = createTransport(transportConfigFromEnv(env, DEFAULT_PORTS));
+    const caller = createTransport(chirpTransportConfig(env));
     const postsClient = client(caller, posts);
     try {
       await service.start();

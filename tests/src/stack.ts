@@ -8,7 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startAuth, authConfigFromEnv } from '@chirp/auth';
-import { auth, client, follows, posts, type Client } from '@chirp/contracts';
+import { TRANSPORT_PRESETS, auth, client, follows, posts, type Client } from '@chirp/contracts';
 import type { DatabaseConfig, DatabaseKind } from '@chirp/db';
 import { testDatabase, type TestDatabase } from '@chirp/db/testing';
 import { startFollows, followsConfigFromEnv } from '@chirp/follows';
@@ -17,14 +17,14 @@ import { startPosts, postsConfigFromEnv } from '@chirp/posts';
 import type { RunningService, Runtime, Started } from '@chirp/service-runtime';
 import { startTelemetry } from '@chirp/telemetry';
 import { startTestService } from '@chirp/service-runtime/testing';
-import { TRANSPORTS, TRANSPORT_PRESETS, type TransportConfig, type TransportKind } from '@chirp/transport';
+import { TRANSPORTS, type TransportConfig, type TransportKind } from '@chirp/transport';
 import { freePort, TestWorld } from '@chirp/transport/testing';
 
 export const SERVICES = ['auth', 'follows', 'posts', 'notify'] as const;
 export type ServiceName = (typeof SERVICES)[number];
 
 export interface StackOptions {
-  /** One transport for everything, or a preset of TRANSPORT_PRESETS ('mixed'). */
+  /** One transport for everything, or a preset of @chirp/contracts' TRANSPORT_PRESETS ('mixed'). */
   transport: TransportKind | 'mixed';
   database: DatabaseKind;
   /** Settings over the test defaults below, e.g. a real bcrypt cost for a timing test. */

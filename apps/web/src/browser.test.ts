@@ -12,8 +12,8 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_PORTS } from '@chirp/contracts';
-import { TRANSPORT_KINDS, TRANSPORT_PRESETS, transportConfigFromEnv } from '@chirp/transport';
+import { TRANSPORT_PRESETS, chirpTransportConfig } from '@chirp/contracts';
+import { TRANSPORT_KINDS } from '@chirp/transport';
 import { freePort, sleep } from '@chirp/transport/testing';
 import type { Stack, StackOptions } from '../../../tests/src/stack.js';
 import { WEB_DIR, ensureBuilt, startWebApp, type WebApp } from './testing/web-app.js';
@@ -436,7 +436,7 @@ describe.each(TRANSPORTS)('the web app with services on %s', (kind) => {
     const notify = new URL(stack.notifyUrl);
     expect(policy).toContain(`connect-src 'self' ${notify.protocol}//${notify.host}`);
     expect(policy).toMatch(/script-src 'self' 'nonce-[^']+' 'strict-dynamic'/);
-    const routes = transportConfigFromEnv(stack.env(), DEFAULT_PORTS).services;
+    const routes = chirpTransportConfig(stack.env()).services;
     for (const service of ['auth', 'posts', 'follows']) {
       const expected = routes[service]?.transport?.toUpperCase();
       expect(await bob.locator(`tr[data-service="${service}"] .kind`).textContent()).toBe(expected);
@@ -498,7 +498,7 @@ describe.each(TRANSPORTS)('the web app with services on %s', (kind) => {
       .getByRole('region', { name: 'Comparison' })
       .screenshot({ path: path.join(SCREENSHOTS, `compare-${kind}.png`) });
     // The app's own calls still go over TRANSPORT.
-    const routes = transportConfigFromEnv(stack.env(), DEFAULT_PORTS).services;
+    const routes = chirpTransportConfig(stack.env()).services;
     expect(await bob.locator('tr[data-service="posts"] .kind').textContent()).toBe(
       routes.posts?.transport?.toUpperCase(),
     );

@@ -8,6 +8,7 @@ export { auth } from './auth.js';
 export { posts } from './posts.js';
 export { follows } from './follows.js';
 
+import { transportConfigFromEnv, type TransportConfig, type TransportPresets } from '@chirp/transport';
 import { auth } from './auth.js';
 import { follows } from './follows.js';
 import { posts } from './posts.js';
@@ -21,3 +22,20 @@ export const DEFAULT_PORTS: Record<string, number> = {
   follows: follows.defaultPort,
   notify: 4104,
 };
+
+/**
+ * Chirp's named setups for TRANSPORT=<name>. `mixed` is the original talk's: auth over TCP,
+ * posts and follows over AMQP, posts' events (notifications) over UDP; notify over http.
+ */
+export const TRANSPORT_PRESETS: TransportPresets = {
+  mixed: {
+    auth: { transport: 'tcp' },
+    posts: { transport: 'amqp', events: 'udp' },
+    follows: { transport: 'amqp' },
+  },
+};
+
+/** Where Chirp's services are and on which transport, from an environment (transport's config.ts). */
+export function chirpTransportConfig(env: Record<string, string | undefined>): TransportConfig {
+  return transportConfigFromEnv(env, DEFAULT_PORTS, TRANSPORT_PRESETS);
+}

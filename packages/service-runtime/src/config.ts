@@ -8,8 +8,8 @@
  *   OTEL_*        OpenTelemetry's own variables, read by @chirp/telemetry (setup.ts)
  *   + the transport variables of @chirp/transport (TRANSPORT, <SERVICE>_ADDR, AMQP_URL, …)
  */
-import { DEFAULT_PORTS } from '@chirp/contracts';
-import { transportConfigFromEnv, type TransportConfig } from '@chirp/transport';
+import { DEFAULT_PORTS, chirpTransportConfig } from '@chirp/contracts';
+import type { TransportConfig } from '@chirp/transport';
 
 export interface RuntimeConfig {
   service: string;
@@ -33,7 +33,7 @@ export function runtimeConfigFromEnv(service: string, env: Record<string, string
     service,
     logLevel: env.LOG_LEVEL ?? 'info',
     admin: { host: env.ADMIN_HOST ?? '127.0.0.1', port: adminPort },
-    transport: transportConfigFromEnv(env, DEFAULT_PORTS),
+    transport: chirpTransportConfig(env),
     otel: Object.fromEntries(Object.entries(env).filter(([name]) => name.startsWith('OTEL_'))),
   };
 }

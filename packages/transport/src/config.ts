@@ -2,9 +2,10 @@
  * Which transport each service is reached on, and where: read from the environment once,
  * by the process (its own config.ts passes `process.env` in), never deeper in the code.
  *
- *   TRANSPORT=http|amqp|tcp|udp         every service (default http)
- *   TRANSPORT=mixed                     the original talk's setup: auth over TCP, posts and follows
- *                                       over AMQP, posts' events (notifications) over UDP; the rest http
+ *   TRANSPORT=http|amqp|tcp|udp|nats    every service (default http)
+ *   TRANSPORT=<preset>                  a named per-service setup the application passes in (Chirp's
+ *                                       `mixed`, in @chirp/contracts: auth over TCP, posts and follows
+ *                                       over AMQP, posts' events over UDP; the rest http)
  *   <SERVICE>_TRANSPORT=…               one service, e.g. AUTH_TRANSPORT=tcp
  *   <SERVICE>_EVENTS_TRANSPORT=…        the service's published events, if not on its own transport
  *   <SERVICE>_ADDR=host:port[,…]        where callers reach it (HTTP, TCP, UDP); several = load balancing
@@ -120,35 +121,34 @@ export const DEFAULT_TRANSPORT_CONFIG: TransportConfig = {
   tcpLimits: DEFAULT_TCP_LIMITS,
 };
 
-/** Named setups for TRANSPORT=<name>: per-service transports; services not listed use http. */
-export const TRANSPORT_PRESETS: Record<string, Record<string, Pick<ServiceConfig, 'transport' | 'events'>>> = {
-  mixed: {
-    auth: { transport: 'tcp' },
-    posts: { transport: 'amqp', events: 'udp' },
-    follows: { transport: 'amqp' },
-  },
-};
+/**
+ * Named setups for TRANSPORT=<name>, each service's transport (and its events'); services not
+ * listed use http. The application names its own (Chirp's `mixed`: @chirp/contracts).
+ */
+export type TransportPresets = Record<string, Record<string, Pick<ServiceConfig, 'transport' | 'events'>>>;
 
-export function parseTransportKind(value: string, variable: string): TransportKind {
+export function parseTransportKind(value: string, variable: string, presets: TransportPresets = {}): TransportKind {
   const kind = value.trim().toLowerCase();
   if ((TRANSPORT_KINDS as readonly string[]).includes(kind)) return kind as TransportKind;
-  const presets = variable === 'TRANSPORT' ? Object.keys(TRANSPORT_PRESETS) : [];
-  throw new Error(`${variable}=${value} is not a transport: use one of ${[...TRANSPORT_KINDS, ...presets].join(', ')}`);
+  const names = [...TRANSPORT_KINDS, ...Object.keys(presets)];
+  throw new Error(`${variable}=${value} is not a transport: use one of ${names.join(', ')}`);
 }
 
 /**
  * Read the transport settings for `services` (their default ports give the localhost
- * defaults) from an environment.
+ * defaults) from an environment; TRANSPORT may also name one of `presets`.
  */
 export function transportConfigFromEnv(
   env: Record<string, string | undefined>,
   defaultPorts: Record<string, number>,
+  presets: TransportPresets = {},
 ): TransportConfig {
-  const preset = TRANSPORT_PRESETS[env.TRANSPORT?.trim().toLowerCase() ?? ''];
+  const named = env.TRANSPORT?.trim().toLowerCase() ?? '';
+  const preset = Object.hasOwn(presets, named) ? presets[named] : undefined;
   const transport = preset
     ? DEFAULT_TRANSPORT_CONFIG.transport
     : env.TRANSPORT
-      ? parseTransportKind(env.TRANSPORT, 'TRANSPORT')
+      ? parseTransportKind(env.TRANSPORT, 'TRANSPORT', presets)
       : DEFAULT_TRANSPORT_CONFIG.transport;
   const services: Record<string, ServiceConfig> = {};
   for (const [service, port] of Object.entries(defaultPorts)) {

@@ -2,13 +2,17 @@ import net from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ROOT_CONTEXT } from '@opentelemetry/api';
-import { transportConfigFromEnv } from './config.js';
+import { transportConfigFromEnv, type TransportPresets } from './config.js';
 import { createTransport, via } from './factory.js';
 import { onward } from './options.js';
 import { AMQP_TEST_URL, eventually, failure, freePort, TestWorld, testSecret } from './testing/index.js';
 import { TRANSPORT_KINDS, type EventContext } from './transport.js';
 
 const PORTS = { auth: 4101, posts: 4102, follows: 4103 };
+/** The application names its presets (Chirp's `mixed` is in @chirp/contracts); this one is alike. */
+const PRESETS: TransportPresets = {
+  mixed: { auth: { transport: 'tcp' }, posts: { transport: 'amqp', events: 'udp' }, follows: { transport: 'amqp' } },
+};
 
 describe('transport config from env', () => {
   it('puts every service on TRANSPORT, with one overridden by <SERVICE>_TRANSPORT', () => {
@@ -18,15 +22,15 @@ describe('transport config from env', () => {
     expect(config.services.posts?.addresses).toEqual(['127.0.0.1:4102']);
   });
 
-  it("TRANSPORT=mixed is the talk's setup: auth over TCP, posts and follows over AMQP, posts' events over UDP", () => {
-    const { services } = transportConfigFromEnv({ TRANSPORT: 'mixed' }, PORTS);
+  it("TRANSPORT=<preset> puts each service (and its events) on the preset's transport", () => {
+    const { services } = transportConfigFromEnv({ TRANSPORT: 'mixed' }, PORTS, PRESETS);
     expect(services.auth).toMatchObject({ transport: 'tcp' });
     expect(services.posts).toMatchObject({ transport: 'amqp', events: 'udp' });
     expect(services.follows).toMatchObject({ transport: 'amqp' });
   });
 
   it('lets <SERVICE>_TRANSPORT override the preset, and <SERVICE>_EVENTS_TRANSPORT set events apart', () => {
-    const { services } = transportConfigFromEnv({ TRANSPORT: 'mixed', POSTS_TRANSPORT: 'tcp' }, PORTS);
+    const { services } = transportConfigFromEnv({ TRANSPORT: 'mixed', POSTS_TRANSPORT: 'tcp' }, PORTS, PRESETS);
     expect(services.posts?.transport).toBe('tcp');
     expect(services.posts?.events).toBeUndefined();
     const apart = transportConfigFromEnv({ POSTS_EVENTS_TRANSPORT: 'amqp' }, PORTS).services.posts;
@@ -34,7 +38,7 @@ describe('transport config from env', () => {
   });
 
   it('names the variable and the choices when a transport is misspelt', () => {
-    expect(() => transportConfigFromEnv({ TRANSPORT: 'tpc' }, PORTS)).toThrow(
+    expect(() => transportConfigFromEnv({ TRANSPORT: 'tpc' }, PORTS, PRESETS)).toThrow(
       'TRANSPORT=tpc is not a transport: use one of http, amqp, tcp, udp, nats, mixed',
     );
     expect(() => transportConfigFromEnv({ FOLLOWS_TRANSPORT: 'smoke' }, PORTS)).toThrow(/^FOLLOWS_TRANSPORT=smoke/);
@@ -46,9 +50,9 @@ describe('transport config from env', () => {
     expect(services.auth?.also).toEqual({ http: ['127.0.0.1:4111'], udp: ['127.0.0.1:4131'], amqp: [] });
     expect(services.posts?.also).toEqual({ http: ['127.0.0.1:4112'], udp: ['127.0.0.1:9000'], amqp: [] });
     // Posts' events already travel over UDP under mixed, on posts' own address: served there already.
-    expect(transportConfigFromEnv({ TRANSPORT: 'mixed', COMPARE_TRANSPORTS: 'udp' }, PORTS).services.posts?.also).toBe(
-      undefined,
-    );
+    expect(
+      transportConfigFromEnv({ TRANSPORT: 'mixed', COMPARE_TRANSPORTS: 'udp' }, PORTS, PRESETS).services.posts?.also,
+    ).toBe(undefined);
     expect(() => transportConfigFromEnv({ COMPARE_TRANSPORTS: 'http,smtp' }, PORTS)).toThrow(
       /^COMPARE_TRANSPORTS=smtp is not a transport/,
     );
@@ -64,7 +68,9 @@ describe('where services listen by default', () => {
   it("binds npm start's services (no <SERVICE>_ADDR or _LISTEN) to 127.0.0.1, on every transport", () => {
     for (const TRANSPORT of ['http', 'tcp', 'udp', 'mixed']) {
       // What scripts/start.mjs passes its children: the environment plus a generated secret.
-      const transport = createTransport(transportConfigFromEnv({ TRANSPORT, TRANSPORT_SECRET: testSecret() }, PORTS));
+      const transport = createTransport(
+        transportConfigFromEnv({ TRANSPORT, TRANSPORT_SECRET: testSecret() }, PORTS, PRESETS),
+      );
       expect(Object.keys(PORTS).map((s) => transport.route(s).listen)).toEqual([
         '127.0.0.1:4101',
         '127.0.0.1:4102',

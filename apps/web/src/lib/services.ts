@@ -5,7 +5,7 @@
  * @chirp/transport's tracing.ts): the Transports page shows its spans, from every process it
  * crossed. A failed call rejects with a ServiceError whose message is fit to show a person.
  */
-import { DEFAULT_PORTS, auth, client, follows, posts, type Client } from '@chirp/contracts';
+import { auth, chirpTransportConfig, client, follows, posts, type Client } from '@chirp/contracts';
 import {
   INVALID_SPAN_CONTEXT,
   ROOT_CONTEXT,
@@ -17,7 +17,6 @@ import {
 import {
   createTransport,
   expandReplicas,
-  transportConfigFromEnv,
   newSpanId,
   newTraceId,
   type Logger,
@@ -48,7 +47,7 @@ const holder = globalThis as typeof globalThis & {
 
 export function transport(): RoutedTransport {
   if (holder.__chirpTransport === undefined) {
-    holder.__chirpTransport = createTransport(transportConfigFromEnv(processEnv(), DEFAULT_PORTS), logger);
+    holder.__chirpTransport = createTransport(chirpTransportConfig(processEnv()), logger);
     // Service names become every replica's address (compose --scale) before the first call goes out.
     holder.__chirpReplicas = expandReplicas(holder.__chirpTransport.config.services);
   }
