@@ -2,12 +2,15 @@
  * Client-side balancing on the point-to-point transports (endpoints.ts), on real sockets: each
  * call goes to the less loaded of two replicas, so a replica that has turned slow is passed over
  * while its calls are outstanding, rather than getting its equal share as in round robin and
- * holding up every caller it is given. AMQP needs none of this: its replicas compete for one
- * queue, and a slow one simply takes fewer messages.
+ * holding up every caller it is given. The brokered transports need none of this: their replicas
+ * compete for one queue (AMQP) or queue group (NATS), and a slow one simply takes fewer messages;
+ * the last case checks that two replicas there both get a share.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { TestWorld, sleep } from './testing/index.js';
-import type { TransportKind } from './transport.js';
+import type { Handlers, TransportKind } from './transport.js';
+import { TRANSPORT_KINDS } from './transport.js';
+import { TRANSPORTS } from './transports.js';
 
 const CALLS = 400;
 const CONCURRENCY = 16;
@@ -64,5 +67,33 @@ describe.each<TransportKind>(['http', 'tcp', 'udp'])('balancing over %s', (kind)
     console.log(`${kind}: of ${CALLS} calls, ${served.fast} and ${served.slow} to two replicas alike`);
     expect(served.fast + served.slow).toBe(CALLS);
     expect(Math.min(served.fast, served.slow)).toBeGreaterThan(CALLS * 0.3);
+  });
+});
+
+describe.each(TRANSPORT_KINDS.filter((kind) => TRANSPORTS[kind].brokered))('replicas over %s', (kind) => {
+  let world: TestWorld;
+  beforeEach(() => {
+    world = new TestWorld(kind);
+  });
+  afterEach(() => world.close());
+
+  it('share the load: both replicas serving one queue take calls', async () => {
+    const handledBy = { a: 0, b: 0 };
+    const replica = (name: 'a' | 'b'): Handlers => ({
+      work: async (payload) => {
+        handledBy[name]++;
+        await sleep(1);
+        return payload;
+      },
+    });
+    const a = await world.serve('work', replica('a'));
+    const b = await world.serve('work', replica('b'));
+    expect(a.address).toBe(b.address); // one queue, not two endpoints
+    const client = world.transport();
+    const replies = await Promise.all(Array.from({ length: 200 }, (_, i) => client.request('work', 'work', i)));
+    replies.forEach((reply, i) => expect(reply).toBe(i));
+    expect(handledBy.a + handledBy.b).toBe(200);
+    expect(handledBy.a).toBeGreaterThan(20);
+    expect(handledBy.b).toBeGreaterThan(20);
   });
 });

@@ -316,26 +316,6 @@ describe('AMQP transport against RabbitMQ', () => {
     expect(err.code).toBe('INVALID_ARGUMENT');
   });
 
-  it('shares the load between two replicas consuming one queue', async () => {
-    const handledBy = { a: 0, b: 0 };
-    const replica = (name: 'a' | 'b'): Handlers => ({
-      work: async (payload) => {
-        handledBy[name]++;
-        await sleep(1);
-        return payload;
-      },
-    });
-    const a = await world.serve('work', replica('a'));
-    const b = await world.serve('work', replica('b'));
-    expect(a.address).toBe(b.address);
-    const client = world.transport();
-    const replies = await Promise.all(Array.from({ length: 200 }, (_, i) => client.request('work', 'work', i)));
-    replies.forEach((reply, i) => expect(reply).toBe(i));
-    expect(handledBy.a + handledBy.b).toBe(200);
-    expect(handledBy.a).toBeGreaterThan(20);
-    expect(handledBy.b).toBeGreaterThan(20);
-  });
-
   it('keeps a request in the queue while its server restarts and answers it within its deadline', async () => {
     const first = await world.serve('echo', echo);
     const client = world.transport();

@@ -161,26 +161,6 @@ describe('NATS transport against a NATS server', () => {
     });
   });
 
-  it('shares the load between two replicas in one queue group', async () => {
-    const handledBy = { a: 0, b: 0 };
-    const replica = (name: 'a' | 'b'): Handlers => ({
-      work: async (payload) => {
-        handledBy[name]++;
-        await sleep(1);
-        return payload;
-      },
-    });
-    const a = await world.serve('work', replica('a'));
-    const b = await world.serve('work', replica('b'));
-    expect(a.address).toBe(b.address);
-    const client = world.transport();
-    const replies = await Promise.all(Array.from({ length: 200 }, (_, i) => client.request('work', 'work', i)));
-    replies.forEach((reply, i) => expect(reply).toBe(i));
-    expect(handledBy.a + handledBy.b).toBe(200);
-    expect(handledBy.a).toBeGreaterThan(20);
-    expect(handledBy.b).toBeGreaterThan(20);
-  });
-
   it('fails fast with UNAVAILABLE naming the server (without password) when it cannot be reached', async () => {
     const port = await freePort();
     const down = new TestWorld('nats', { natsUrl: `nats://chirp:s3cret@127.0.0.1:${port}` });
