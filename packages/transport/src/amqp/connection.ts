@@ -15,6 +15,7 @@ import { connect, type Channel, type ChannelModel } from 'amqplib';
 import { TransportError, unavailable } from '../errors.js';
 import { backoffMs } from '../endpoints.js';
 import type { Logger } from '../logger.js';
+import { Waiters } from '../waiters.js';
 
 /** Seconds. Short enough that a silently dead broker (no FIN, e.g. a cut network) is noticed in ~20 s. */
 const HEARTBEAT_SECONDS = 10;
@@ -27,12 +28,6 @@ export interface Standing {
   attach(model: ChannelModel): Promise<void>;
 }
 
-interface Waiter {
-  resolve: (model: ChannelModel) => void;
-  reject: (error: Error) => void;
-  timer: NodeJS.Timeout;
-}
-
 export class AmqpConnection {
   /** Shown by the broker (`rabbitmqctl list_connections client_properties`), so an operator can tell who is who. */
   readonly name: string;
@@ -40,7 +35,7 @@ export class AmqpConnection {
   readonly display: string;
   readonly #url: string;
   readonly #logger: Logger;
-  readonly #waiters = new Set<Waiter>();
+  readonly #waiters = new Waiters<ChannelModel>();
   readonly #standing = new Set<Standing>();
   #model: ChannelModel | undefined;
   #connecting = false;
@@ -61,22 +56,9 @@ export class AmqpConnection {
     if (this.#closed) return Promise.reject(this.closedError());
     if (this.#model !== undefined) return Promise.resolve(this.#model);
     if (!this.#everConnected && !this.#connecting) void this.#connect();
-    return new Promise((resolve, reject) => {
-      const waiter: Waiter = {
-        resolve,
-        reject,
-        timer: setTimeout(
-          () => {
-            this.#waiters.delete(waiter);
-            const last = this.#lastError instanceof Error ? `; last error: ${this.#lastError.message}` : '';
-            reject(
-              new TransportError('UNAVAILABLE', `amqp: no connection to ${this.display} in time (reconnecting${last})`),
-            );
-          },
-          Math.max(0, deadline - Date.now()),
-        ),
-      };
-      this.#waiters.add(waiter);
+    return this.#waiters.wait(deadline, () => {
+      const last = this.#lastError instanceof Error ? `; last error: ${this.#lastError.message}` : '';
+      return new TransportError('UNAVAILABLE', `amqp: no connection to ${this.display} in time (reconnecting${last})`);
     });
   }
 
@@ -119,7 +101,7 @@ export class AmqpConnection {
     this.#closed = true;
     clearTimeout(this.#retryTimer);
     this.#standing.clear();
-    this.#settleWaiters((waiter) => waiter.reject(this.closedError()));
+    this.#waiters.reject(this.closedError());
     const model = this.#model;
     this.#model = undefined;
     if (model !== undefined) await closeQuietly(model);
@@ -143,7 +125,7 @@ export class AmqpConnection {
         this.#scheduleReconnect();
       } else {
         const error = unavailable(`amqp: cannot connect to ${this.display}`, err);
-        this.#settleWaiters((waiter) => waiter.reject(error));
+        this.#waiters.reject(error);
       }
       return;
     }
@@ -164,7 +146,7 @@ export class AmqpConnection {
     this.#everConnected = true;
     this.#failures = 0;
     this.#model = model;
-    this.#settleWaiters((waiter) => waiter.resolve(model));
+    this.#waiters.resolve(model);
     for (const standing of this.#standing) {
       standing.attach(model).catch((err: unknown) => {
         this.#logger.error({ err, connection: this.name }, 'amqp: could not re-create a consumer after reconnecting');
@@ -191,14 +173,6 @@ export class AmqpConnection {
       this.#retryTimer = undefined;
       if (!this.#closed) void this.#connect();
     }, backoffMs(this.#failures));
-  }
-
-  #settleWaiters(settle: (waiter: Waiter) => void): void {
-    for (const waiter of this.#waiters) {
-      clearTimeout(waiter.timer);
-      settle(waiter);
-    }
-    this.#waiters.clear();
   }
 }
 

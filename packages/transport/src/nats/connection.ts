@@ -20,6 +20,7 @@ import { hostname } from 'node:os';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { TransportError, unavailable } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { Waiters } from '../waiters.js';
 import { within } from '../close-order.js';
 
 /** Between reconnect attempts (plus up to the jitter): a restarting server is found within about a second. */
@@ -33,12 +34,6 @@ const CONNECT_TIMEOUT_MS = 10_000;
 /** close() gives replies already written this long to reach the server. */
 const FLUSH_ON_CLOSE_MS = 1_000;
 
-interface Waiter {
-  resolve: (nc: NatsConnection) => void;
-  reject: (error: Error) => void;
-  timer: NodeJS.Timeout;
-}
-
 export class NatsLink {
   /** The servers, without passwords, for messages and logs. */
   readonly display: string;
@@ -46,7 +41,7 @@ export class NatsLink {
   readonly #servers: string[];
   readonly #name: string;
   readonly #logger: Logger;
-  readonly #waiters = new Set<Waiter>();
+  readonly #waiters = new Waiters<NatsConnection>();
   readonly #onLost: Array<(error: TransportError) => void> = [];
   #nc: NatsConnection | undefined;
   /** Connected right now (as far as the status stream has told us). */
@@ -88,20 +83,9 @@ export class NatsLink {
     if (this.#failed !== undefined) return Promise.reject(this.#failed);
     if (this.#up) return Promise.resolve(this.#nc!);
     if (this.#nc === undefined && !this.#connecting) void this.#connect();
-    return new Promise((resolve, reject) => {
-      const waiter: Waiter = {
-        resolve,
-        reject,
-        timer: setTimeout(
-          () => {
-            this.#waiters.delete(waiter);
-            const state = this.#nc === undefined ? 'connecting' : 'reconnecting';
-            reject(new TransportError('UNAVAILABLE', `nats: no connection to ${this.display} in time (${state})`));
-          },
-          Math.max(0, deadline - Date.now()),
-        ),
-      };
-      this.#waiters.add(waiter);
+    return this.#waiters.wait(deadline, () => {
+      const state = this.#nc === undefined ? 'connecting' : 'reconnecting';
+      return new TransportError('UNAVAILABLE', `nats: no connection to ${this.display} in time (${state})`);
     });
   }
 
@@ -112,7 +96,7 @@ export class NatsLink {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    this.#settleWaiters((waiter) => waiter.reject(this.closedError()));
+    this.#waiters.reject(this.closedError());
     const nc = this.#nc;
     if (nc === undefined) return; // a connection still being made is closed when it arrives
     if (this.#up) await within(nc.flush(), FLUSH_ON_CLOSE_MS);
@@ -137,7 +121,7 @@ export class NatsLink {
     } catch (err) {
       this.#connecting = false;
       const error = unavailable(`nats: cannot connect to ${this.display}`, err);
-      this.#settleWaiters((waiter) => waiter.reject(error));
+      this.#waiters.reject(error);
       return;
     }
     this.#connecting = false;
@@ -150,7 +134,7 @@ export class NatsLink {
     this.#maxPayload = nc.info?.max_payload;
     void this.#follow(nc);
     void nc.closed().then((err) => this.#onClosed(err));
-    this.#settleWaiters((waiter) => waiter.resolve(nc));
+    this.#waiters.resolve(nc);
   }
 
   /** Track the connection's state from nats.js's status stream; it ends when the connection closes. */
@@ -167,7 +151,7 @@ export class NatsLink {
         this.stats.reconnects++;
         this.#maxPayload = nc.info?.max_payload ?? this.#maxPayload;
         this.#logger.info({ server: status.server, connection: this.#name }, 'nats: reconnected');
-        this.#settleWaiters((waiter) => waiter.resolve(nc));
+        this.#waiters.resolve(nc);
       } else if (status.type === 'error') {
         // E.g. a permissions violation: it concerns one subject, not the connection.
         this.#logger.warn({ err: status.error, connection: this.#name }, 'nats: the server reported an error');
@@ -184,15 +168,7 @@ export class NatsLink {
       'nats: connection closed for good; this transport must be re-made',
     );
     for (const listener of this.#onLost) listener(this.#failed);
-    this.#settleWaiters((waiter) => waiter.reject(this.#failed!));
-  }
-
-  #settleWaiters(settle: (waiter: Waiter) => void): void {
-    for (const waiter of this.#waiters) {
-      clearTimeout(waiter.timer);
-      settle(waiter);
-    }
-    this.#waiters.clear();
+    this.#waiters.reject(this.#failed!);
   }
 }
 
