@@ -16,8 +16,8 @@
 import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { client, DEFAULT_PORTS, follows, type Post } from '@chirp/contracts';
-import { createTransport, transportConfigFromEnv } from '@chirp/transport';
+import { client, chirpTransportConfig, follows, type Post } from '@chirp/contracts';
+import { createTransport } from '@chirp/transport';
 import { sleep } from '@chirp/transport/testing';
 import { LiveFollowers } from '../load/live-followers.js';
 import type { Progress } from '../progress.js';
@@ -86,7 +86,7 @@ export async function soakTransport(
     onDeath: (message) => progress.line(`${transport}: ${message}`),
   });
   progress.line(`${transport}: stack up (logs in ${logDir}); seeding ${options.users} users`);
-  const caller = createTransport(transportConfigFromEnv(stack.clientEnv, DEFAULT_PORTS));
+  const caller = createTransport(chirpTransportConfig(stack.clientEnv));
   const api = new WebApi(stack.webUrl, { connections: 32, timeoutMs: 10_000 });
   let watchers: LiveFollowers | undefined;
   try {

@@ -12,8 +12,8 @@
  * gets its figures: the load's (faults-measure.ts), what was lost or duplicated, and the
  * notifications of the posts written in it.
  */
-import { auth, client, DEFAULT_PORTS, follows, posts, type Client } from '@chirp/contracts';
-import { createTransport, transportConfigFromEnv, type RoutedTransport } from '@chirp/transport';
+import { auth, client, chirpTransportConfig, follows, posts, type Client } from '@chirp/contracts';
+import { createTransport, type RoutedTransport } from '@chirp/transport';
 import { sleep, UdpProxy } from '@chirp/transport/testing';
 import { LiveFollowers } from '../load/live-followers.js';
 import type { Progress } from '../progress.js';
@@ -110,7 +110,7 @@ async function drillOn(
   progress: Progress,
   proxy: UdpProxy | undefined,
 ): Promise<FaultsTransport> {
-  const caller = createTransport(transportConfigFromEnv(stack.clientEnv, DEFAULT_PORTS));
+  const caller = createTransport(chirpTransportConfig(stack.clientEnv));
   let followers: LiveFollowers | undefined;
   try {
     const api = { auth: client(caller, auth), follows: client(caller, follows), posts: client(caller, posts) };

@@ -5,8 +5,8 @@
  * would take minutes per transport, and seeding is not what is measured. Sign-up and log-in
  * still hash with bcrypt, at cost 4 in the bench stack (AUTH_BCRYPT_COST) for the same reason.
  */
-import { auth, client, DEFAULT_PORTS, follows, posts } from '@chirp/contracts';
-import { createTransport, transportConfigFromEnv } from '@chirp/transport';
+import { auth, client, chirpTransportConfig, follows, posts } from '@chirp/contracts';
+import { createTransport } from '@chirp/transport';
 import type { SocialSettings } from '../settings.js';
 import type { Stack } from '../stack/stack.js';
 import { activityPicker, generateGraph, postText, seededRandom, type SocialGraph } from './social-graph.js';
@@ -51,7 +51,7 @@ export async function seedGraph(
   pickAuthor: () => number,
   random: () => number,
 ): Promise<SeededUser[]> {
-  const transport = createTransport(transportConfigFromEnv(stack.clientEnv, DEFAULT_PORTS));
+  const transport = createTransport(chirpTransportConfig(stack.clientEnv));
   try {
     const authClient = client(transport, auth);
     const users = await inParallel(graph.usernames, async (username) => {

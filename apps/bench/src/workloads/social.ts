@@ -19,8 +19,8 @@
  * the load generator's. The stack is fresh per transport (new databases), and the graph and mix
  * use the same seed on every transport, so they all serve the same network.
  */
-import { DEFAULT_PORTS } from '@chirp/contracts';
-import { createTransport, transportConfigFromEnv } from '@chirp/transport';
+import { chirpTransportConfig } from '@chirp/contracts';
+import { createTransport } from '@chirp/transport';
 import { closedLoop } from '../load/closed-loop.js';
 import { openLoop, type OpenLoopFigures } from '../load/open-loop.js';
 import { summarise, type Repeated, type RequestSource, type RunFigures } from '../load/run.js';
@@ -192,7 +192,7 @@ async function driveMode(
   const label = `social ${stack.transport.padEnd(7)} ${mode.padEnd(6)}`;
   const untraced = new TraceSampler(0);
   const web = new WebApi(stack.webUrl, { connections: Math.max(...s.concurrency, 64), timeoutMs: settings.timeoutMs });
-  const services = createTransport(transportConfigFromEnv(stack.clientEnv, DEFAULT_PORTS));
+  const services = createTransport(chirpTransportConfig(stack.clientEnv));
   const mixOf = (sampler: TraceSampler): RequestSource =>
     mode === 'web' ? socialMix(web, draws, sampler) : directMix(services, draws, sampler);
   try {
