@@ -3,41 +3,18 @@
  * fast as the bare library) and latency ratios (1.0 = no slower). The issue's bar for the
  * transport layer is checked on the headline case — the 64 B echo: throughput at
  * concurrency 64 at least 85% of the baseline's, p99 at concurrency 1 at most 1.3× it.
+ * The workloads and the report both read the headline levels and the bar from here.
  */
-import type { Settings } from './settings.js';
-import { BASELINE_OF, type BaselineName } from './targets/index.js';
 import type { TransportKind } from '@chirp/transport';
-import { findCase, type ClosedLoopSection } from './workloads/closed-loop-workload.js';
+import type { CaseResult, ClosedLoopSection, TargetResult } from './results/closed-loop.js';
+import type { CaseRatio, Comparison } from './results/comparison.js';
+import type { Settings } from './settings.js';
+import { BASELINE_OF } from './targets/index.js';
+import type { CallName } from './targets/target.js';
 
 export const HEADLINE_CASE = { call: 'echo', payloadBytes: 64 } as const;
 export const THROUGHPUT_TARGET = 0.85;
 export const P99_TARGET = 1.3;
-
-export interface CaseRatio {
-  label: string;
-  concurrency: number;
-  /** transport ÷ baseline, medians. */
-  throughput: number;
-  p50: number;
-  p99: number;
-  /** CPU time per call, load generator + server, transport ÷ baseline: the overhead that survives a busy machine. */
-  cpuPerCall: number;
-}
-
-export interface TransportComparison {
-  transport: TransportKind;
-  baseline: BaselineName;
-  cases: CaseRatio[];
-  /** Headline: throughput ratio at the throughput concurrency, p99 ratio at the latency one. */
-  throughputRatio: number | undefined;
-  p99Ratio: number | undefined;
-  /** CPU per call ratio at the throughput concurrency. */
-  cpuPerCallRatio: number | undefined;
-  meetsThroughputTarget: boolean | undefined;
-  meetsP99Target: boolean | undefined;
-}
-
-export type Comparison = TransportComparison[];
 
 /** The concurrency levels the headline reads: 1 (or the lowest run) and 64 (or the highest). */
 export function headlineLevels(settings: Settings): { latency: number; throughput: number } {
@@ -46,6 +23,21 @@ export function headlineLevels(settings: Settings): { latency: number; throughpu
     latency: Math.min(...levels),
     throughput: levels.includes(64) ? 64 : Math.max(...levels),
   };
+}
+
+/** Find one case's result: `call` and size, at `concurrency`. */
+export function findCase(
+  target: TargetResult | undefined,
+  call: CallName,
+  payloadBytes: number | undefined,
+  concurrency: number,
+): CaseResult | undefined {
+  return target?.cases.find(
+    (c) =>
+      c.call === call &&
+      c.concurrency === concurrency &&
+      (payloadBytes === undefined || c.payloadBytes === payloadBytes),
+  );
 }
 
 export function compare(

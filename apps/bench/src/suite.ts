@@ -15,6 +15,7 @@ import { ServerProcess } from './process/server-process.js';
 import type { Progress } from './progress.js';
 import { writeProfileSummary } from './report/profile-summary.js';
 import { writeResults } from './report/write.js';
+import type { Sections, SuiteResults } from './results/suite-results.js';
 import type { Settings, WorkloadName } from './settings.js';
 import { TARGETS, type TargetContext, type TargetName } from './targets/index.js';
 import { baselinesWorkload } from './workloads/baselines.js';
@@ -25,7 +26,7 @@ import { rpcWorkload } from './workloads/rpc.js';
 import { signingWorkload } from './workloads/signing.js';
 import { socialWorkload } from './workloads/social.js';
 import { telemetryWorkload } from './workloads/telemetry.js';
-import type { RunningTarget, Sections, SuiteContext, SuiteResults, Workload } from './workloads/workload.js';
+import type { RunningTarget, SuiteContext, Workload } from './workloads/workload.js';
 
 /** Every workload, in the order a run takes them. */
 export const WORKLOADS: { [N in WorkloadName]: Workload<N> } = {
@@ -110,8 +111,7 @@ export async function runSuite(settings: Settings, progress: Progress): Promise<
     sections,
     comparison: compare(settings, sections.rpc, sections.baselines),
   };
-  const rendered = settings.workloads.map((name) => renderWorkload(WORKLOADS[name], results));
-  const files = await writeResults(dir, results, rendered);
+  const files = await writeResults(dir, results);
   const profiles = profileDir === undefined ? undefined : await writeProfileSummary(profileDir);
   if (profiles !== undefined) files.push(profiles);
   return { dir, files, results, incomplete: isIncomplete(sections) };
@@ -120,8 +120,7 @@ export async function runSuite(settings: Settings, progress: Progress): Promise<
 /** Rewrite report.md and the charts of an earlier run from its results.json (after the report code changed). */
 export async function rerender(dir: string): Promise<string[]> {
   const results = JSON.parse(await readFile(path.join(dir, 'results.json'), 'utf8')) as SuiteResults;
-  const rendered = results.settings.workloads.map((name) => renderWorkload(WORKLOADS[name], results));
-  return writeResults(dir, results, rendered);
+  return writeResults(dir, results);
 }
 
 async function runWorkload<N extends WorkloadName>(
@@ -130,12 +129,6 @@ async function runWorkload<N extends WorkloadName>(
   sections: Partial<Sections>,
 ): Promise<void> {
   sections[workload.name] = await workload.run(context);
-}
-
-function renderWorkload<N extends WorkloadName>(workload: Workload<N>, results: SuiteResults) {
-  const section = results.sections[workload.name];
-  if (section === undefined) throw new Error(`workload ${workload.name} produced no results`);
-  return workload.render(section as Sections[N], results);
 }
 
 async function startTarget(name: TargetName, context: TargetContext, profileDir?: string): Promise<RunningTarget> {

@@ -3,11 +3,12 @@
  * concurrency), each transport's ratio to its baseline beside its figures, and the two
  * closed-loop charts — throughput at concurrency 64 and the latency percentiles at 1.
  */
-import { headlineLevels, type Comparison } from '../comparison.js';
-import type { CaseResult, ClosedLoopSection, TargetResult } from '../workloads/closed-loop-workload.js';
-import { findCase } from '../workloads/closed-loop-workload.js';
+import { findCase, headlineLevels } from '../comparison.js';
+import type { CaseResult, ClosedLoopSection, TargetResult } from '../results/closed-loop.js';
+import type { Comparison } from '../results/comparison.js';
+import type { Chart, Rendered } from '../results/rendered.js';
+import type { SuiteResults } from '../results/suite-results.js';
 import { BASELINE_OF, isBaseline } from '../targets/index.js';
-import type { Chart, Rendered, SuiteResults } from '../workloads/workload.js';
 import { ms, rate, ratio, spread } from './format.js';
 import { TARGET_COLORS, barChart, lineChart } from './svg.js';
 

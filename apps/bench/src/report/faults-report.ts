@@ -4,14 +4,20 @@
  * lost, time to recover) and a chart of acknowledgements and errors per second around the
  * fault, every transport on it, the fault drawn as a vertical line.
  */
-import type { FaultEpisode, FaultsSection } from '../workloads/faults.js';
-import { FAULTS, FAULT_NAMES } from '../workloads/faults-injectors.js';
-import { BUCKET_MS } from '../workloads/faults-measure.js';
-import type { Chart, Rendered } from '../workloads/workload.js';
+import { BUCKET_MS, FAULT_NAMES, type FaultEpisode, type FaultName, type FaultsSection } from '../results/faults.js';
+import type { Chart, Rendered } from '../results/rendered.js';
 import { rate } from './format.js';
 import { TARGET_COLORS, lineChart } from './svg.js';
 
 const MIXED_COLOR = '#9467bd';
+
+/** Each fault's heading and chart title. */
+const FAULT_TITLES: Record<FaultName, string> = {
+  'restart-posts': 'posts killed (SIGKILL) and restarted',
+  'broker-cut': "the broker closes this stack's AMQP connections",
+  'udp-loss-5': '5% of the datagrams to and from posts dropped',
+  'udp-loss-20': '20% of the datagrams to and from posts dropped',
+};
 
 export function renderFaults(section: FaultsSection): Rendered {
   const load = section.plan;
@@ -40,11 +46,11 @@ export function renderFaults(section: FaultsSection): Rendered {
     if (episodes.length === 0) continue;
     const chart: Chart = {
       file: `faults-${name}.svg`,
-      title: `${FAULTS[name].title}`,
+      title: FAULT_TITLES[name],
       svg: timelineChart(name, episodes),
     };
     charts.push(chart);
-    lines.push(`### ${FAULTS[name].title}`, '', `![${chart.title}](${chart.file})`, '');
+    lines.push(`### ${FAULT_TITLES[name]}`, '', `![${chart.title}](${chart.file})`, '');
     lines.push(
       '| transport | calls | errors by code | writes acked / given up | lost | duplicates | stored unacked | notifications lost | first success | rate back | what happened |',
       '| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',

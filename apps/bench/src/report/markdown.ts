@@ -4,11 +4,12 @@
  * rate), the notes a reader must not miss (load generator saturated, targets missed,
  * failures), then each workload's own section.
  */
-import { P99_TARGET, THROUGHPUT_TARGET, headlineLevels } from '../comparison.js';
+import { P99_TARGET, THROUGHPUT_TARGET, findCase, headlineLevels } from '../comparison.js';
+import type { CaseResult, TargetResult } from '../results/closed-loop.js';
+import type { Rendered } from '../results/rendered.js';
+import type { SocialMode } from '../results/social.js';
+import type { SuiteResults } from '../results/suite-results.js';
 import { BASELINE_OF } from '../targets/index.js';
-import { findCase, type CaseResult, type TargetResult } from '../workloads/closed-loop-workload.js';
-import type { Rendered, SuiteResults } from '../workloads/workload.js';
-import type { SocialMode } from '../workloads/social.js';
 import { stackCpuPerRequest, transportShare } from './social-report.js';
 import { GENERATOR_BUSY_PERCENT, busy } from './closed-loop-report.js';
 import { ms, percent, rate, ratio } from './format.js';

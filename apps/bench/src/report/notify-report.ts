@@ -3,8 +3,8 @@
  * create call's start to each follower's socket (p50, p99: median of repetitions with their
  * spread), deliveries missed, and a chart of p99 by fan-out.
  */
-import type { NotifySection } from '../workloads/notify.js';
-import type { Rendered } from '../workloads/workload.js';
+import type { NotifySection } from '../results/notify.js';
+import type { Rendered } from '../results/rendered.js';
 import { ms, spread } from './format.js';
 import { TARGET_COLORS, barChart } from './svg.js';
 

@@ -3,8 +3,8 @@
  * and a chart of p99 against the offered rate with the limit drawn in.
  */
 import type { OpenLoopFigures } from '../load/open-loop.js';
-import type { OpenLoopSection } from '../workloads/open-loop-workload.js';
-import type { Rendered } from '../workloads/workload.js';
+import type { OpenLoopSection } from '../results/open-loop.js';
+import type { Rendered } from '../results/rendered.js';
 import { bytes, ms, percent, rate } from './format.js';
 import { TARGET_COLORS, lineChart } from './svg.js';
 import { isBaseline } from '../targets/index.js';

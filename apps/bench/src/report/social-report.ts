@@ -8,16 +8,17 @@
 import type { KindFigures } from '../load/by-kind.js';
 import { spreadOf } from '../load/run.js';
 import type { StackProcessName } from '../stack/stack.js';
-import type { KindBreakdown } from '../workloads/social-breakdown.js';
+import type { Chart, Rendered } from '../results/rendered.js';
 import {
   SOCIAL_MODES,
+  type KindBreakdown,
   type SocialModeName,
   type SocialMode,
   type SocialSection,
   type SocialStep,
   type SocialTarget,
-} from '../workloads/social.js';
-import type { Chart, Rendered, SuiteResults } from '../workloads/workload.js';
+} from '../results/social.js';
+import type { SuiteResults } from '../results/suite-results.js';
 import { GENERATOR_BUSY_PERCENT } from './closed-loop-report.js';
 import { ms, percent, rate, spread } from './format.js';
 import { TARGET_COLORS, barChart, lineChart, stackedBarChart } from './svg.js';

@@ -1,13 +1,16 @@
 /**
- * Writes a run's folder: results.json (every figure, the machine, the settings), each
- * workload's charts as SVG files, and report.md that embeds them.
+ * Writes a run's folder: results.json (every figure, the machine, the settings), and each
+ * workload's section rendered (renderers.ts) — its charts as SVG files, its part of report.md
+ * that embeds them.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { Rendered, SuiteResults } from '../workloads/workload.js';
+import type { SuiteResults } from '../results/suite-results.js';
 import { buildReport } from './markdown.js';
+import { renderSections } from './renderers.js';
 
-export async function writeResults(dir: string, results: SuiteResults, sections: Rendered[]): Promise<string[]> {
+export async function writeResults(dir: string, results: SuiteResults): Promise<string[]> {
+  const sections = renderSections(results);
   await mkdir(dir, { recursive: true });
   const files: [string, string][] = [
     ['results.json', `${JSON.stringify(results, null, 2)}\n`],

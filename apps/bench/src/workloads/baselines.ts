@@ -5,7 +5,6 @@
  * AMQP comes amqplib over a quorum queue too: not a floor, the price of durability. A baseline
  * the RPC workload already measured beside its transport is taken from there, not run again.
  */
-import { renderClosedLoop } from '../report/closed-loop-report.js';
 import { BASELINE_OF, PRICED_BESIDE, type TargetName } from '../targets/index.js';
 import { measureClosedLoop } from './closed-loop-workload.js';
 import type { Workload } from './workload.js';
@@ -28,5 +27,4 @@ export const baselinesWorkload: Workload<'baselines'> = {
       targets: names.map((name) => context.baselinesMeasured.get(name) ?? measured.find((r) => r.target === name)!),
     };
   },
-  render: (section, results) => renderClosedLoop('baselines', section, results),
 };

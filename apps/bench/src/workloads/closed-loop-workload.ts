@@ -5,8 +5,9 @@
  * spread between them includes drift over minutes, not just noise over seconds.
  */
 import { closedLoop } from '../load/closed-loop.js';
-import { fixedRequest, summarise, type Repeated, type RunFigures } from '../load/run.js';
+import { fixedRequest, summarise, type RunFigures } from '../load/run.js';
 import { bytes, ms, percent, rate } from '../report/format.js';
+import type { TargetResult } from '../results/closed-loop.js';
 import type { Settings } from '../settings.js';
 import { TARGETS, VERIFY_REQUEST, echoPayload, isBaseline, type CallName, type TargetName } from '../targets/index.js';
 import type { RunningTarget, SuiteContext } from './workload.js';
@@ -16,25 +17,6 @@ export interface CallCase {
   /** Size of the request payload's JSON. */
   payloadBytes: number;
   label: string;
-}
-
-export interface CaseResult extends Repeated {
-  call: CallName;
-  payloadBytes: number;
-  concurrency: number;
-  label: string;
-}
-
-export interface TargetResult {
-  target: TargetName;
-  description: string;
-  cases: CaseResult[];
-  /** Why the target was not (fully) measured, e.g. its server did not start. */
-  error?: string;
-}
-
-export interface ClosedLoopSection {
-  targets: TargetResult[];
 }
 
 export function callCases(settings: Settings): CallCase[] {
@@ -47,21 +29,6 @@ export function callCases(settings: Settings): CallCase[] {
 
 function payloadOf(c: CallCase): unknown {
   return c.call === 'verify' ? VERIFY_REQUEST : echoPayload(c.payloadBytes);
-}
-
-/** Find one case's result: `call` and size, at `concurrency`. */
-export function findCase(
-  target: TargetResult | undefined,
-  call: CallName,
-  payloadBytes: number | undefined,
-  concurrency: number,
-): CaseResult | undefined {
-  return target?.cases.find(
-    (c) =>
-      c.call === call &&
-      c.concurrency === concurrency &&
-      (payloadBytes === undefined || c.payloadBytes === payloadBytes),
-  );
 }
 
 /**

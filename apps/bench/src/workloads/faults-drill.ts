@@ -18,61 +18,14 @@ import { sleep, UdpProxy } from '@chirp/transport/testing';
 import { LiveFollowers } from '../load/live-followers.js';
 import type { Progress } from '../progress.js';
 import { rate } from '../report/format.js';
+import type { FaultEpisode, FaultName, FaultPlan, FaultsTransport } from '../results/faults.js';
 import type { Stack, StackTransport } from '../stack/stack.js';
-import { FAULTS, type FaultName, type FaultSubject } from './faults-injectors.js';
+import { FAULTS, type FaultSubject } from './faults-injectors.js';
 import { CreateLoad, type Author } from './faults-load.js';
-import { loadFigures, type EpisodeClock, type EpisodeLoadFigures } from './faults-measure.js';
+import { loadFigures, type EpisodeClock } from './faults-measure.js';
 import { verifyWrites, type Verdict } from './faults-verify.js';
 import { withStack } from './with-stack.js';
 import type { SuiteContext } from './workload.js';
-
-export interface FaultPlan {
-  /** In the order run; each transport takes those that apply to it, at most `faultsPerTransport` (null: all). */
-  faults: FaultName[];
-  faultsPerTransport: number | null;
-  /** Creates per second, over `authors` authors, each followed by all `followers`. */
-  rate: number;
-  authors: number;
-  followers: number;
-  attemptTimeoutMs: number;
-  retryBudgetMs: number;
-  /** Before the first episode: until the load runs at 80% of its rate, at most this long. */
-  warmupMs: number;
-  beforeMs: number;
-  /** How long datagram loss lasts. */
-  lossMs: number;
-  /** After the fault (or its end): at least minAfterMs, then until the rate is back, at most maxAfterMs. */
-  minAfterMs: number;
-  maxAfterMs: number;
-  /** Kept after the rate is back, so the chart shows the recovery. */
-  tailMs: number;
-  /** After the load stops, how long notifications may still arrive. */
-  graceMs: number;
-}
-
-export interface FaultEpisode extends EpisodeLoadFigures {
-  fault: FaultName;
-  transport: StackTransport;
-  /** From the episode's start: the fault, when it was lifted (= faultAtMs for an instant one), the end. */
-  faultAtMs: number;
-  healedAtMs: number;
-  durationMs: number;
-  /** What the injector and the proxy said. */
-  details: string[];
-  /** Acknowledged posts the service no longer has. */
-  lost: number;
-  duplicates: number;
-  storedWithoutAck: number;
-  notifications: { expected: number; received: number; lost: number; duplicates: number };
-}
-
-export interface FaultsTransport {
-  transport: StackTransport;
-  episodes: FaultEpisode[];
-  /** WebSocket closes while watching (each reopened). */
-  socketDisconnects: number;
-  error?: string;
-}
 
 const PASSWORD = 'fault-drill-password';
 const SETUP_AT_ONCE = 8;

@@ -16,12 +16,10 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { brokerConnections, type UdpProxy } from '@chirp/transport/testing';
 import { rate } from '../report/format.js';
+import type { FaultName } from '../results/faults.js';
 import { STACK_TRANSPORTS, type Stack, type StackTransport } from '../stack/stack.js';
 
 const run = promisify(execFile);
-
-export const FAULT_NAMES = ['restart-posts', 'broker-cut', 'udp-loss-5', 'udp-loss-20'] as const;
-export type FaultName = (typeof FAULT_NAMES)[number];
 
 export interface FaultSubject {
   stack: Stack;
@@ -42,7 +40,6 @@ export interface Injected {
 
 export interface Fault {
   name: FaultName;
-  title: string;
   /** The transports it applies to. */
   transports: readonly StackTransport[];
   inject(subject: FaultSubject): Promise<Injected>;
@@ -53,7 +50,6 @@ const ALL = STACK_TRANSPORTS;
 export const FAULTS: Record<FaultName, Fault> = {
   'restart-posts': {
     name: 'restart-posts',
-    title: 'posts killed (SIGKILL) and restarted',
     transports: ALL,
     async inject({ stack }) {
       const started = performance.now();
@@ -63,7 +59,6 @@ export const FAULTS: Record<FaultName, Fault> = {
   },
   'broker-cut': {
     name: 'broker-cut',
-    title: "the broker closes this stack's AMQP connections",
     transports: ['amqp', 'mixed'],
     async inject({ amqpPrefix }) {
       const pids = await brokerConnections(`chirp ${amqpPrefix} `);
@@ -81,7 +76,6 @@ export const FAULTS: Record<FaultName, Fault> = {
 function lossFault(percent: 5 | 20): Fault {
   return {
     name: `udp-loss-${percent}`,
-    title: `${percent}% of the datagrams to and from posts dropped`,
     transports: ['udp', 'mixed'],
     async inject({ proxy }) {
       if (proxy === undefined) throw new Error('udp-loss needs the proxy in front of posts');

@@ -9,9 +9,8 @@
  *   rate back     — the end of the last 250 ms interval in which acknowledgements fell below
  *                   half the pre-fault rate (0 if they never did; null if still below at the end).
  */
+import { BUCKET_MS, type EpisodeLoadFigures } from '../results/faults.js';
 import type { Attempt, Write } from './faults-load.js';
-
-export const BUCKET_MS = 250;
 
 /** Where an episode sits on the load's clock (performance.now()). */
 export interface EpisodeClock {
@@ -20,23 +19,6 @@ export interface EpisodeClock {
   /** When a lasting fault (datagram loss) was lifted; the same as faultAt for an instant one. */
   healedAt: number;
   endedAt: number;
-}
-
-export interface EpisodeLoadFigures {
-  /** Attempts sent in the episode, retries included. */
-  calls: number;
-  errors: number;
-  errorCodes: Record<string, number>;
-  /** Writes started in the episode, and how they ended. */
-  writes: number;
-  acknowledged: number;
-  gaveUp: number;
-  /** Acknowledgements per second before the fault. */
-  preFaultRate: number;
-  firstSuccessAfterMs: number | null;
-  rateBackAfterMs: number | null;
-  /** Per BUCKET_MS from the episode's start: acknowledgements and failed calls settled in it. */
-  timeline: { acks: number[]; errors: number[] };
 }
 
 export function loadFigures(clock: EpisodeClock, attempts: Attempt[], writes: Write[]): EpisodeLoadFigures {

@@ -15,17 +15,10 @@
  * notify's event registration until notify renews it (every 10 s), and that loss must not be
  * counted against the next fault.
  */
-import { renderFaults } from '../report/faults-report.js';
-import { drill, type FaultPlan, type FaultsTransport } from './faults-drill.js';
+import type { FaultPlan, FaultsSection } from '../results/faults.js';
+import { drill } from './faults-drill.js';
 import { stackTransports } from './with-stack.js';
 import type { Workload } from './workload.js';
-
-export type { FaultEpisode } from './faults-drill.js';
-
-export interface FaultsSection {
-  plan: FaultPlan;
-  transports: FaultsTransport[];
-}
 
 export function faultPlan(quick: boolean): FaultPlan {
   return quick
@@ -80,5 +73,4 @@ export const faultsWorkload: Workload<'faults'> = {
     }
     return section;
   },
-  render: (section) => renderFaults(section),
 };

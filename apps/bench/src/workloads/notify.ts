@@ -12,11 +12,11 @@
  */
 import { randomBytes } from 'node:crypto';
 import WebSocket from 'ws';
-import { LatencyRecorder, type LatencySummary } from '../load/latency.js';
-import { spreadOf, type Spread } from '../load/run.js';
+import { LatencyRecorder } from '../load/latency.js';
+import { spreadOf } from '../load/run.js';
 import { ms } from '../report/format.js';
-import { renderNotify } from '../report/notify-report.js';
-import type { Stack, StackTransport } from '../stack/stack.js';
+import type { NotifyRun, NotifySection, NotifyTarget } from '../results/notify.js';
+import type { Stack } from '../stack/stack.js';
 import { WebApi } from '../stack/web-api.js';
 import { seedGraph, type SeededUser } from './social-seed.js';
 import { stackTransports, withStack } from './with-stack.js';
@@ -24,35 +24,6 @@ import type { Workload } from './workload.js';
 
 /** Pause between one post's last delivery and the next post, so posts never overlap. */
 const BETWEEN_POSTS_MS = 20;
-
-export interface NotifyRun extends LatencySummary {
-  expected: number;
-  received: number;
-  missed: number;
-  /** The create call's own latency (POST /api/posts), median. */
-  createP50: number;
-}
-
-export interface NotifyCase {
-  fanout: number;
-  runs: NotifyRun[];
-  p50: Spread;
-  p99: Spread;
-  missed: Spread;
-}
-
-export interface NotifyTarget {
-  transport: StackTransport;
-  cases: NotifyCase[];
-  error?: string;
-}
-
-export interface NotifySection {
-  fanouts: number[];
-  postsPerCase: number;
-  graceMs: number;
-  targets: NotifyTarget[];
-}
 
 export const notifyWorkload: Workload<'notify'> = {
   name: 'notify',
@@ -107,7 +78,6 @@ export const notifyWorkload: Workload<'notify'> = {
     }
     return section;
   },
-  render: (section) => renderNotify(section),
 };
 
 /** One poster per fan-out; the poster of fan-out N is followed by the first N followers. */

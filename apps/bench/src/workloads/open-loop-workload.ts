@@ -11,30 +11,13 @@
 import { openLoop, type OpenLoopFigures } from '../load/open-loop.js';
 import { fixedRequest } from '../load/run.js';
 import { rate } from '../report/format.js';
-import { renderOpenLoop } from '../report/open-loop-report.js';
+import type { OpenLoopSection, OpenLoopTarget } from '../results/open-loop.js';
 import type { OpenLoopSettings } from '../settings.js';
 import { BASELINE_OF, echoPayload, type TargetName } from '../targets/index.js';
 import { describeRun } from './closed-loop-workload.js';
 import type { Workload } from './workload.js';
 
 export const OPEN_LOOP_PAYLOAD_BYTES = 64;
-
-export interface OpenLoopTarget {
-  target: TargetName;
-  /** Every rate tried, in the order tried. */
-  steps: OpenLoopFigures[];
-  /** Highest rate (calls/s) that kept p99 under the limit with no errors; null if none did. */
-  maxSustainableRate: number | null;
-  /** Why the search stopped: the lowest rate that failed, and how. */
-  stoppedBecause: string;
-  error?: string;
-}
-
-export interface OpenLoopSection {
-  payloadBytes: number;
-  p99LimitMs: number;
-  targets: OpenLoopTarget[];
-}
 
 /** Why a step fails, or undefined if the rate held. */
 export function failure(step: OpenLoopFigures, p99LimitMs: number): string | undefined {
@@ -150,5 +133,4 @@ export const openLoopWorkload: Workload<'openloop'> = {
     }
     return section;
   },
-  render: (section) => renderOpenLoop(section),
 };

@@ -5,7 +5,6 @@
  * turns here with its baseline, case by case (closed-loop-workload.ts), and the baseline's
  * figures are kept for the baselines workload to report.
  */
-import { renderClosedLoop } from '../report/closed-loop-report.js';
 import { BASELINE_OF, isBaseline } from '../targets/index.js';
 import { measureClosedLoop } from './closed-loop-workload.js';
 import type { Workload } from './workload.js';
@@ -25,5 +24,4 @@ export const rpcWorkload: Workload<'rpc'> = {
       context.baselinesMeasured.set(result.target, result);
     return { targets: measured.filter((r) => !isBaseline(r.target)) };
   },
-  render: (section, results) => renderClosedLoop('rpc', section, results),
 };

@@ -9,24 +9,7 @@ import { splitOf, type Split, type SpanRecord } from '@chirp/telemetry';
 import { spreadOf } from '../load/run.js';
 import type { SampledRequest } from '../load/trace-sampler.js';
 import type { Collector } from '../process/collector.js';
-
-export interface KindBreakdown {
-  kind: string;
-  /** Sampled requests whose trace came back whole enough to split. */
-  traces: number;
-  /** Transport hops per request (the most common count). */
-  hops: number;
-  /** Medians over the sampled requests, ms. */
-  totalMs: number;
-  edgeMs: number;
-  transportMs: number;
-  handlerMs: number;
-  databaseMs: number;
-  /** Time in transport over time in all, summed over the sampled requests. */
-  transportShare: number;
-  /** Calls whose handler's span never arrived (a lost export, a dropped span), summed. */
-  unmatchedCalls: number;
-}
+import type { KindBreakdown } from '../results/social.js';
 
 /** How long to wait for the stack's last spans: their batches leave every OTEL_BSP_SCHEDULE_DELAY. */
 export const SPAN_EXPORT_DELAY_MS = 500;

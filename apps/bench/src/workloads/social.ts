@@ -23,16 +23,24 @@ import { chirpTransportConfig } from '@chirp/contracts';
 import { createTransport } from '@chirp/transport';
 import { closedLoop } from '../load/closed-loop.js';
 import { openLoop, type OpenLoopFigures } from '../load/open-loop.js';
-import { summarise, type Repeated, type RequestSource, type RunFigures } from '../load/run.js';
+import { summarise, type RequestSource, type RunFigures } from '../load/run.js';
 import { TraceSampler } from '../load/trace-sampler.js';
 import { rate } from '../report/format.js';
-import { renderSocial } from '../report/social-report.js';
+import {
+  SOCIAL_MODES,
+  type SeedFigures,
+  type SocialMode,
+  type SocialModeName,
+  type SocialSection,
+  type SocialTarget,
+  type StackCpu,
+} from '../results/social.js';
 import { stackCpuWindow, type StackCpuWindow } from '../stack/stack-cpu.js';
-import type { Stack, StackProcessName, StackTransport } from '../stack/stack.js';
+import type { Stack } from '../stack/stack.js';
 import { WebApi } from '../stack/web-api.js';
 import { describeRun } from './closed-loop-workload.js';
 import { failsOnlyTwice, searchMaxRate, stoppedBecause } from './open-loop-workload.js';
-import { breakdownOf, type KindBreakdown } from './social-breakdown.js';
+import { breakdownOf } from './social-breakdown.js';
 import { MIX_SHARES, directMix, socialMix } from './social-mix.js';
 import { seedSocial, type Draws } from './social-seed.js';
 import { BENCH_BCRYPT_COST, stackTransports, warmUp, withStack } from './with-stack.js';
@@ -42,66 +50,6 @@ import type { SuiteContext, Workload } from './workload.js';
 const TRACES_WANTED = 400;
 /** Requests the traced run makes at least: with 50, a kind making 29% of the mix is missed once in 10⁷ runs. */
 const TRACES_AT_LEAST = 50;
-
-export const SOCIAL_MODES = ['web', 'direct'] as const;
-export type SocialModeName = (typeof SOCIAL_MODES)[number];
-
-/** CPU of each stack process during a run, % of one core. */
-export type StackCpu = Partial<Record<StackProcessName, number>>;
-
-export interface SocialClosedCase extends Repeated {
-  concurrency: number;
-  /** Each repetition's stack CPU, in the order of `runs`. */
-  stackCpu: StackCpu[];
-}
-
-export interface SocialStep extends OpenLoopFigures {
-  stackCpu: StackCpu;
-}
-
-export interface SeedFigures {
-  users: number;
-  follows: number;
-  posts: number;
-  seconds: number;
-  maxFollowers: number;
-  medianFollowers: number;
-}
-
-/** The mix driven one way on one transport. */
-export interface SocialMode {
-  closedLoop: SocialClosedCase[];
-  steps: SocialStep[];
-  maxSustainableRate: number | null;
-  stoppedBecause: string;
-  /** The run traced for the breakdown: open loop at a quarter of the max sustainable rate. */
-  traced?: SocialStep;
-  /** Where a request's time went, per kind (empty when no trace came back). */
-  breakdown: KindBreakdown[];
-}
-
-export interface SocialTarget {
-  transport: StackTransport;
-  seed?: SeedFigures;
-  web: SocialMode;
-  direct: SocialMode;
-  /** Wall time for this transport: stack start, seeding, measuring, stop. */
-  seconds: number;
-  error?: string;
-}
-
-export interface SocialSection {
-  users: number;
-  followsPerUser: number;
-  seedPosts: number;
-  /** How the graph was written: through the services' typed clients, not the web API. */
-  seededThrough: string;
-  bcryptCost: number;
-  shares: Record<string, number>;
-  p99LimitMs: number;
-  maxErrorShare: number;
-  targets: SocialTarget[];
-}
 
 /** Why an open-loop step fails, or undefined if the rate held. */
 export function socialFailure(step: OpenLoopFigures, p99LimitMs: number, maxErrorShare: number): string | undefined {
@@ -171,7 +119,6 @@ export const socialWorkload: Workload<'social'> = {
     }
     return section;
   },
-  render: (section, results) => renderSocial(section, results),
 };
 
 /**

@@ -12,8 +12,9 @@
  * with the same graph, then warmed up through the web app.
  */
 import { closedLoop } from '../load/closed-loop.js';
-import { summarise, type Repeated, type RunFigures } from '../load/run.js';
+import { summarise, type RunFigures } from '../load/run.js';
 import { TraceSampler } from '../load/trace-sampler.js';
+import type { SocialTelemetryCase, SocialTelemetryMode } from '../results/telemetry.js';
 import { stackCpuWindow } from '../stack/stack-cpu.js';
 import type { Stack } from '../stack/stack.js';
 import { WebApi } from '../stack/web-api.js';
@@ -31,13 +32,7 @@ import type { SuiteContext } from './workload.js';
  */
 const MIN_WINDOW_MS = 1_000;
 
-export const SOCIAL_TELEMETRY_MODES = ['off', 'sampled'] as const;
-export type SocialTelemetryMode = (typeof SOCIAL_TELEMETRY_MODES)[number];
-
-export interface SocialTelemetryCase extends Repeated {
-  transport: TransportKind;
-  mode: SocialTelemetryMode;
-}
+export const SOCIAL_TELEMETRY_MODES = ['off', 'sampled'] as const satisfies readonly SocialTelemetryMode[];
 
 /** With telemetry on, one request in this many is traced (on the whole application and in the small-RPC comparison alike). */
 export const SAMPLE_EVERY = 100;

@@ -1,0 +1,40 @@
+/**
+ * The shape of results.json's telemetry section: each transport's small call with telemetry
+ * off, one call in a hundred traced, and every call traced; then the social mix with telemetry
+ * off and on (workloads/telemetry-social.ts).
+ */
+import type { TransportKind } from '@chirp/transport';
+import type { Repeated } from '../load/run.js';
+import type { TracingMode } from '../targets/target.js';
+
+/** Off, or on as one of the traced targets runs (workloads/telemetry.ts's TELEMETRY_MODES). */
+export type TelemetryMode = 'off' | TracingMode;
+
+export interface TelemetryCase extends Repeated {
+  transport: TransportKind;
+  mode: TelemetryMode;
+  concurrency: number;
+}
+
+/** The whole application's stacks: every process with telemetry off, or on as a deployment runs it. */
+export type SocialTelemetryMode = 'off' | 'sampled';
+
+export interface SocialTelemetryCase extends Repeated {
+  transport: TransportKind;
+  mode: SocialTelemetryMode;
+}
+
+export interface TelemetrySection {
+  payloadBytes: number;
+  cases: TelemetryCase[];
+  /** Spans the collector received during the section (what the traced modes exported). */
+  spansExported: number;
+  errors: Partial<Record<TransportKind, string>>;
+  /** The social mix through the web API with telemetry off and on (workloads/telemetry-social.ts); absent in older results. */
+  social?: {
+    concurrency: number;
+    sampleEvery: number;
+    cases: SocialTelemetryCase[];
+    errors: Partial<Record<TransportKind, string>>;
+  };
+}
