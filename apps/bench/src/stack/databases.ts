@@ -35,6 +35,23 @@ export async function dropDatabases(adminUrl: string, names: string[]): Promise<
   });
 }
 
+/** One line per session open on these databases, with what it waits on: for a stack that hangs while starting. */
+export async function describeSessions(adminUrl: string, names: string[]): Promise<string> {
+  let lines: string[] = [];
+  await withAdmin(adminUrl, async (admin) => {
+    const { rows } = await admin.query<Record<string, string | null>>(
+      `SELECT pid, datname, state, wait_event_type, wait_event, regexp_replace(left(query, 120), '\\s+', ' ', 'g') AS query
+         FROM pg_stat_activity WHERE datname = ANY($1) ORDER BY datname, pid`,
+      [names],
+    );
+    lines = rows.map(
+      (r) =>
+        `  ${r.datname} pid ${r.pid} ${r.state} waiting on ${r.wait_event_type ?? '-'}/${r.wait_event ?? '-'}: ${r.query}`,
+    );
+  });
+  return lines.length === 0 ? '  (none)' : lines.join('\n');
+}
+
 async function withAdmin(adminUrl: string, work: (admin: pg.Client) => Promise<void>): Promise<void> {
   const admin = new pg.Client({ connectionString: adminUrl, connectionTimeoutMillis: 5_000 });
   try {

@@ -29,7 +29,7 @@ import {
 } from '../../../../scripts/app-processes.mjs';
 import type { CpuReading } from '../process/messages.js';
 import { assertBrokerReachable, deleteTopology } from './broker.js';
-import { createDatabases, databaseName, databaseUrl, dropDatabases } from './databases.js';
+import { createDatabases, databaseName, databaseUrl, describeSessions, dropDatabases } from './databases.js';
 import { processTreeCpu, processesNamedCpu } from './process-cpu.js';
 
 /** One transport for every call, or the mixed preset (auth TCP, posts and follows AMQP, events UDP). */
@@ -189,8 +189,15 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       if (outcome === 'exited')
         throw new Error(`${name} exited while starting; the end of its log:\n${tail(p.logFile)}`);
       if (outcome === 'timeout') {
+        // Say how far it got: whether its admin port answers at all, and what its database sessions wait on.
+        const answer = await fetch(readyUrl, { signal: AbortSignal.timeout(1_000) }).then(
+          (res) => `${readyUrl} answers ${res.status}`,
+          () => `nothing answers on ${readyUrl}`,
+        );
+        const sessions = await describeSessions(options.postgresUrl, databases).catch((err: unknown) => String(err));
         throw new Error(
-          `${name} was not ready within ${READY_TIMEOUT_MS / 1000} s; the end of its log:\n${tail(p.logFile)}`,
+          `${name} was not ready within ${READY_TIMEOUT_MS / 1000} s (${answer}); the stack's database sessions:\n` +
+            `${sessions}\nthe end of its log:\n${tail(p.logFile)}`,
         );
       }
     };

@@ -39,7 +39,11 @@ export async function drill(
     .filter((f) => FAULTS[f].transports.includes(transport))
     .slice(0, plan.faultsPerTransport ?? undefined);
   let proxy: UdpProxy | undefined;
-  const front = async (listen: string): Promise<string> => (proxy = await UdpProxy.start({ target: listen })).address;
+  const front = async (listen: string): Promise<string> => {
+    await proxy?.close(); // the proxy of a first try at starting the stack (withStack tries twice)
+    proxy = await UdpProxy.start({ target: listen });
+    return proxy.address;
+  };
   try {
     return await withStack(
       context,

@@ -39,21 +39,30 @@ export async function withStack<T>(
   const { settings, progress } = context;
   const logDir = await mkdtemp(path.join(os.tmpdir(), `chirp-bench-${workload}-${transport}-`));
   const collector = await context.collector();
+  const start = () =>
+    startStack({
+      transport,
+      amqpUrl: settings.amqpUrl,
+      postgresUrl: settings.postgresUrl,
+      logDir,
+      env: {
+        AUTH_BCRYPT_COST: String(BENCH_BCRYPT_COST),
+        ...TRACING_ENV,
+        OTEL_EXPORTER_OTLP_ENDPOINT: collector.endpoint,
+        ...moreEnv,
+      },
+      onDeath: (message) => progress.line(`${workload} ${transport}: ${message}`),
+      ...(context.profileDir !== undefined && {
+        profileDir: path.join(context.profileDir, `${workload}-${transport}`),
+      }),
+      ...options,
+    });
   const started = performance.now();
-  const stack = await startStack({
-    transport,
-    amqpUrl: settings.amqpUrl,
-    postgresUrl: settings.postgresUrl,
-    logDir,
-    env: {
-      AUTH_BCRYPT_COST: String(BENCH_BCRYPT_COST),
-      ...TRACING_ENV,
-      OTEL_EXPORTER_OTLP_ENDPOINT: collector.endpoint,
-      ...moreEnv,
-    },
-    onDeath: (message) => progress.line(`${workload} ${transport}: ${message}`),
-    ...(context.profileDir !== undefined && { profileDir: path.join(context.profileDir, `${workload}-${transport}`) }),
-    ...options,
+  // A stack that fails to start (a process that hangs or dies on its way up) is stopped whole by
+  // startStack; one more try keeps a rare hang from costing the section, and the line says why.
+  const stack = await start().catch((err: unknown) => {
+    progress.line(`${workload} ${transport}: the stack did not start, trying once more: ${(err as Error).message}`);
+    return start();
   });
   progress.line(
     `${workload} ${transport.padEnd(7)} stack up in ${((performance.now() - started) / 1000).toFixed(1)} s (logs in ${logDir})`,
