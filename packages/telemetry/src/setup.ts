@@ -75,8 +75,24 @@ export function telemetry(): Telemetry | undefined {
   return holder[SLOT];
 }
 
+/**
+ * One Metrics per service name for the life of the process, kept across stop() and a later start:
+ * prom-client's default metrics watch GC and the event loop with observers that cannot be removed,
+ * so a process that turns telemetry off and on (the benchmark's load generator, once per measured
+ * run) would otherwise add one more set of watchers each time, every GC paying for all of them.
+ */
+const METRICS = Symbol.for('chirp.telemetry.metrics');
+const kept = globalThis as typeof globalThis & { [METRICS]?: Map<string, Metrics> };
+
+function metricsOf(service: string): Metrics {
+  const all = (kept[METRICS] ??= new Map());
+  let metrics = all.get(service);
+  if (metrics === undefined) all.set(service, (metrics = new Metrics(service)));
+  return metrics;
+}
+
 function setUp({ service, env, logger }: TelemetryOptions): Telemetry {
-  const metrics = new Metrics(service);
+  const metrics = metricsOf(service);
   const spans = new SpanStore();
   const tracing = env.OTEL_SDK_DISABLED?.trim().toLowerCase() !== 'true';
   const unregister = (): void => {
@@ -104,7 +120,8 @@ function setUp({ service, env, logger }: TelemetryOptions): Telemetry {
   const sampler = samplerFromEnv(env);
   const provider = new BasicTracerProvider({ resource, spanProcessors: processors, sampler });
   trace.setGlobalTracerProvider(provider);
-  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+  if (process.env.CHIRP_EXP_NOALS !== '1')
+    context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
   propagation.setGlobalPropagator(new W3CTraceContextPropagator());
   observeCalls(metrics);
   followParentSampling(sampler instanceof ParentBasedSampler);
