@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { TransportError } from './errors.js';
+import { codeOf } from './tracing.js';
 
 /**
  * Requests sent and not yet answered, keyed by request id. Each entry carries its deadline
@@ -34,11 +35,16 @@ export class PendingRequests<Tag = unknown> {
     return this.#entries.size;
   }
 
-  /** Wait for the reply to `id`; rejects with DEADLINE_EXCEEDED after `timeoutMs`. */
-  wait(id: string, timeoutMs: number, describe: string, tag: Tag, onSettle?: () => void): Promise<unknown> {
+  /**
+   * Wait for the reply to `id`; rejects with DEADLINE_EXCEEDED after `timeoutMs`. `call` (the
+   * caller's ClientCall) is ended here when the request settles, with its result code: cheaper
+   * than a promise chained on the reply for it (ClientCall.track), which costs a promise, two
+   * closures and a microtask per call.
+   */
+  wait(id: string, timeoutMs: number, describe: string, tag: Tag, call?: EndsWithCode): Promise<unknown> {
     const deadline = performance.now() + timeoutMs;
     return new Promise((resolve, reject) => {
-      this.#entries.set(id, { resolve, reject, deadline, timeoutMs, describe, tag, onSettle });
+      this.#entries.set(id, { resolve, reject, deadline, timeoutMs, describe, tag, call });
       if (deadline < this.#timerAt) this.#arm(deadline);
       else if (!this.#timerRefed) {
         this.#timer!.ref();
@@ -53,14 +59,18 @@ export class PendingRequests<Tag = unknown> {
 
   resolve(id: string, value: unknown): boolean {
     const entry = this.#take(id);
-    entry?.resolve(value);
-    return entry !== undefined;
+    if (entry === undefined) return false;
+    entry.call?.end('OK');
+    entry.resolve(value);
+    return true;
   }
 
   reject(id: string, error: Error): boolean {
     const entry = this.#take(id);
-    entry?.reject(error);
-    return entry !== undefined;
+    if (entry === undefined) return false;
+    entry.call?.end(codeOf(error));
+    entry.reject(error);
+    return true;
   }
 
   /** Reject every request whose tag matches, e.g. those sent on a connection that died. */
@@ -82,7 +92,6 @@ export class PendingRequests<Tag = unknown> {
       this.#timer!.unref();
       this.#timerRefed = false;
     }
-    entry.onSettle?.();
     this.#settled?.(entry.tag);
     return entry;
   }
@@ -123,5 +132,10 @@ interface Entry<Tag> {
   timeoutMs: number;
   describe: string;
   tag: Tag;
-  onSettle: (() => void) | undefined;
+  call: EndsWithCode | undefined;
+}
+
+/** What is told how a request ended: a ClientCall (tracing.ts). */
+interface EndsWithCode {
+  end(code: string): void;
 }

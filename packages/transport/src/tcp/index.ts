@@ -106,13 +106,13 @@ export class TcpTransport implements Transport {
         `request ${service}.${method}`,
       );
       const connection = this.#connectionFor(service);
-      const reply = this.#pending.wait(out.id, out.timeoutMs, `tcp ${service}.${method}`, connection);
+      const reply = this.#pending.wait(out.id, out.timeoutMs, `tcp ${service}.${method}`, connection, out.call);
       connection.pending++;
       connection.uses++;
       connection.auth.seal(frame);
       writeFrame(connection.socket, frame);
       out.call.sent(connection.address, frame.length);
-      return out.call.track(reply);
+      return reply;
     } catch (err) {
       return out === undefined ? Promise.reject(err as Error) : out.call.fail(err);
     }

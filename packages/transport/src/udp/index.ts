@@ -32,6 +32,7 @@ import { ServiceEndpoints, parseHostPort } from '../endpoints.js';
 import { newRequestId } from '../ids.js';
 import { checkSize, outgoing, requestEnvelope, type OutgoingRequest, type TransportOptions } from '../options.js';
 import { PendingRequests } from '../pending.js';
+import type { ClientCall } from '../tracing.js';
 import { emptyAuthStats, type AuthStats } from '../signing.js';
 import { RenewedSubscriptions, type LocalSubscription } from '../subscribers.js';
 import type {
@@ -149,7 +150,7 @@ export class UdpTransport implements Transport {
     }
     this.stats.requests++;
     out.call.sent(peer.address, datagram.length);
-    return out.call.track(this.#exchange(peer, out.id, datagram, out.timeoutMs, `udp ${service}.${method}`));
+    return this.#exchange(peer, out.id, datagram, out.timeoutMs, `udp ${service}.${method}`, out.call);
   }
 
   /**
@@ -158,8 +159,15 @@ export class UdpTransport implements Transport {
    * the deadline. Each transmission is sealed afresh, in place: a send still queued in libuv
    * (full socket buffer) then goes out whole with the newer seal, and its twin is dropped as a replay.
    */
-  #exchange(peer: Peer, id: string, datagram: Buffer, timeoutMs: number, describe: string): Promise<unknown> {
-    const reply = this.#pending.wait(id, timeoutMs, describe, peer);
+  #exchange(
+    peer: Peer,
+    id: string,
+    datagram: Buffer,
+    timeoutMs: number,
+    describe: string,
+    call?: ClientCall,
+  ): Promise<unknown> {
+    const reply = this.#pending.wait(id, timeoutMs, describe, peer, call);
     peer.pending++;
     if (peer.connected) {
       this.#transmit(peer, datagram);
