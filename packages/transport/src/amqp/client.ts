@@ -44,18 +44,25 @@ export class RpcClient {
 
   async request(service: string, method: string, payload: unknown, options?: RequestOptions): Promise<unknown> {
     const out = outgoing('amqp', service, method, options, this.#options.defaultTimeoutMs);
-    return out.call.track(this.#request(out, service, method, payload));
+    return this.#request(out, service, method, payload);
   }
 
+  /** The call's span ends where the reply settles (the pending map), or here if nothing was sent. */
   async #request(out: OutgoingRequest, service: string, method: string, payload: unknown): Promise<unknown> {
     const deadline = Date.now() + out.timeoutMs;
-    const content = encodeBody(payload);
-    checkSize(content.length, this.#options.maxMessageBytes, `request ${service}.${method}`);
-    const channel = await this.#channel.get(deadline);
+    let content: Buffer;
+    let channel: Channel;
+    try {
+      content = encodeBody(payload);
+      checkSize(content.length, this.#options.maxMessageBytes, `request ${service}.${method}`);
+      channel = await this.#channel.get(deadline);
+    } catch (err) {
+      return out.call.fail(err);
+    }
     // Waiting for a reconnect used up part of the deadline; the server gets what is left,
     // in whole ms (the broker refuses a fractional expiration by closing the channel).
     const remainingMs = Math.max(1, Math.ceil(deadline - Date.now()));
-    const reply = this.#pending.wait(out.id, remainingMs, `amqp ${service}.${method}`, channel);
+    const reply = this.#pending.wait(out.id, remainingMs, `amqp ${service}.${method}`, channel, out.call);
     const queue = this.#topology.requestQueue(service);
     const headers = traceHeaders(out.call.carrier);
     headers[HEADER_TIMEOUT_MS] = remainingMs;

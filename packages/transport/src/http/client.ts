@@ -22,6 +22,7 @@ import {
 } from '../errors.js';
 import { newRequestId } from '../ids.js';
 import { PendingRequests } from '../pending.js';
+import type { ClientCall } from '../tracing.js';
 import { JSON_TYPE } from './app.js';
 import type { ServiceCall } from './call.js';
 import type { HttpTls } from './tls.js';
@@ -76,6 +77,8 @@ export class Cancel implements Cancelable {
 
 export class HttpClient {
   readonly #pools = new Map<string, Pool>();
+  /** Pools of replicas that left, closing once their requests are done (retire). */
+  readonly #retiring = new Set<Pool>();
   /** Whatever settles an entry (reply, error, deadline, close) calls off its request if still running. */
   readonly #pending = new PendingRequests<Cancelable>((running) => running.cancel());
   readonly #maxResponseBytes: number;
@@ -101,9 +104,10 @@ export class HttpClient {
   /**
    * Start a service call under its deadline: past it the caller gets DEADLINE_EXCEEDED at once
    * and the request is aborted. close() rejects every call still running with UNAVAILABLE.
+   * `span` is ended with the call's code when it settles.
    */
-  start(call: ServiceCall, describe: string, timeoutMs: number): Promise<unknown> {
-    const reply = this.#pending.wait(call.id, timeoutMs, describe, call);
+  start(call: ServiceCall, describe: string, timeoutMs: number, span: ClientCall): Promise<unknown> {
+    const reply = this.#pending.wait(call.id, timeoutMs, describe, call, span);
     call.start();
     return reply;
   }
@@ -171,9 +175,21 @@ export class HttpClient {
     return pool;
   }
 
+  /** Close `origin`'s pool once the requests on it are done (its replica left); a later request opens a new one. */
+  retire(origin: string): void {
+    const pool = this.#pools.get(origin);
+    if (pool === undefined) return;
+    this.#pools.delete(origin);
+    this.#retiring.add(pool);
+    void pool
+      .close()
+      .catch(() => {})
+      .finally(() => this.#retiring.delete(pool));
+  }
+
   async close(): Promise<void> {
     this.#pending.rejectAll(new TransportError('UNAVAILABLE', 'http: transport closed'));
-    const pools = [...this.#pools.values()];
+    const pools = [...this.#pools.values(), ...this.#retiring];
     this.#pools.clear();
     await Promise.all(pools.map((pool) => pool.destroy().catch(() => {})));
   }

@@ -23,7 +23,7 @@
  */
 import { TransportError } from '../errors.js';
 import { CloseOrder } from '../close-order.js';
-import { ServiceEndpoints } from '../endpoints.js';
+import { ServiceEndpoints, followReplicas } from '../endpoints.js';
 import { checkSize, outgoing, type OutgoingRequest, type TransportOptions } from '../options.js';
 import { SubscriberRegistry } from '../subscribers.js';
 import { PublishCall, codeOf } from '../tracing.js';
@@ -60,7 +60,7 @@ export class HttpTransport implements Transport {
   /** TCP_TLS_* files, used for HTTPS (mutual with a CA) too (tls.ts). */
   readonly #tls: HttpTls;
   readonly #subscriptions: CallbackSubscriptions;
-  readonly #endpoints = new ServiceEndpoints('http', (service) => this.#options.route(service).addresses);
+  readonly #endpoints: ServiceEndpoints;
   readonly #paths = new Map<string, Map<string, string>>();
   readonly #registries = new Map<string, SubscriberRegistry<CallbackSink>>();
   readonly #listeners = new Set<Listener>();
@@ -74,6 +74,16 @@ export class HttpTransport implements Transport {
     this.#client = new HttpClient(options.maxMessageBytes, this.#tls.client);
     this.#signing = new HttpSigning(options.secret);
     this.#subscriptions = new CallbackSubscriptions(options, this.#client, this.#signing, this.#tls.server);
+    this.#endpoints = new ServiceEndpoints(
+      'http',
+      (service) => this.#options.route(service).addresses,
+      undefined,
+      options.replicas,
+    );
+    // A replica that left: its pool closes once its requests are done.
+    followReplicas(options.replicas, [this.#endpoints, this.#subscriptions], (address) =>
+      this.#client.retire(this.#client.originOf(address)),
+    );
   }
 
   /** Requests this transport's servers refused as unsigned, stale or replayed (TRANSPORT_SECRET); webhooks that failed. */
@@ -105,7 +115,7 @@ export class HttpTransport implements Transport {
     } catch (err) {
       return out === undefined ? Promise.reject(err as Error) : out.call.fail(err);
     }
-    return out.call.track(this.#client.start(call, `http ${service}.${method}`, out.timeoutMs));
+    return this.#client.start(call, `http ${service}.${method}`, out.timeoutMs, out.call);
   }
 
   /** `/<service>/<method>`, escaped, made once per method rather than per call. */

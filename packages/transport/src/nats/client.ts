@@ -6,7 +6,7 @@
  * a captured stack per call. A lost connection fails every call in flight at once (the handler
  * may or may not have run), as a closing transport does.
  */
-import type { Msg, NatsConnection } from '@nats-io/transport-node';
+import type { Msg, MsgHdrs, NatsConnection } from '@nats-io/transport-node';
 import { createInbox } from '@nats-io/transport-node';
 import { TransportError, fromWireError } from '../errors.js';
 import { checkSize, outgoing, type OutgoingRequest, type TransportOptions } from '../options.js';
@@ -37,26 +37,34 @@ export class RpcClient {
 
   request(service: string, method: string, payload: unknown, options?: RequestOptions): Promise<unknown> {
     const out = outgoing('nats', service, method, options, this.#options.defaultTimeoutMs);
-    return out.call.track(this.#request(out, service, method, payload));
+    return this.#request(out, service, method, payload);
   }
 
+  /** The call's span ends where the reply settles (the pending map), or here if nothing was sent. */
   async #request(out: OutgoingRequest, service: string, method: string, payload: unknown): Promise<unknown> {
     const deadline = Date.now() + out.timeoutMs;
-    const subject = this.#subjects.rpc(service);
-    const body = encodeBody(payload);
-    const headers = requestHeaders(method, out.timeoutMs, out.call.carrier);
+    let subject: string;
+    let headers: MsgHdrs;
+    let body: Buffer;
     let nc = this.#link.current;
     let remainingMs = out.timeoutMs;
-    if (nc === undefined) {
-      nc = await this.#link.ready(deadline);
-      // Waiting for the connection used up part of the deadline; the server gets what is left.
-      remainingMs = Math.max(1, Math.ceil(deadline - Date.now()));
-      headers.set(HEADER_TIMEOUT_MS, String(remainingMs));
+    try {
+      subject = this.#subjects.rpc(service);
+      headers = requestHeaders(method, out.timeoutMs, out.call.carrier);
+      body = encodeBody(payload);
+      if (nc === undefined) {
+        nc = await this.#link.ready(deadline);
+        // Waiting for the connection used up part of the deadline; the server gets what is left.
+        remainingMs = Math.max(1, Math.ceil(deadline - Date.now()));
+        headers.set(HEADER_TIMEOUT_MS, String(remainingMs));
+      }
+      // After connecting: the server's max_payload is part of the limit.
+      if (body.length > this.#limit()) this.#counters.refused++;
+      checkSize(body.length, this.#limit(), `request ${service}.${method}`);
+    } catch (err) {
+      return out.call.fail(err);
     }
-    // After connecting: the server's max_payload is part of the limit.
-    if (body.length > this.#limit()) this.#counters.refused++;
-    checkSize(body.length, this.#limit(), `request ${service}.${method}`);
-    const reply = this.#pending.wait(out.id, remainingMs, `nats ${service}.${method}`, undefined);
+    const reply = this.#pending.wait(out.id, remainingMs, `nats ${service}.${method}`, undefined, out.call);
     out.call.sent(subject, body.length);
     try {
       // The service rides in the reply subject so that a no-responders answer can name it.
