@@ -1,4 +1,5 @@
 import type { TcpLimits, TcpTlsFiles } from './config.js';
+import type { ReplicaUpdates } from './endpoints.js';
 import { TransportError } from './errors.js';
 import type { Context } from '@opentelemetry/api';
 import { newRequestId } from './ids.js';
@@ -17,7 +18,10 @@ export interface ServiceRoute {
 
 /** What every transport implementation is built from; see config.ts for the env side. */
 export interface TransportOptions {
+  /** Read again after each change of `replicas`: a route's addresses follow its names' replicas. */
   route(service: string): ServiceRoute;
+  /** HTTP, TCP and UDP: when the replicas behind the routes' host names change (replicas.ts); none: never. */
+  replicas?: ReplicaUpdates;
   maxMessageBytes: number;
   defaultTimeoutMs: number;
   logger: Logger;
@@ -43,7 +47,10 @@ export interface TransportOptions {
 export interface OutgoingRequest {
   id: string;
   timeoutMs: number;
-  /** The call's span: its trace context goes with the request (`call.carrier`); `call.track()` the reply. */
+  /**
+   * The call's span: its trace context goes with the request (`call.carrier`); the pending
+   * wait ends it (`call.end`) when the reply settles, or `call.fail` if nothing was sent.
+   */
   call: ClientCall;
 }
 

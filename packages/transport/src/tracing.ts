@@ -157,24 +157,6 @@ export class ClientCall {
     this.#span.setAttributes({ 'server.address': address, 'chirp.request.size': bytes });
   }
 
-  /**
-   * `reply`, with the span ended and the call counted when it settles. (A transport whose reply
-   * is a PendingRequests wait hands the call to the wait instead, which ends it.)
-   */
-  track<T>(reply: Promise<T>): Promise<T> {
-    if (!this.#span.isRecording() && callObserver() === undefined) return reply;
-    return reply.then(
-      (value) => {
-        this.end('OK');
-        return value;
-      },
-      (err: unknown) => {
-        this.end(codeOf(err));
-        throw err;
-      },
-    );
-  }
-
   /** A call that failed before anything was sent (too big, nowhere to send it): ended, and `err` as a rejection. */
   fail(err: unknown): Promise<never> {
     this.end(codeOf(err));
