@@ -6,19 +6,12 @@
  */
 import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
 import { TransportError, fromWireError, unavailable } from '../errors.js';
+import { decodeReply, encodeBody } from '../json-body.js';
 import { checkSize, outgoing, type OutgoingRequest, type TransportOptions } from '../options.js';
 import { PendingRequests } from '../pending.js';
 import type { RequestOptions } from '../transport.js';
 import { LazyChannel, logChannelErrors, sendError, type AmqpConnection } from './connection.js';
-import {
-  DIRECT_REPLY_TO,
-  HEADER_SENT_AT,
-  HEADER_TIMEOUT_MS,
-  decodeReply,
-  encodeBody,
-  traceHeaders,
-  type Topology,
-} from './topology.js';
+import { DIRECT_REPLY_TO, HEADER_SENT_AT, HEADER_TIMEOUT_MS, traceHeaders, type Topology } from './topology.js';
 
 export class RpcClient {
   readonly #options: TransportOptions;
@@ -104,7 +97,7 @@ export class RpcClient {
   #onReply(message: ConsumeMessage | null): void {
     const id = message?.properties.correlationId as unknown;
     if (message === null || typeof id !== 'string') return;
-    const body = decodeReply(message.content);
+    const body = decodeReply(message.content, 'amqp');
     if (body.ok) this.#pending.resolve(id, body.result);
     else this.#pending.reject(id, fromWireError(body.error));
   }

@@ -12,7 +12,8 @@ import type { EventHandler, Subscription } from '../transport.js';
 import { LazyChannel, logChannelErrors, sendError, type AmqpConnection } from './connection.js';
 import { QueueConsumer, type ConsumerSetup, type Verdict } from './consumer.js';
 import type { PublishCall, TraceCarrier } from '../tracing.js';
-import { decodeEvent, encodeBody, traceHeaders, type Topology } from './topology.js';
+import { encodeBody } from '../json-body.js';
+import { decodeEvent, traceHeaders, type Topology } from './topology.js';
 
 export class EventPublisher {
   readonly #options: TransportOptions;

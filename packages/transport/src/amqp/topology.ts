@@ -45,8 +45,8 @@
  * they stay classic, and a crashing consumer takes its queue with it.
  */
 import type { Channel, ConsumeMessage, MessagePropertyHeaders } from 'amqplib';
-import { TransportError, checkReceivedSize, malformed, wireErrorOf } from '../errors.js';
-import type { ReplyBody } from '../envelope.js';
+import { TransportError, checkReceivedSize, malformed } from '../errors.js';
+import { decodeBody } from '../json-body.js';
 import type { TraceCarrier } from '../tracing.js';
 
 export const HEADER_TIMEOUT_MS = 'x-timeout-ms';
@@ -237,43 +237,6 @@ export function traceHeaders(trace: TraceCarrier): MessagePropertyHeaders {
   if (trace.traceparent !== undefined) headers.traceparent = trace.traceparent;
   if (trace.tracestate !== undefined) headers.tracestate = trace.tracestate;
   return headers;
-}
-
-/** An empty body stands for `undefined`, which JSON cannot spell. */
-export function encodeBody(value: unknown): Buffer {
-  return value === undefined ? Buffer.alloc(0) : Buffer.from(JSON.stringify(value), 'utf8');
-}
-
-function decodeBody(content: Buffer): unknown {
-  if (content.length === 0) return undefined;
-  try {
-    return JSON.parse(content.toString('utf8'));
-  } catch {
-    throw malformed('message body is not valid JSON');
-  }
-}
-
-/**
- * A reply from a server; anything that is not a ReplyBody becomes INTERNAL for that call.
- * (envelope.ts checks the same shape for the socket transports but only exports it as part
- * of a whole envelope.)
- */
-export function decodeReply(content: Buffer): ReplyBody {
-  let value: unknown;
-  try {
-    value = JSON.parse(content.toString('utf8'));
-  } catch {
-    return unreadableReply('not valid JSON');
-  }
-  const reply = value as { ok?: unknown; result?: unknown; error?: { code?: unknown; message?: unknown } } | null;
-  if (reply?.ok === true) return { ok: true, result: reply.result };
-  const error = reply?.ok === false ? wireErrorOf(reply.error) : undefined;
-  if (error !== undefined) return { ok: false, error };
-  return unreadableReply('not {ok: true, result} or {ok: false, error: {code, message}}');
-}
-
-function unreadableReply(why: string): ReplyBody {
-  return { ok: false, error: { code: 'INTERNAL', message: `amqp: unreadable reply from server: ${why}` } };
 }
 
 /** What trace context a message carries; tracing.ts ignores a malformed one (a new trace), never refuses it. */

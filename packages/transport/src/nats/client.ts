@@ -9,12 +9,13 @@
 import type { Msg, MsgHdrs, NatsConnection } from '@nats-io/transport-node';
 import { createInbox } from '@nats-io/transport-node';
 import { TransportError, fromWireError } from '../errors.js';
+import { decodeReply, encodeBody } from '../json-body.js';
 import { checkSize, outgoing, type OutgoingRequest, type TransportOptions } from '../options.js';
 import { PendingRequests } from '../pending.js';
 import type { RequestOptions } from '../transport.js';
 import { publishError, type NatsLink } from './connection.js';
 import type { ListenerSetup, NatsCounters } from './subscriptions.js';
-import { HEADER_TIMEOUT_MS, decodeReply, encodeBody, isNoResponders, requestHeaders, type Subjects } from './wire.js';
+import { HEADER_TIMEOUT_MS, isNoResponders, requestHeaders, type Subjects } from './wire.js';
 
 export class RpcClient {
   readonly #options: TransportOptions;
@@ -106,7 +107,7 @@ export class RpcClient {
       );
       return;
     }
-    const body = decodeReply(msg.data);
+    const body = decodeReply(msg.data, 'nats');
     if (body.ok) this.#pending.resolve(id, body.result);
     else this.#pending.reject(id, fromWireError(body.error));
   }

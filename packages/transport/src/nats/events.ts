@@ -14,7 +14,8 @@ import type { EventHandler, Subscription } from '../transport.js';
 import { flushBy, publishError } from './connection.js';
 import { stopSubscription, subscribeNow, type ListenerSetup } from './subscriptions.js';
 import { topicMatches } from '../subscribers.js';
-import { decodeEvent, encodeBody, traceHeaders } from './wire.js';
+import { encodeBody } from '../json-body.js';
+import { decodeEvent, traceHeaders } from './wire.js';
 
 /** Resolves once the server has the event; UNAVAILABLE or DEADLINE_EXCEEDED by `deadline` otherwise. */
 export async function publishEvent(

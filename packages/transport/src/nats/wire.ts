@@ -23,8 +23,9 @@
  * unread (RESOURCE_EXHAUSTED), a missing header or a body that is not JSON is INVALID_ARGUMENT.
  */
 import { Match, headers as newHeaders, type Msg, type MsgHdrs } from '@nats-io/transport-node';
-import { TransportError, checkReceivedSize, malformed, wireErrorOf } from '../errors.js';
+import { TransportError, checkReceivedSize, malformed } from '../errors.js';
 import type { ReplyBody } from '../envelope.js';
+import { decodeBody } from '../json-body.js';
 import { checkPublishedTopic } from '../subscribers.js';
 import type { TraceCarrier } from '../tracing.js';
 
@@ -159,11 +160,6 @@ export function decodeEvent(msg: Msg, maxBytes: number): { payload: unknown; tra
   return { payload: decodeBody(msg.data), trace: traceOf(msg) };
 }
 
-/** An empty body stands for `undefined`, which JSON cannot spell. */
-export function encodeBody(value: unknown): Buffer {
-  return value === undefined ? Buffer.alloc(0) : Buffer.from(JSON.stringify(value), 'utf8');
-}
-
 export function encodeReply(body: ReplyBody): Buffer {
   return Buffer.from(JSON.stringify(body), 'utf8');
 }
@@ -171,38 +167,6 @@ export function encodeReply(body: ReplyBody): Buffer {
 /** NATS's own "nobody subscribes to that subject" answer to a request. */
 export function isNoResponders(msg: Msg): boolean {
   return msg.data.length === 0 && msg.headers?.code === 503;
-}
-
-/** A reply from a server; anything that is not a ReplyBody becomes INTERNAL for that call. */
-export function decodeReply(data: Uint8Array): ReplyBody {
-  let value: unknown;
-  try {
-    value = JSON.parse(text(data));
-  } catch {
-    return unreadableReply('not valid JSON');
-  }
-  const reply = value as { ok?: unknown; result?: unknown; error?: unknown } | null;
-  if (reply?.ok === true) return { ok: true, result: reply.result };
-  const error = reply?.ok === false ? wireErrorOf(reply.error) : undefined;
-  if (error !== undefined) return { ok: false, error };
-  return unreadableReply('not {ok: true, result} or {ok: false, error: {code, message}}');
-}
-
-function unreadableReply(why: string): ReplyBody {
-  return { ok: false, error: { code: 'INTERNAL', message: `nats: unreadable reply from server: ${why}` } };
-}
-
-function decodeBody(data: Uint8Array): unknown {
-  if (data.length === 0) return undefined;
-  try {
-    return JSON.parse(text(data));
-  } catch {
-    throw malformed('message body is not valid JSON');
-  }
-}
-
-function text(data: Uint8Array): string {
-  return Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('utf8');
 }
 
 /** What trace context a message carries; tracing.ts ignores a malformed one (a new trace), never refuses it. */
