@@ -21,40 +21,15 @@ import { trace } from '@opentelemetry/api';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { parse } from 'yaml';
+import { compose, containerEnv } from './compose-file.js';
 import { ROOT, ServiceProcess } from './processes.js';
 
 const SERVICES = ['auth', 'follows', 'posts', 'notify'] as const;
-const HOSTS = ['postgres', 'rabbitmq', 'nats', 'jaeger', ...SERVICES];
 /** Where compose's Jaeger takes OTLP; here, the test's own receiver stands in for it. */
 const OTLP_PORT = 4318;
 
-interface ComposeService {
-  command: string[];
-  environment: Record<string, string>;
-  volumes?: string[];
-  depends_on?: Record<string, { condition: string }>;
-}
-
-const compose = parse(readFileSync(new URL('docker-compose.yml', ROOT), 'utf8'), { merge: true }) as {
-  services: Record<string, ComposeService>;
-};
-
-/** What compose would hand the container: interpolated, with service host names on loopback. */
-function containerEnv(service: string, vars: Record<string, string>): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const [key, raw] of Object.entries(compose.services[service]!.environment)) {
-    let value = String(raw).replace(
-      /\$\{(\w+):-([^}]*)\}/g,
-      (_, name: string, fallback: string) => vars[name] ?? fallback,
-    );
-    for (const host of HOSTS) {
-      value = value.replace(new RegExp(`(//|@|^)${host}(?=:\\d)`, 'g'), (_, before: string) => `${before}127.0.0.1`);
-    }
-    env[key] = value;
-  }
-  return env;
-}
+/** What compose hands the container, with its service host names on loopback. */
+const localEnv = (service: string, vars: Record<string, string>) => containerEnv(service, vars, () => '127.0.0.1');
 
 let jaeger: OtlpReceiver;
 beforeAll(async () => {
@@ -76,7 +51,7 @@ afterAll(() => jaeger?.close());
 
 it('starts every service from its built main.ts', () => {
   for (const service of SERVICES) {
-    const { command } = compose.services[service]!;
+    const command = compose.services[service]!.command!;
     expect(command[0]).toBe('node');
     expect(existsSync(new URL(`services/${service}/src/main.ts`, ROOT)), `${command[1]} is built from main.ts`).toBe(
       true,
@@ -90,7 +65,7 @@ it('authenticates TCP and UDP out of the box: every Chirp process reads the one 
   const volume = '/run/chirp-secret';
   const dir = mkdtempSync(join(tmpdir(), 'chirp-secret-'));
   const local = (path: string): string => path.replace(volume, dir);
-  const [node, ...args] = compose.services['transport-secret']!.command;
+  const [node, ...args] = compose.services['transport-secret']!.command!;
   expect(node).toBe('node');
   execFileSync(process.execPath, args.map(local));
   const file = join(dir, 'transport-secret');
@@ -103,7 +78,7 @@ it('authenticates TCP and UDP out of the box: every Chirp process reads the one 
     const { volumes, depends_on } = compose.services[service]!;
     expect(volumes, service).toContain(`transport-secret:${volume}:ro`);
     expect(depends_on?.['transport-secret']?.condition, service).toBe('service_completed_successfully');
-    const env = containerEnv(service, { TRANSPORT: 'udp' }); // no TRANSPORT_SECRET given
+    const env = localEnv(service, { TRANSPORT: 'udp' }); // no TRANSPORT_SECRET given
     expect(env.TRANSPORT_SECRET, service).toBe('');
     return chirpTransportConfig({ ...env, TRANSPORT_SECRET_FILE: local(env.TRANSPORT_SECRET_FILE!) }).secret;
   });
@@ -119,17 +94,17 @@ describe.each(['amqp', 'tcp'])('the compose setup with TRANSPORT=%s', (transport
 
   beforeAll(async () => {
     for (const service of SERVICES) {
-      const env = containerEnv(service, { ...vars, LOG_LEVEL: 'warn' });
+      const env = localEnv(service, { ...vars, LOG_LEVEL: 'warn' });
       const child = new ServiceProcess({
         name: service,
-        command: compose.services[service]!.command,
+        command: compose.services[service]!.command!,
         env,
         ready: { adminPort: Number(env.ADMIN_PORT) },
       });
       children.set(service, child);
       await child.start();
     }
-    caller = createTransport(chirpTransportConfig(containerEnv('web', vars)));
+    caller = createTransport(chirpTransportConfig(localEnv('web', vars)));
   }, 120_000);
 
   afterAll(async () => {
