@@ -13,7 +13,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { answerTelemetry, startTelemetry, traceFields } from '@chirp/telemetry';
-import { createTransport, expandReplicas, type Handlers, type Listener, type RoutedTransport } from '@chirp/transport';
+import { createTransport, type Handlers, type Listener, type RoutedTransport } from '@chirp/transport';
 import { pino, type Logger } from 'pino';
 import type { RuntimeConfig } from './config.js';
 
@@ -55,8 +55,9 @@ export async function runService(
   // Every line names the trace of the call it was written in (traceFields).
   const logger = options.logger ?? pino({ name: config.service, level: config.logLevel, mixin: traceFields });
   const telemetry = startTelemetry({ service: config.service, env: config.otel ?? {}, logger });
-  await expandReplicas(config.transport.services); // `posts` → every replica's address (compose --scale)
   const transport = createTransport(config.transport, logger);
+  // `posts` → every replica's address (compose --scale), followed while running (REPLICA_REFRESH_MS)
+  await transport.resolveReplicas();
   let ready = false;
 
   const admin = http.createServer((req, res) => {

@@ -26,6 +26,10 @@
  *   REQUEST_TIMEOUT_MS                  default deadline of a call, default 5000
  *   MAX_MESSAGE_BYTES                   override every transport's limit (defaults below)
  *   SUBSCRIPTION_TTL_MS                 HTTP/UDP event registrations expire unless renewed (every third of it), default 6000
+ *   REPLICA_REFRESH_MS                  HTTP/TCP/UDP: host names in <SERVICE>_ADDR are resolved again this often (and
+ *                                       soon after a replica fails, at most once a second), so replicas that come and go
+ *                                       are followed without restarting callers (replicas.ts), default 5000; 0: resolved
+ *                                       once, at start
  *   TRANSPORT_SECRET                    shared secret, at least 32 bytes: every HTTP request (calls, webhook
  *                                       registrations, events), TCP frame and UDP datagram is signed
  *                                       (HMAC-SHA256) and checked, with a ±30 s replay window (signing.ts);
@@ -68,6 +72,8 @@ export interface TransportConfig {
   defaultTimeoutMs: number;
   maxMessageBytes: Record<TransportKind, number>;
   subscriptionTtlMs: number;
+  /** How often host names in services' addresses are resolved again (replicas.ts); 0: once, at start. */
+  replicaRefreshMs: number;
   shutdownGraceMs: number;
   /** Signs HTTP requests, TCP frames and UDP datagrams; undefined: unauthenticated. */
   secret?: string;
@@ -117,6 +123,8 @@ export const DEFAULT_TRANSPORT_CONFIG: TransportConfig = {
   // Renewed every 2 s: a publisher that restarted (and forgot its registrations) is sending
   // events to its subscribers again within 2 s; a subscriber that vanished is forgotten in 6 s.
   subscriptionTtlMs: 6_000,
+  // A replica added is taking calls within 5 s; one that vanished is dropped as soon as a call to it fails.
+  replicaRefreshMs: 5_000,
   shutdownGraceMs: 10_000,
   tcpLimits: DEFAULT_TCP_LIMITS,
 };
@@ -193,6 +201,9 @@ export function transportConfigFromEnv(
     subscriptionTtlMs: env.SUBSCRIPTION_TTL_MS
       ? positiveInt(env.SUBSCRIPTION_TTL_MS, 'SUBSCRIPTION_TTL_MS')
       : DEFAULT_TRANSPORT_CONFIG.subscriptionTtlMs,
+    replicaRefreshMs: env.REPLICA_REFRESH_MS
+      ? nonNegativeInt(env.REPLICA_REFRESH_MS, 'REPLICA_REFRESH_MS')
+      : DEFAULT_TRANSPORT_CONFIG.replicaRefreshMs,
     shutdownGraceMs: DEFAULT_TRANSPORT_CONFIG.shutdownGraceMs,
     ...secretFromEnv(env),
     ...tcpTlsFromEnv(env),
@@ -269,6 +280,12 @@ function tcpLimitsFromEnv(env: Record<string, string | undefined>): TcpLimits {
     idleTimeoutMs: read('TCP_IDLE_TIMEOUT_MS', d.idleTimeoutMs),
     firstFrameBytes: read('TCP_FIRST_FRAME_BYTES', d.firstFrameBytes),
   };
+}
+
+function nonNegativeInt(value: string, variable: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`${variable}=${value} must be 0 or a positive integer`);
+  return n;
 }
 
 function positiveInt(value: string, variable: string): number {

@@ -18,6 +18,7 @@ import { checkPublishedTopic } from './subscribers.js';
 import { CloseOrder } from './close-order.js';
 import { rateLimitedLogger, silentLogger, type Logger } from './logger.js';
 import { secretBytes } from './signing.js';
+import { Replicas, expandReplicas, type Lookup } from './replicas.js';
 import type { ServiceRoute } from './options.js';
 import { TRANSPORTS } from './transports.js';
 import {
@@ -47,8 +48,13 @@ export function via(parent: Context, kind: TransportKind): Context {
   return parent.setValue(VIA, kind);
 }
 
-export function createTransport(config: Partial<TransportConfig> = {}, logger: Logger = silentLogger): RoutedTransport {
-  return new RoutedTransport({ ...DEFAULT_TRANSPORT_CONFIG, ...config }, logger);
+/** `lookup` stands in for DNS (tests: replicas that come and go); by default the system resolver. */
+export function createTransport(
+  config: Partial<TransportConfig> = {},
+  logger: Logger = silentLogger,
+  { lookup }: { lookup?: Lookup } = {},
+): RoutedTransport {
+  return new RoutedTransport({ ...DEFAULT_TRANSPORT_CONFIG, ...config }, logger, lookup);
 }
 
 export class RoutedTransport implements Transport {
@@ -58,13 +64,33 @@ export class RoutedTransport implements Transport {
   /** Every listener serve() made (closing one twice is harmless): closed before any implementation, since their handlers may call across kinds. */
   readonly #listeners = new Set<Listener>();
   readonly #closing = new CloseOrder('transport');
+  /** The replicas behind host names in services' addresses, followed for every transport (replicas.ts). */
+  readonly #replicas: Replicas;
+  readonly #lookup: Lookup | undefined;
   #warnedUnauthenticated = false;
 
-  constructor(config: TransportConfig, logger: Logger) {
+  constructor(config: TransportConfig, logger: Logger, lookup?: Lookup) {
     if (config.secret !== undefined) secretBytes(config.secret);
     this.config = config;
     // Every transport's warnings go through one limiter: a flood of bad frames is two log lines.
     this.#logger = rateLimitedLogger(logger);
+    this.#lookup = lookup;
+    this.#replicas = new Replicas({ refreshMs: config.replicaRefreshMs, lookup, logger: this.#logger });
+  }
+
+  /**
+   * Resolve every host name in the services' addresses now, so that the first calls already spread
+   * over every replica (run.ts awaits this at start); they are followed from then on. With
+   * REPLICA_REFRESH_MS=0, resolved this once, into the config itself, as before.
+   */
+  async resolveReplicas(): Promise<void> {
+    if (!this.#replicas.following) return expandReplicas(this.config.services, this.#lookup);
+    const addresses = Object.keys(this.config.services).flatMap((service) =>
+      this.kindsOf(service)
+        .filter((kind) => !TRANSPORTS[kind].brokered) // brokers find replicas themselves: nothing to resolve
+        .flatMap((kind) => this.#configured(service, kind).addresses),
+    );
+    await this.#replicas.resolve(addresses);
   }
 
   /**
@@ -118,6 +144,7 @@ export class RoutedTransport implements Transport {
       if (!TRANSPORTS[kind].brokered && this.config.secret === undefined) this.#warnUnauthenticated();
       transport = TRANSPORTS[kind].create({
         route: (s) => this.route(s, kind),
+        replicas: this.#replicas,
         maxMessageBytes: this.config.maxMessageBytes[kind],
         defaultTimeoutMs: this.config.defaultTimeoutMs,
         shutdownGraceMs: this.config.shutdownGraceMs,
@@ -145,20 +172,28 @@ export class RoutedTransport implements Transport {
     );
   }
 
-  /** Where `service` is reached, and listens, on `kind` (default: its own transport). */
+  /**
+   * Where `service` is reached, and listens, on `kind` (default: its own transport): on HTTP, TCP
+   * and UDP each host name in its addresses stands for the replicas it resolves to now (replicas.ts);
+   * it listens where the configured addresses say.
+   */
   route(service: string, kind: TransportKind = this.kindOf(service)): ServiceRoute {
-    const own = this.config.services[service];
-    const extra = kind === this.kindOf(service) || kind === this.eventsKindOf(service) ? undefined : own?.also?.[kind];
-    if (extra !== undefined) {
-      const listen = defaultListen(extra) ?? `127.0.0.1:0`; // AMQP names its queue, and needs no address
-      return { addresses: extra, listen };
-    }
-    const addresses = own?.addresses ?? [];
-    const listen = own?.listen ?? defaultListen(addresses);
+    const { addresses, extra } = this.#configured(service, kind);
+    const resolved = TRANSPORTS[kind].brokered ? addresses : this.#replicas.expand(addresses);
+    // AMQP names its queue, and needs no address
+    if (extra) return { addresses: resolved, listen: defaultListen(addresses) ?? `127.0.0.1:0` };
+    const listen = this.config.services[service]?.listen ?? defaultListen(addresses);
     if (listen === undefined) {
       throw new Error(`no address configured for service ${service}: set ${service.toUpperCase()}_ADDR=host:port`);
     }
-    return { addresses, listen };
+    return { addresses: resolved, listen };
+  }
+
+  /** `service`'s addresses on `kind` as configured: its own, or COMPARE_TRANSPORTS' extra ones. */
+  #configured(service: string, kind: TransportKind): { addresses: string[]; extra: boolean } {
+    const own = this.config.services[service];
+    const extra = kind === this.kindOf(service) || kind === this.eventsKindOf(service) ? undefined : own?.also?.[kind];
+    return extra !== undefined ? { addresses: extra, extra: true } : { addresses: own?.addresses ?? [], extra: false };
   }
 
   /**
@@ -237,6 +272,7 @@ export class RoutedTransport implements Transport {
 
   /** In the order every transport closes in (close-order.ts), across every kind it holds. */
   close(): Promise<void> {
+    this.#replicas.close();
     return this.#closing.close(
       () => Promise.all([...this.#listeners].map((listener) => listener.close())),
       () => Promise.all([...this.#implementations.values()].map((t) => t.close())),

@@ -1,3 +1,4 @@
+import type { ReplicaUsers } from './endpoints.js';
 import { TransportError } from './errors.js';
 import { newSubscriptionId } from './ids.js';
 import type { TransportOptions } from './options.js';
@@ -121,6 +122,33 @@ export interface RegistrationWire {
   unregister(address: string, subscriptionId: string, timeoutMs: number): Promise<unknown>;
 }
 
+/**
+ * Bring subscriptions in line with their services' replicas as they are now (replicas.ts), for
+ * every transport without a broker: each registers at once with a replica it did not have (one
+ * that refuses is left to the usual retries: renewals, reconnection) and forgets one that left
+ * (nothing is sent there: it is likely gone, and its registration expires or dies with its
+ * connection). Returns the addresses let go of.
+ */
+export function followPublishers(
+  subscriptions: Iterable<[string, LocalSubscription<{ addresses: string[] }>]>,
+  addressesOf: (service: string) => readonly string[],
+  register: (address: string, subscriptionId: string) => Promise<unknown>,
+  onRefused: (err: unknown, address: string, subscription: LocalSubscription) => void,
+): string[] {
+  const left: string[] = [];
+  for (const [id, sub] of subscriptions) {
+    const now = addressesOf(sub.service);
+    if (now.length === 0) continue; // never happens (a name keeps its last addresses); never drop them all
+    const before = sub.extra.addresses;
+    sub.extra.addresses = [...now];
+    left.push(...before.filter((address) => !now.includes(address)));
+    for (const address of now) {
+      if (!before.includes(address)) register(address, id).catch((err: unknown) => onRefused(err, address, sub));
+    }
+  }
+  return left;
+}
+
 /** An unsubscribe is a courtesy (the registration expires anyway): never wait long for it. */
 const UNREGISTER_TIMEOUT_MS = 1_000;
 
@@ -129,9 +157,11 @@ const UNREGISTER_TIMEOUT_MS = 1_000;
  * UDP), written once: a subscription registers with every replica of the publishing service
  * (each publishes its own events) and resolves once one has accepted; every third of the TTL it
  * registers again with each, so a publisher that restarted, or one that refused at first, is
- * sending again within that time, and a subscriber that vanished is forgotten by the TTL.
+ * sending again within that time, and a subscriber that vanished is forgotten by the TTL. When the
+ * publishing service's replicas change (replicas.ts), it registers with the new ones at once and
+ * stops renewing with those that left (refresh()).
  */
-export class RenewedSubscriptions {
+export class RenewedSubscriptions implements ReplicaUsers {
   readonly #kind: string;
   readonly #options: RenewalOptions;
   readonly #wire: RegistrationWire;
@@ -181,6 +211,26 @@ export class RenewedSubscriptions {
     return Promise.allSettled(
       ids.flatMap(([id, sub]) => sub.extra.addresses.map((a) => this.#register(a, id, this.#options.defaultTimeoutMs))),
     );
+  }
+
+  /** Register with the publishers' new replicas now, forget vanished ones (followReplicas). */
+  refresh(): string[] {
+    if (this.#closed) return [];
+    return followPublishers(
+      this.#subscriptions,
+      (service) => this.#options.route(service).addresses,
+      (address, id) => this.#register(address, id, this.#options.defaultTimeoutMs),
+      (err, address, sub) =>
+        this.#options.logger.debug(
+          { err, address, topic: sub.topic },
+          `${this.#kind}: a new publisher refused; renewals retry`,
+        ),
+    );
+  }
+
+  uses(address: string): boolean {
+    for (const sub of this.#subscriptions.values()) if (sub.extra.addresses.includes(address)) return true;
+    return false;
   }
 
   /** Stop renewing and forget every subscription; publishers drop them when their TTL runs out. */

@@ -17,7 +17,7 @@
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { deliver } from '../dispatch.js';
-import { isLoopbackHost, parseHostPort } from '../endpoints.js';
+import { isLoopbackHost, parseHostPort, type ReplicaUsers } from '../endpoints.js';
 import type { TransportOptions } from '../options.js';
 import { RenewedSubscriptions, topicMatches, type LocalSubscription } from '../subscribers.js';
 import type { EventHandler, Subscription } from '../transport.js';
@@ -47,7 +47,7 @@ interface CallbackServer {
   advertised: string;
 }
 
-export class CallbackSubscriptions {
+export class CallbackSubscriptions implements ReplicaUsers {
   readonly #options: TransportOptions;
   readonly #client: HttpClient;
   readonly #signing: HttpSigning;
@@ -70,6 +70,15 @@ export class CallbackSubscriptions {
   /** Register with every replica of `service`: resolves once one has accepted, renewals retry the others. */
   subscribe(service: string, topic: string, handler: EventHandler, group: string | undefined): Promise<Subscription> {
     return this.#subscriptions.subscribe(service, topic, handler, group);
+  }
+
+  /** The publishers' replicas changed: register with the new ones now, forget those gone (subscribers.ts). */
+  refresh(): string[] {
+    return this.#subscriptions.refresh();
+  }
+
+  uses(address: string): boolean {
+    return this.#subscriptions.uses(address);
   }
 
   async #register(address: string, subscriptionId: string, sub: LocalSubscription, timeoutMs: number): Promise<void> {

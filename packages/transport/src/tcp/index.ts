@@ -23,12 +23,22 @@ import { CloseOrder } from '../close-order.js';
 import { ServedServers } from '../served.js';
 import { decodeEnvelope, encodeEnvelope, type Envelope } from '../envelope.js';
 import { deliver } from '../dispatch.js';
-import { ServiceEndpoints, backoffMs, parseHostPort, type EndpointSet, type EndpointState } from '../endpoints.js';
+import {
+  ServiceEndpoints,
+  backoffMs,
+  followReplicas,
+  parseHostPort,
+  type EndpointSet,
+  Retirement,
+  type EndpointState,
+  type HeldForReplica,
+  type ReplicaUsers,
+} from '../endpoints.js';
 import { newRequestId, newSubscriptionId } from '../ids.js';
 import { checkSize, outgoing, requestEnvelope, type OutgoingRequest, type TransportOptions } from '../options.js';
 import { PendingRequests } from '../pending.js';
 import { MAC_BYTES, Sealer, emptyAuthStats, secretBytes, type AuthStats } from '../signing.js';
-import type { LocalSubscription } from '../subscribers.js';
+import { followPublishers, type LocalSubscription } from '../subscribers.js';
 import type {
   EventHandler,
   Handlers,
@@ -50,14 +60,12 @@ export class TcpTransport implements Transport {
   readonly kind = 'tcp' as const;
   readonly maxMessageBytes: number;
   readonly #options: TransportOptions;
-  readonly #pending = new PendingRequests<Connection>((connection) => connection.pending--);
+  readonly #pending = new PendingRequests<Connection>((connection) => this.#retirement.settled(connection));
   /** Each service's replicas; an endpoint's load is the calls waiting on its connection. */
-  readonly #endpoints = new ServiceEndpoints(
-    'tcp',
-    (service) => this.#options.route(service).addresses,
-    (endpoint) => this.#connections.get(endpoint.address)?.pending ?? 0,
-  );
+  readonly #endpoints: ServiceEndpoints;
   readonly #connections = new Map<string, Connection>();
+  /** A connection to a replica that left closes once its calls are done. */
+  readonly #retirement = new Retirement(this.#connections, (connection) => this.#hangUp(connection));
   readonly #subscriptions = new Map<string, LocalSubscription<{ addresses: string[] }>>();
   readonly #servers = new ServedServers<TcpServer>('tcp');
   /** Signs hellos; undefined without TRANSPORT_SECRET. */
@@ -80,6 +88,23 @@ export class TcpTransport implements Transport {
     this.#tls = loadTcpTls(options.tcpTls);
     this.#limits = options.tcpLimits ?? DEFAULT_TCP_LIMITS;
     this.#counter = new ConnectionCounter(this.#limits);
+    this.#endpoints = new ServiceEndpoints(
+      'tcp',
+      (service) => this.#options.route(service).addresses,
+      (endpoint) => this.#connections.get(endpoint.address)?.pending ?? 0,
+      options.replicas,
+    );
+    const subscriptions: ReplicaUsers = {
+      refresh: () =>
+        followPublishers(
+          this.#subscriptions,
+          (service) => this.#options.route(service).addresses,
+          (address, id) => this.#register(address, id),
+          (err, address) => this.#options.logger.debug({ err, address }, 'tcp: a new publisher refused; retried'),
+        ),
+      uses: (address) => this.#subscribedAt(address),
+    };
+    followReplicas(options.replicas, [this.#endpoints, subscriptions], (address) => this.#retirement.retire(address));
   }
 
   /** Connections held by this transport's servers, and those refused or closed by limits.ts. */
@@ -139,9 +164,10 @@ export class TcpTransport implements Transport {
     }
     return {
       close: async () => {
+        const current = this.#subscriptions.get(subscriptionId)?.extra.addresses ?? [];
         this.#subscriptions.delete(subscriptionId);
         await Promise.allSettled(
-          addresses.map((address) =>
+          current.map((address) =>
             this.#control(this.#connection(address), { type: 'unsubscribe', id: newRequestId(), subscriptionId }),
           ),
         );
@@ -176,7 +202,10 @@ export class TcpTransport implements Transport {
 
   #connection(address: string, endpoints?: EndpointSet, endpoint?: EndpointState): Connection {
     const existing = this.#connections.get(address);
-    if (existing !== undefined && !existing.socket.destroyed) return existing;
+    if (existing !== undefined && !existing.socket.destroyed) {
+      existing.retiring = false; // wanted again: its replica is back
+      return existing;
+    }
     const { host, port } = parseHostPort(address);
     const { socket, readyEvent } = connectSocket(host, port, this.#tls);
     const decoder = new FrameDecoder(this.maxMessageBytes + 1024 + this.#macBytes);
@@ -223,24 +252,35 @@ export class TcpTransport implements Transport {
   #closeWhenIdle(connection: Connection): void {
     let seen = -1;
     const check = setInterval(() => {
-      const subscribed = [...this.#subscriptions.values()].some((s) => s.extra.addresses.includes(connection.address));
+      const subscribed = this.#subscribedAt(connection.address);
       if (connection.pending > 0 || connection.uses !== seen || subscribed) {
         seen = connection.uses;
         return;
       }
       clearInterval(check);
-      if (this.#connections.get(connection.address) === connection) this.#connections.delete(connection.address);
-      connection.socket.end();
+      this.#hangUp(connection);
     }, this.#limits.idleTimeoutMs / 3).unref();
     connection.socket.once('close', () => clearInterval(check));
   }
 
-  /** After a connection drops, register its subscriptions again once it can reconnect. */
+  #subscribedAt(address: string): boolean {
+    for (const sub of this.#subscriptions.values()) if (sub.extra.addresses.includes(address)) return true;
+    return false;
+  }
+
+  #hangUp(connection: Connection): void {
+    if (this.#connections.get(connection.address) === connection) this.#connections.delete(connection.address);
+    connection.socket.end();
+  }
+
+  /** After a connection drops, register its subscriptions again once it can reconnect (while it is still theirs). */
   #resubscribeLater(address: string, attempt: number): void {
-    const ids = [...this.#subscriptions].filter(([, s]) => s.extra.addresses.includes(address)).map(([id]) => id);
-    if (ids.length === 0 || this.#closing.closed) return;
+    const subscribed = (): string[] =>
+      [...this.#subscriptions].filter(([, s]) => s.extra.addresses.includes(address)).map(([id]) => id);
+    if (subscribed().length === 0 || this.#closing.closed) return;
     setTimeout(() => {
-      if (this.#closing.closed) return;
+      const ids = subscribed();
+      if (this.#closing.closed || ids.length === 0) return;
       Promise.all(ids.map((id) => this.#register(address, id))).catch(() =>
         this.#resubscribeLater(address, attempt + 1),
       );
@@ -332,8 +372,7 @@ export class TcpTransport implements Transport {
   }
 }
 
-interface Connection {
-  address: string;
+interface Connection extends HeldForReplica {
   socket: net.Socket;
   decoder: FrameDecoder;
   auth: FrameAuth;

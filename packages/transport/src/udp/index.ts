@@ -28,7 +28,7 @@ import { CloseOrder } from '../close-order.js';
 import { ServedServers } from '../served.js';
 import { decodeEnvelope, encodeEnvelope, type Envelope } from '../envelope.js';
 import { deliver } from '../dispatch.js';
-import { ServiceEndpoints, parseHostPort } from '../endpoints.js';
+import { Retirement, ServiceEndpoints, followReplicas, parseHostPort, type HeldForReplica } from '../endpoints.js';
 import { newRequestId } from '../ids.js';
 import { checkSize, outgoing, requestEnvelope, type OutgoingRequest, type TransportOptions } from '../options.js';
 import { PendingRequests } from '../pending.js';
@@ -76,8 +76,7 @@ export interface UdpClientStats extends AuthStats {
 }
 
 /** One connected socket per remote address, shared by requests and subscriptions. */
-interface Peer {
-  address: string;
+interface Peer extends HeldForReplica {
   socket: dgram.Socket;
   ready: Promise<void>;
   /** Set once `ready` has resolved, so that a call need not wait on the promise. */
@@ -105,17 +104,15 @@ export class UdpTransport implements Transport {
   };
   readonly #options: TransportOptions;
   readonly #auth: DatagramAuth;
-  readonly #pending = new PendingRequests<Peer>((peer) => peer.pending--);
+  readonly #pending = new PendingRequests<Peer>((peer) => this.#retirement.settled(peer));
   readonly #retransmits = new RetransmitSchedule<Peer>(RETRANSMIT_FIRST_MS, RETRANSMIT_MAX_MS, (entry) =>
     this.#retransmit(entry),
   );
   /** Each service's replicas; an endpoint's load is the calls and registrations waiting on its peer. */
-  readonly #endpoints = new ServiceEndpoints(
-    'udp',
-    (service) => this.#options.route(service).addresses,
-    (endpoint) => this.#peers.get(endpoint.address)?.pending ?? 0,
-  );
+  readonly #endpoints: ServiceEndpoints;
   readonly #peers = new Map<string, Peer>();
+  /** A peer of a replica that left closes once nothing waits on it. */
+  readonly #retirement = new Retirement(this.#peers, (peer) => this.#closePeer(peer));
   readonly #subscriptions: RenewedSubscriptions;
   readonly #servers = new ServedServers<UdpServer>('udp');
   readonly #closing = new CloseOrder('udp');
@@ -128,6 +125,13 @@ export class UdpTransport implements Transport {
       register: (address, id, sub, timeoutMs) => this.#register(address, id, sub, timeoutMs),
       unregister: (address, id, timeoutMs) => this.#unregister(address, id, timeoutMs),
     });
+    this.#endpoints = new ServiceEndpoints(
+      'udp',
+      (service) => this.#options.route(service).addresses,
+      (endpoint) => this.#peers.get(endpoint.address)?.pending ?? 0,
+      options.replicas,
+    );
+    followReplicas(options.replicas, [this.#endpoints, this.#subscriptions], (address) => this.#retirement.retire(address));
   }
 
   // ---- client side -------------------------------------------------------------------
@@ -209,7 +213,10 @@ export class UdpTransport implements Transport {
 
   #peer(address: string): Peer {
     const existing = this.#peers.get(address);
-    if (existing !== undefined) return existing;
+    if (existing !== undefined) {
+      existing.retiring = false; // wanted again: its replica is back
+      return existing;
+    }
     const target = parseHostPort(address);
     const socket = createSocket(target.host);
     const peer: Peer = {
@@ -237,6 +244,15 @@ export class UdpTransport implements Transport {
     socket.on('error', (err) => this.#onPeerError(peer, err));
     this.#peers.set(address, peer);
     return peer;
+  }
+
+  #closePeer(peer: Peer): void {
+    if (this.#peers.get(peer.address) === peer) this.#peers.delete(peer.address);
+    try {
+      peer.socket.close();
+    } catch {
+      // already closed (its name did not resolve)
+    }
   }
 
   #onPeerError(peer: Peer, err: Error): void {
