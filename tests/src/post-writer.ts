@@ -22,6 +22,8 @@ export interface WriterOptions {
   onAcknowledged?: (acknowledged: number) => void;
   /** Awaited before post `index` is written: lets a test keep the writes from outrunning its faults. */
   pace?: (index: number) => Promise<void>;
+  /** The author of lane `lane`'s posts (a real user, when followers must see them); `${run}-author-${lane}` by default. */
+  authorOf?: (lane: number) => string;
 }
 
 export interface WriteOutcome {
@@ -53,7 +55,7 @@ export async function writePosts(client: Client<typeof posts>, options: WriterOp
       const key = randomUUID();
       const outcome: WriteOutcome = {
         key,
-        authorId: `${options.run}-author-${laneNumber}`,
+        authorId: options.authorOf?.(laneNumber) ?? `${options.run}-author-${laneNumber}`,
         text: `post ${index} of ${options.run} (${key})`,
         attempts: 0,
         longestAttemptMs: 0,

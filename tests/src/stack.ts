@@ -31,6 +31,8 @@ export interface StackOptions {
   env?: Record<string, string>;
   /** Transports every service also serves, each at a free port (COMPARE_TRANSPORTS). */
   compare?: TransportKind[];
+  /** Services the test runs itself (e.g. posts as a process it can SIGKILL): not started here. */
+  without?: ServiceName[];
 }
 
 export interface Stack {
@@ -56,6 +58,12 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   startTelemetry({ service: 'stack', env: {} });
   const world = options.transport === 'mixed' ? await presetWorld('mixed') : new TestWorld(options.transport);
   await serveAlso(world, options.compare ?? []);
+  // A service the test runs itself still needs an address everyone knows, on a point-to-point transport.
+  for (const name of options.without ?? []) {
+    if (TRANSPORTS[world.kind].brokered) continue;
+    const address = `127.0.0.1:${await freePort()}`;
+    world.config.services[name] = { ...world.config.services[name], listen: address, addresses: [address] };
+  }
   const settings = { ...TEST_ENV, ...options.env };
   const databases: TestDatabase[] = [];
   const databaseConfigs = new Map<string, DatabaseConfig>();
@@ -90,7 +98,9 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     await rm(dataDir, { recursive: true, force: true });
   };
   try {
-    for (const name of SERVICES) running.set(name, await startTestService(world, name, starts[name]));
+    for (const name of SERVICES) {
+      if (!options.without?.includes(name)) running.set(name, await startTestService(world, name, starts[name]));
+    }
   } catch (err) {
     await stop();
     throw err;

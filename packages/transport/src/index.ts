@@ -7,7 +7,14 @@ export type { Logger } from './logger.js';
 export { silentLogger } from './logger.js';
 export { newSpanId, newTraceId } from './ids.js';
 export { observeCalls, type CallObserver } from './observer.js';
-export { codeOf, followParentSampling, CHIRP_TRANSPORT, type TraceCarrier } from './tracing.js';
+export {
+  codeOf,
+  followParentSampling,
+  traceCarrierOf,
+  traceContextOf,
+  CHIRP_TRANSPORT,
+  type TraceCarrier,
+} from './tracing.js';
 export { onward } from './options.js';
 export { expandReplicas, type Lookup } from './replicas.js';
 export { DELIVERY_LIMIT } from './amqp/topology.js';

@@ -315,6 +315,20 @@ function carrierOf(span: Span): TraceCarrier {
   return carrier;
 }
 
+/**
+ * For work done after the call that asked for it (posts' outbox: an event published after a
+ * restart): the trace of `context`'s span, to store with the work, and (traceContextOf) the
+ * context to carry on from when it is done. Without a span in `context`, a fresh trace.
+ */
+export function traceCarrierOf(context: Context): TraceCarrier {
+  return carrierOf(trace.getSpan(context) ?? NO_SPAN);
+}
+
+/** The context a stored TraceCarrier names (traceCarrierOf); ROOT (a new trace) when absent or malformed. */
+export function traceContextOf(carrier: TraceCarrier | undefined): Context {
+  return extract(carrier);
+}
+
 /** The usual traceparent, checked in one go: version 00, lower-case hex ids, flags. */
 const VERSION_00 = /^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
 

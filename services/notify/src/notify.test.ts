@@ -217,6 +217,17 @@ describe.each(TRANSPORT_KINDS)('notify over %s', (kind) => {
     expect(stranger.frames.filter((f) => f.type === 'post.deleted')).toEqual([]);
   });
 
+  it('pushes a post published twice (posts re-publishing from its outbox) once', async () => {
+    const follower = await open('?token=tok-a');
+    const post = { id: randomUUID(), authorId: 'b', authorUsername: users.b!.username, text: 'once', createdAt };
+    const traceId = newTraceId();
+    await publish(publisher, posts, 'post.created', { post, traceId }, { parent: upstream(traceId) });
+    await publish(publisher, posts, 'post.created', { post, traceId }, { parent: upstream(traceId) });
+    const { id: later } = await publishPost('b', 'after the copy');
+    await eventually(() => expect(follower.posts()).toContain(later));
+    expect(follower.posts().filter((id) => id === post.id)).toEqual([post.id]);
+  });
+
   it('does not push a post to someone who does not follow its author', async () => {
     const follower = await open('?token=tok-a');
     const stranger = await open('?token=tok-c');

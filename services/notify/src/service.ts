@@ -15,6 +15,10 @@
  * fan-out never waits for a browser. With no socket open on this replica there is nobody
  * to tell, and follows is not asked at all.
  *
+ * Each event is pushed once: posts publishes at least once (from its outbox: a crash between a
+ * publish and its row's deletion publishes it again), so a post id seen lately (recent-ids.ts:
+ * the last 10,000 ids within 10 minutes, per event kind) is not pushed again.
+ *
  * Best effort, like a browser's view of it: if follows cannot be read, the rest of the
  * fan-out is skipped and logged, not retried (a retry would push the post twice to the
  * followers already served); the post is in everyone's timeline on their next load.
@@ -22,6 +26,7 @@
 import type { Context } from '@opentelemetry/api';
 import type { Client, EventOf, auth, follows, posts } from '@chirp/contracts';
 import type { Logger } from '@chirp/transport';
+import { RecentIds } from './recent-ids.js';
 import type { Sessions } from './sessions.js';
 
 /** The most follows.followers returns per page (for services' own use). */
@@ -42,6 +47,8 @@ export interface NotifyService {
 }
 
 export function createNotifyService({ follows, sessions, logger }: NotifyDeps): NotifyService {
+  const created = new RecentIds();
+  const deleted = new RecentIds();
   /** Send `message` to the sockets of `authorId` and of every follower of theirs. */
   const fanOut = async (authorId: string, message: object, trace: Context, about: object): Promise<void> => {
     const started = performance.now();
@@ -81,10 +88,20 @@ export function createNotifyService({ follows, sessions, logger }: NotifyDeps): 
       if (closed > 0) logger.info({ sockets: closed }, 'notify: closed the sockets of a logged-out session');
     },
 
-    onPostCreated: ({ post, traceId }, trace) =>
-      fanOut(post.authorId, { type: 'post', post, traceId }, trace, { traceId, postId: post.id }),
+    async onPostCreated({ post, traceId }, trace) {
+      if (!created.firstTime(post.id)) {
+        logger.info({ traceId, postId: post.id }, 'notify: post.created delivered again; pushed once already');
+        return;
+      }
+      await fanOut(post.authorId, { type: 'post', post, traceId }, trace, { traceId, postId: post.id });
+    },
 
-    onPostDeleted: ({ postId, authorId, traceId }, trace) =>
-      fanOut(authorId, { type: 'post.deleted', postId, traceId }, trace, { traceId, postId }),
+    async onPostDeleted({ postId, authorId, traceId }, trace) {
+      if (!deleted.firstTime(postId)) {
+        logger.info({ traceId, postId }, 'notify: post.deleted delivered again; pushed once already');
+        return;
+      }
+      await fanOut(authorId, { type: 'post.deleted', postId, traceId }, trace, { traceId, postId });
+    },
   };
 }

@@ -52,7 +52,7 @@ function flakyPublisher(): {
 
 const QUICK: Partial<RelayPolicy> = { firstRetryMs: 10, maxRetryMs: 40 };
 
-function relayOver(publisher: { publish: (n: number) => Promise<void> }, policy: Partial<RelayPolicy>) {
+function relayOver(publisher: { publish: (n: number) => Promise<void> }, policy: Partial<RelayPolicy>, holdMs = 0) {
   const { logger, lines } = recordingLogger();
   const relay = new EventRelay<number>({
     what: 'test.event',
@@ -61,6 +61,7 @@ function relayOver(publisher: { publish: (n: number) => Promise<void> }, policy:
     isPermanent: (err) => err instanceof TransportError && err.code === 'INVALID_ARGUMENT',
     logger,
     policy: { ...QUICK, ...policy },
+    holdMs,
   });
   const errors = () => lines.filter((l) => l.level === 'error' && 'dropped' in l.obj);
   return { relay, lines, errors };
@@ -86,6 +87,17 @@ describe('EventRelay', () => {
       await relay.close(1_000);
     },
   );
+
+  it('holds every event back for holdMs after it starts (subscribers finding a restarted publisher), then publishes them in order', async () => {
+    const publisher = flakyPublisher();
+    publisher.down = false;
+    const { relay } = relayOver(publisher, {}, 300);
+    for (const n of range(0, 5)) relay.hand(n);
+    await sleep(200);
+    expect(publisher.calls).toBe(0);
+    await eventually(() => expect(publisher.delivered).toEqual(range(0, 5)));
+    await relay.close(1_000);
+  });
 
   it('backs off: a publish failing for 300 ms is tried a handful of times, not hundreds', async () => {
     const publisher = flakyPublisher();

@@ -9,10 +9,12 @@
  *                 └──── back in its place, after a backoff ◀───┘ (until giveUpAfterMs)
  *
  * Promise: an event is published if publishing works again within giveUpAfterMs of its
- * hand-over, while the process lives. It is dropped, with an error log line counting the
- * drops, when it is older than that at a failure, when the queue is full (the oldest goes),
- * or when close() finds it still pending after its grace. Memory only: a crash loses what
- * is pending; a transactional outbox would not.
+ * hand-over, while the process lives. It is dropped from memory, with an error log line
+ * counting the drops, when it is older than that at a failure, when the queue is full (the
+ * oldest goes), or when close() finds it still pending after its grace. The queue is memory
+ * only; what makes an event durable is the store it came from: posts hands over events already
+ * committed to its outbox (outbox.ts), deletes each row in `publish` once it succeeded, and
+ * hands over at start whatever a crash or a drop left there.
  *
  * Order: events start in hand-over order and a failed one goes back in front of every
  * later one, so with window 1 a subscriber of an ordered transport (AMQP per queue, TCP
@@ -60,6 +62,8 @@ export interface EventRelayOptions<E> {
   /** A failure no retry can mend (the event itself is refused): dropped at once. */
   isPermanent?: (err: unknown) => boolean;
   policy?: Partial<RelayPolicy>;
+  /** Publish nothing for this long after construction (events queue meanwhile): time for subscribers to find a restarted publisher. */
+  holdMs?: number;
 }
 
 interface Entry<E> {
@@ -83,7 +87,8 @@ export class EventRelay<E> {
   #reportTimer: NodeJS.Timeout | undefined;
   #seq = 0;
   #failuresInARow = 0;
-  #retryTimer: NodeJS.Timeout | undefined;
+  /** While set, nothing is sent: a retry's backoff, or the hold at start (holdMs). */
+  #waiting: NodeJS.Timeout | undefined;
   #closed = false;
   #abandoned = false;
   #onIdle: (() => void) | undefined;
@@ -91,6 +96,7 @@ export class EventRelay<E> {
   constructor(options: EventRelayOptions<E>) {
     this.#options = options;
     this.#policy = { ...DEFAULT_RELAY_POLICY, ...options.policy };
+    if (options.holdMs) this.#waiting = setTimeout(() => this.#resume(), options.holdMs).unref();
   }
 
   get stats(): RelayStats {
@@ -126,7 +132,7 @@ export class EventRelay<E> {
       clearTimeout(timer);
     }
     this.#abandoned = true;
-    clearTimeout(this.#retryTimer);
+    clearTimeout(this.#waiting);
     const left = this.stats.pending;
     this.#queue.length = 0;
     this.#inFlight.clear();
@@ -135,7 +141,7 @@ export class EventRelay<E> {
   }
 
   #pump(): void {
-    if (this.#retryTimer !== undefined || this.#abandoned) return;
+    if (this.#waiting !== undefined || this.#abandoned) return;
     while (this.#inFlight.size < this.#policy.window) {
       const entry = this.#queue.shift();
       if (entry === undefined) break;
@@ -191,17 +197,19 @@ export class EventRelay<E> {
       this.#queue.splice(at, 0, entry);
     }
     this.#failuresInARow++;
-    if (this.#retryTimer === undefined && !this.#abandoned) {
+    if (this.#waiting === undefined && !this.#abandoned) {
       const delayMs = this.#backoffMs();
       this.#options.logger.warn(
         { err, retryInMs: Math.round(delayMs), pending: this.stats.pending, ...this.#options.describe(entry.event) },
         `${this.#options.what} not published; retrying`,
       );
-      this.#retryTimer = setTimeout(() => {
-        this.#retryTimer = undefined;
-        this.#pump();
-      }, delayMs).unref();
+      this.#waiting = setTimeout(() => this.#resume(), delayMs).unref();
     }
+  }
+
+  #resume(): void {
+    this.#waiting = undefined;
+    this.#pump();
   }
 
   /** Doubling from firstRetryMs to maxRetryMs, each a random point in the upper half. */

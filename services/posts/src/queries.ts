@@ -32,21 +32,47 @@ function timeline(name: string, authors: string): { first: Statement; after: Sta
 }
 
 /**
- * A new post; nothing when the author already made one with this idempotency key (then
- * EARLIER_POST finds it). Concurrent creates with one key meet at the unique index: one row.
+ * A new post and its post.created event ($7 payload, $8 traceparent) in the outbox, in one
+ * statement (so one transaction: the event is as durable as the post, outbox.ts); nothing, and
+ * no event, when the author already made one with this idempotency key (then EARLIER_POST
+ * finds it). Concurrent creates with one key meet at the unique index: one row, one event.
  */
 export const INSERT_POST: Statement = {
   name: 'posts.insert',
-  text: `INSERT INTO posts (id, created_at, text, author_id, author_username, idempotency_key)
-         VALUES ($1, $2, $3, $4, $5, $6)
-         ON CONFLICT (author_id, idempotency_key) DO NOTHING
-         RETURNING ${COLUMNS}`,
+  text: `WITH inserted AS (
+           INSERT INTO posts (id, created_at, text, author_id, author_username, idempotency_key)
+           VALUES ($1, $2, $3, $4, $5, $6)
+           ON CONFLICT (author_id, idempotency_key) DO NOTHING
+           RETURNING ${COLUMNS}),
+         event AS (
+           INSERT INTO outbox (topic, payload, traceparent)
+           SELECT 'post.created', $7::jsonb, $8 FROM inserted RETURNING id)
+         SELECT inserted.*, (SELECT id::text FROM event) AS "outboxId" FROM inserted`,
 };
 
-/** Post $1, if author $2 wrote it: gone from every timeline and from search with its row. */
+/**
+ * Post $1, if author $2 wrote it: gone from every timeline and from search with its row, and
+ * its post.deleted event ($3 payload, $4 traceparent) written to the outbox in the same statement.
+ */
 export const DELETE_POST: Statement = {
   name: 'posts.delete',
-  text: 'DELETE FROM posts WHERE id = $1 AND author_id = $2 RETURNING id',
+  text: `WITH deleted AS (DELETE FROM posts WHERE id = $1 AND author_id = $2 RETURNING id),
+         event AS (
+           INSERT INTO outbox (topic, payload, traceparent)
+           SELECT 'post.deleted', $3::jsonb, $4 FROM deleted RETURNING id)
+         SELECT deleted.id, (SELECT id::text FROM event) AS "outboxId" FROM deleted`,
+};
+
+/** Events left in the outbox (by a crash, or not yet published), oldest first. */
+export const OUTBOX_PENDING: Statement = {
+  name: 'posts.outbox_pending',
+  text: 'SELECT id::text AS id, topic, payload, traceparent FROM outbox ORDER BY id',
+};
+
+/** Event $1 was published: out of the outbox. */
+export const OUTBOX_DONE: Statement = {
+  name: 'posts.outbox_done',
+  text: 'DELETE FROM outbox WHERE id = $1::bigint',
 };
 
 /** The authors of the newest 1,000 posts, each once, whoever posted last first; $1 of them. */

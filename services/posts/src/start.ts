@@ -12,10 +12,12 @@ import { fileURLToPath } from 'node:url';
 import { handlersFor, posts, publish } from '@chirp/contracts';
 import { openDatabase } from '@chirp/db';
 import type { Runtime, Started } from '@chirp/service-runtime';
-import { TransportError } from '@chirp/transport';
+import { TRANSPORTS, TransportError, type RoutedTransport } from '@chirp/transport';
 import type { PostsConfig } from './config.js';
 import { EventRelay, type RelayPolicy } from './event-relay.js';
 import { PrismaClient } from './generated/prisma/client.js';
+import { handoverOf, type OutboxRow } from './outbox.js';
+import { OUTBOX_DONE, OUTBOX_PENDING } from './queries.js';
 import { createPostsService, type PostEventHandover } from './service.js';
 
 const MIGRATIONS = fileURLToPath(new URL('../prisma/migrations', import.meta.url));
@@ -35,10 +37,17 @@ export function startPosts(
     const prisma = new PrismaClient({ adapter: db.adapter });
     const relay = new EventRelay<PostEventHandover>({
       what: 'posts event',
-      publish: (handover) =>
-        handover.topic === 'post.created'
+      holdMs: subscribersReturnMs(transport),
+      publish: async (handover) => {
+        await (handover.topic === 'post.created'
           ? publish(transport, posts, handover.topic, handover.event, { parent: handover.trace })
-          : publish(transport, posts, handover.topic, handover.event, { parent: handover.trace }),
+          : publish(transport, posts, handover.topic, handover.event, { parent: handover.trace }));
+        // Published (AMQP: confirmed): out of the outbox. Should this fail, the row stays and is
+        // published again at the next start: a copy, which notify drops, rather than a retry now.
+        await db.sql.query(OUTBOX_DONE, [handover.outboxId]).catch((err: unknown) => {
+          logger.warn({ err, outboxId: handover.outboxId }, 'posts event published but left in the outbox');
+        });
+      },
       describe: ({ topic, event }) => ({
         topic,
         postId: topic === 'post.created' ? event.post.id : event.postId,
@@ -62,6 +71,14 @@ export function startPosts(
         logger,
         homeMaxFollowees: config.homeMaxFollowees,
       });
+      // Events a crash left in the outbox go first, before any new post's.
+      const left = await db.sql.query<OutboxRow>(OUTBOX_PENDING, []);
+      for (const row of left) {
+        const handover = handoverOf(row);
+        if (handover) relay.hand(handover);
+        else await db.sql.query(OUTBOX_DONE, [row.id]);
+      }
+      if (left.length > 0) logger.info({ events: left.length }, 'posts events left in the outbox: publishing them');
       await runtime.serve(handlersFor(posts, service));
     } catch (err) {
       await close();
@@ -82,3 +99,17 @@ export function startPosts(
     };
   };
 }
+
+/**
+ * How long a starting posts holds its events back: on HTTP, TCP and UDP subscribers register
+ * with each publisher process, and one that just started knows none of them until they renew
+ * (every third of SUBSCRIPTION_TTL_MS; TCP's also on reconnecting), so events published sooner,
+ * the outbox's left-overs first, would reach nobody. Brokers keep the subscriptions: no wait.
+ */
+function subscribersReturnMs(transport: RoutedTransport): number {
+  if (TRANSPORTS[transport.eventsKindOf('posts')].brokered) return 0;
+  return Math.ceil(transport.config.subscriptionTtlMs / 3) + SUBSCRIBERS_RETURN_MARGIN_MS;
+}
+
+/** A renewal's own round trip, and timers' slack. */
+const SUBSCRIBERS_RETURN_MARGIN_MS = 250;

@@ -131,7 +131,9 @@ export class UdpTransport implements Transport {
       (endpoint) => this.#peers.get(endpoint.address)?.pending ?? 0,
       options.replicas,
     );
-    followReplicas(options.replicas, [this.#endpoints, this.#subscriptions], (address) => this.#retirement.retire(address));
+    followReplicas(options.replicas, [this.#endpoints, this.#subscriptions], (address) =>
+      this.#retirement.retire(address),
+    );
   }
 
   // ---- client side -------------------------------------------------------------------
