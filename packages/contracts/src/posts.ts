@@ -7,7 +7,7 @@ export const posts = defineService({
   defaultPort: 4102,
   methods: {
     create: {
-      summary: `Publish a post of 1–${MAX_POST_CHARS} characters (Unicode code points, after trimming). Publishes post.created.`,
+      summary: `Publish a post of 1–${MAX_POST_CHARS} characters (Unicode code points, after trimming). Publishes post.created, written to an outbox in the post's own transaction and published from it after commit: at least once, even if posts crashes.`,
       request: Type.Object(
         {
           authorId: UserId,
@@ -22,7 +22,7 @@ export const posts = defineService({
     },
     delete: {
       summary:
-        'Delete a post; only its author may (PERMISSION_DENIED for anyone else, NOT_FOUND if there is none). Publishes post.deleted.',
+        'Delete a post; only its author may (PERMISSION_DENIED for anyone else, NOT_FOUND if there is none). Publishes post.deleted, through the outbox like post.created.',
       request: Type.Object(
         { id: Type.String({ minLength: 1, maxLength: 64 }), authorId: UserId },
         { additionalProperties: false },

@@ -52,12 +52,23 @@ function tableOf(sql: string): string | undefined {
   return /\b(?:from|into|update)\s+(?:"?\w+"?\.)?"?(\w+)"?/i.exec(outer)?.[1];
 }
 
+/**
+ * What a span names a statement by: its operation and first table (`INSERT posts`). A WITH
+ * statement is named by its first common table expression, where its work is: `WITH inserted AS
+ * (INSERT INTO posts …), event AS (INSERT INTO outbox …) SELECT …` is `INSERT posts`.
+ */
+export function summaryOf(sql: string): { operation: string; table: string | undefined } {
+  const cte = /^\s*WITH\s+"?\w+"?\s+AS\s*\(/i.exec(sql);
+  const body = cte === null ? sql : sql.slice(cte[0].length);
+  const operation = /^\s*(\w+)/.exec(body)?.[1]?.toUpperCase() ?? 'SQL';
+  return { operation, table: tableOf(body) };
+}
+
 /** Run one SQL statement inside its span (when a recording span is active; else just run it). */
 export async function traceStatement<T>(sql: string, namespace: string, run: () => Promise<T>): Promise<T> {
   const parent = context.active();
   if (trace.getSpan(parent)?.isRecording() !== true) return run();
-  const operation = /^\s*(\w+)/.exec(sql)?.[1]?.toUpperCase() ?? 'SQL';
-  const table = tableOf(sql);
+  const { operation, table } = summaryOf(sql);
   const span = tracer.startSpan(
     table === undefined ? operation : `${operation} ${table}`,
     {
