@@ -17,6 +17,53 @@ const REFRESH_MS = 200;
 const CONCURRENCY = 8;
 const NAME = 'echo.invalid';
 
+/** Each replica's echo, counting the calls it served. */
+function replicas(): {
+  served: Record<'a' | 'b', number>;
+  replica: (name: 'a' | 'b') => { echo: () => Promise<string> };
+} {
+  const served = { a: 0, b: 0 };
+  const replica = (name: 'a' | 'b') => ({
+    echo: async () => {
+      served[name]++;
+      await sleep(1);
+      return name;
+    },
+  });
+  return { served, replica };
+}
+
+/** CONCURRENCY callers making `call` until stop(), each failure recorded. */
+function underLoad(call: () => Promise<unknown>): {
+  calls: () => number;
+  failures: string[];
+  stop: () => Promise<void>;
+} {
+  const failures: string[] = [];
+  let calls = 0;
+  let running = true;
+  const worker = async (): Promise<void> => {
+    while (running) {
+      try {
+        await call();
+        calls++;
+      } catch (err) {
+        failures.push(String(err));
+        await sleep(1); // a call failing at once must not starve the test's timers
+      }
+    }
+  };
+  const workers = Promise.all(Array.from({ length: CONCURRENCY }, worker));
+  return {
+    calls: () => calls,
+    failures,
+    stop: async () => {
+      running = false;
+      await workers;
+    },
+  };
+}
+
 describe.each<TransportKind>(['http', 'tcp', 'udp'])('replicas coming and going over %s', (kind) => {
   let world: TestWorld;
   let caller: RoutedTransport | undefined;
@@ -38,14 +85,7 @@ describe.each<TransportKind>(['http', 'tcp', 'udp'])('replicas coming and going 
 
   it('reaches a replica added later, shares calls with it, and loses no call when the first leaves', async () => {
     const port = await freePort();
-    const served = { a: 0, b: 0 };
-    const replica = (name: 'a' | 'b') => ({
-      echo: async () => {
-        served[name]++;
-        await sleep(1);
-        return name;
-      },
-    });
+    const { served, replica } = replicas();
     const a = await world.serve('echo', replica('a'), world.transport(), `127.0.0.2:${port}`);
     const publisherB = world.transport();
     await world.serve('echo', replica('b'), publisherB, `127.0.0.3:${port}`);
@@ -58,21 +98,7 @@ describe.each<TransportKind>(['http', 'tcp', 'udp'])('replicas coming and going 
     const news: unknown[] = [];
     await client.subscribe('echo', 'echo.news', (event) => void news.push(event));
 
-    const failures: string[] = [];
-    let calls = 0;
-    let running = true;
-    const worker = async () => {
-      while (running) {
-        try {
-          await client.request('echo', 'echo', {}, { idempotent: true, timeoutMs: 5_000 });
-          calls++;
-        } catch (err) {
-          failures.push(String(err));
-          await sleep(1); // a call failing at once must not starve the timers below
-        }
-      }
-    };
-    const workers = Promise.all(Array.from({ length: CONCURRENCY }, worker));
+    const load = underLoad(() => client.request('echo', 'echo', {}, { idempotent: true, timeoutMs: 5_000 }));
     try {
       // One replica: it takes every call.
       await sleep(300);
@@ -105,14 +131,13 @@ describe.each<TransportKind>(['http', 'tcp', 'udp'])('replicas coming and going 
       const lastOfA = served.a;
       const bBefore = served.b;
       await sleep(500);
-      running = false;
-      await workers;
+      await load.stop();
 
       console.log(
         `${kind}: second replica's first call ${firstCallMs} ms and first event ${firstEventMs} ms after it was added; ` +
           `next 600 ms: ${shared.a} calls to the first, ${shared.b} to the second; ` +
           `after the first left (${Date.now() - left} ms): ${served.a - lastOfA} more to it, ${served.b - bBefore} to the second; ` +
-          `${calls} calls, ${failures.length} failed`,
+          `${load.calls()} calls, ${load.failures.length} failed`,
       );
       expect(firstCallMs).toBeLessThan(REFRESH_MS + 500);
       expect(firstEventMs).toBeLessThan(REFRESH_MS + 1_000);
@@ -123,10 +148,9 @@ describe.each<TransportKind>(['http', 'tcp', 'udp'])('replicas coming and going 
       expect(served.b - bBefore).toBeGreaterThan(50);
       // Idempotent calls are retried while nobody answers (retry.ts): the first replica stopping
       // while a call is on its way to it costs a retry, never a failure.
-      expect(failures).toEqual([]);
+      expect(load.failures).toEqual([]);
     } finally {
-      running = false;
-      await workers;
+      await load.stop();
     }
   });
 
@@ -134,13 +158,7 @@ describe.each<TransportKind>(['http', 'tcp', 'udp'])('replicas coming and going 
     'closes its connections to a replica that left DNS once their calls are done, though it still runs',
     async () => {
       const port = await freePort();
-      const served = { a: 0, b: 0 };
-      const replica = (name: 'a' | 'b') => ({
-        echo: async () => {
-          served[name]++;
-          await sleep(1);
-        },
-      });
+      const { served, replica } = replicas();
       // The first replica behind a proxy at its DNS address, which counts the connections held to it.
       const a = await world.serve('echo', replica('a'));
       const proxy = await TcpProxy.start({ target: a.address, listen: `127.0.0.2:${port}` });
@@ -152,17 +170,7 @@ describe.each<TransportKind>(['http', 'tcp', 'udp'])('replicas coming and going 
       const client = caller;
       await client.subscribe('echo', 'echo.news', () => {});
 
-      let running = true;
-      const failures: string[] = [];
-      const worker = async () => {
-        while (running) {
-          await client.request('echo', 'echo', {}).catch(async (err: unknown) => {
-            failures.push(String(err));
-            await sleep(1); // a call failing at once must not starve the timers below
-          });
-        }
-      };
-      const workers = Promise.all(Array.from({ length: CONCURRENCY }, worker));
+      const load = underLoad(() => client.request('echo', 'echo', {}));
       try {
         await sleep(300);
         expect(served.a).toBeGreaterThan(0);
@@ -179,10 +187,9 @@ describe.each<TransportKind>(['http', 'tcp', 'udp'])('replicas coming and going 
         expect(closedMs).toBeLessThan(REFRESH_MS + 1_000);
         expect(served.a).toBe(lastOfA);
         expect(served.b).toBeGreaterThan(bBefore);
-        expect(failures).toEqual([]); // it still answered every call sent to it
+        expect(load.failures).toEqual([]); // it still answered every call sent to it
       } finally {
-        running = false;
-        await workers;
+        await load.stop();
         await proxy.close();
       }
     },

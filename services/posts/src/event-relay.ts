@@ -62,8 +62,8 @@ export interface EventRelayOptions<E> {
   /** A failure no retry can mend (the event itself is refused): dropped at once. */
   isPermanent?: (err: unknown) => boolean;
   policy?: Partial<RelayPolicy>;
-  /** Publish nothing for this long after construction (events queue meanwhile): time for subscribers to find a restarted publisher. */
-  holdMs?: number;
+  /** Publish nothing until release() (events queue meanwhile): a starting publisher's subscribers must find it first. */
+  held?: boolean;
 }
 
 interface Entry<E> {
@@ -87,8 +87,10 @@ export class EventRelay<E> {
   #reportTimer: NodeJS.Timeout | undefined;
   #seq = 0;
   #failuresInARow = 0;
-  /** While set, nothing is sent: a retry's backoff, or the hold at start (holdMs). */
+  /** While set, nothing is sent: a retry's backoff. */
   #waiting: NodeJS.Timeout | undefined;
+  /** Nothing is sent until release() (held). */
+  #held: boolean;
   #closed = false;
   #abandoned = false;
   #onIdle: (() => void) | undefined;
@@ -96,7 +98,7 @@ export class EventRelay<E> {
   constructor(options: EventRelayOptions<E>) {
     this.#options = options;
     this.#policy = { ...DEFAULT_RELAY_POLICY, ...options.policy };
-    if (options.holdMs) this.#waiting = setTimeout(() => this.#resume(), options.holdMs).unref();
+    this.#held = options.held === true;
   }
 
   get stats(): RelayStats {
@@ -117,12 +119,22 @@ export class EventRelay<E> {
     this.#pump();
   }
 
+  /** Start publishing (a held relay), `afterMs` from now. */
+  release(afterMs = 0): void {
+    setTimeout(() => {
+      this.#held = false;
+      this.#pump();
+    }, afterMs).unref();
+  }
+
   /**
    * Stop taking events and try to publish what is pending for up to `graceMs`; what is
    * still pending then is dropped with one log line naming the count.
    */
   async close(graceMs: number): Promise<void> {
     this.#closed = true;
+    this.#held = false; // what can still be published goes now
+    this.#pump();
     if (this.stats.pending > 0) {
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([
@@ -141,7 +153,7 @@ export class EventRelay<E> {
   }
 
   #pump(): void {
-    if (this.#waiting !== undefined || this.#abandoned) return;
+    if (this.#held || this.#waiting !== undefined || this.#abandoned) return;
     while (this.#inFlight.size < this.#policy.window) {
       const entry = this.#queue.shift();
       if (entry === undefined) break;

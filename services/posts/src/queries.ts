@@ -63,10 +63,11 @@ export const DELETE_POST: Statement = {
          SELECT deleted.id, (SELECT id::text FROM event) AS "outboxId" FROM deleted`,
 };
 
-/** Events left in the outbox (by a crash, or not yet published), oldest first. */
-export const OUTBOX_PENDING: Statement = {
-  name: 'posts.outbox_pending',
-  text: 'SELECT id::text AS id, topic, payload, traceparent FROM outbox ORDER BY id',
+/** Events in the outbox written more than $1 ms ago (left by a crash, or given up on), oldest first. */
+export const OUTBOX_OLDER_THAN: Statement = {
+  name: 'posts.outbox_older_than',
+  text: `SELECT id::text AS id, topic, payload, traceparent FROM outbox
+         WHERE created_at <= now() - $1::float8 * interval '1 millisecond' ORDER BY id`,
 };
 
 /** Event $1 was published: out of the outbox. */

@@ -13,9 +13,10 @@
  *      the publish is not on its latency. The relay publishes in hand-over order, retries a
  *      failed publish with backoff (100 ms doubling to 2 s, jittered) and deletes the outbox
  *      row once the publish succeeded (AMQP: confirmed). What is promised: at least once. An
- *      event the relay gives up on (publishing failing 60 s, more than 10,000 pending, still
- *      pending 5 s into a shutdown) or that a crash of posts caught before its publish stays in
- *      the outbox and is published when posts starts again; a crash between a publish and its
+ *      event the relay gives up on (publishing failing 60 s, more than 10,000 pending) stays in
+ *      the outbox and is handed to it again once it is idle (outbox.ts); one still pending 5 s
+ *      into a shutdown, or that a crash of posts caught before its publish, is published when
+ *      posts starts again (by any replica); a crash between a publish and its
  *      row's deletion publishes it twice (notify drops the copy by post id). On HTTP, TCP and
  *      UDP a starting posts holds events back until its subscribers have renewed their
  *      registrations with it (start.ts), or they would reach nobody. The timeline stays the

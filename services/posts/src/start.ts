@@ -14,13 +14,16 @@ import { openDatabase } from '@chirp/db';
 import type { Runtime, Started } from '@chirp/service-runtime';
 import { TRANSPORTS, TransportError, type RoutedTransport } from '@chirp/transport';
 import type { PostsConfig } from './config.js';
-import { EventRelay, type RelayPolicy } from './event-relay.js';
+import { DEFAULT_RELAY_POLICY, EventRelay, type RelayPolicy } from './event-relay.js';
 import { PrismaClient } from './generated/prisma/client.js';
-import { handoverOf, type OutboxRow } from './outbox.js';
-import { OUTBOX_DONE, OUTBOX_PENDING } from './queries.js';
+import { handLeftovers, sweepOutbox } from './outbox.js';
+import { OUTBOX_DONE } from './queries.js';
 import { createPostsService, type PostEventHandover } from './service.js';
 
 const MIGRATIONS = fileURLToPath(new URL('../prisma/migrations', import.meta.url));
+
+/** Events the relay gave up on are swept back in once this much older than its give-up: no replica holds them then. */
+const SWEEP_MARGIN_MS = 1_000;
 
 /** Half of a 10 s `docker stop`: the rest is for the listener's own drain and the database. */
 const RELAY_CLOSE_GRACE_MS = 5_000;
@@ -37,7 +40,7 @@ export function startPosts(
     const prisma = new PrismaClient({ adapter: db.adapter });
     const relay = new EventRelay<PostEventHandover>({
       what: 'posts event',
-      holdMs: subscribersReturnMs(transport),
+      held: true,
       publish: async (handover) => {
         await (handover.topic === 'post.created'
           ? publish(transport, posts, handover.topic, handover.event, { parent: handover.trace })
@@ -57,7 +60,9 @@ export function startPosts(
       logger,
       ...(relayPolicy && { policy: relayPolicy }),
     });
+    let stopSweeping = (): void => {};
     const close = async (): Promise<void> => {
+      stopSweeping();
       await relay.close(RELAY_CLOSE_GRACE_MS);
       await prisma.$disconnect();
       await db.close();
@@ -72,20 +77,27 @@ export function startPosts(
         homeMaxFollowees: config.homeMaxFollowees,
       });
       // Events a crash left in the outbox go first, before any new post's.
-      const left = await db.sql.query<OutboxRow>(OUTBOX_PENDING, []);
-      for (const row of left) {
-        const handover = handoverOf(row);
-        if (handover) relay.hand(handover);
-        else await db.sql.query(OUTBOX_DONE, [row.id]);
-      }
-      if (left.length > 0) logger.info({ events: left.length }, 'posts events left in the outbox: publishing them');
+      const left = await handLeftovers(db.sql, relay, 0);
+      if (left > 0) logger.info({ events: left }, 'posts events left in the outbox: publishing them');
+      const { giveUpAfterMs } = { ...DEFAULT_RELAY_POLICY, ...relayPolicy };
+      stopSweeping = sweepOutbox({
+        sql: db.sql,
+        relay,
+        everyMs: giveUpAfterMs / 2,
+        olderThanMs: giveUpAfterMs + SWEEP_MARGIN_MS,
+        logger,
+      });
       await runtime.serve(handlersFor(posts, service));
+      relay.release(subscribersReturnMs(transport));
     } catch (err) {
       await close();
       throw err;
     }
     return {
-      drain: () => relay.close(RELAY_CLOSE_GRACE_MS),
+      drain: () => {
+        stopSweeping();
+        return relay.close(RELAY_CLOSE_GRACE_MS);
+      },
       close,
       counters: () => {
         const stats = relay.stats;
@@ -101,15 +113,16 @@ export function startPosts(
 }
 
 /**
- * How long a starting posts holds its events back: on HTTP, TCP and UDP subscribers register
- * with each publisher process, and one that just started knows none of them until they renew
- * (every third of SUBSCRIPTION_TTL_MS; TCP's also on reconnecting), so events published sooner,
- * the outbox's left-overs first, would reach nobody. Brokers keep the subscriptions: no wait.
+ * How long a starting posts holds its events back once it serves: on HTTP, TCP and UDP
+ * subscribers register with each publisher process, and one that just started knows none of them
+ * until they renew (every third of SUBSCRIPTION_TTL_MS; TCP's also on reconnecting), so events
+ * published sooner, the outbox's left-overs first, would reach nobody. Brokers keep the
+ * subscriptions: no wait.
  */
 function subscribersReturnMs(transport: RoutedTransport): number {
   if (TRANSPORTS[transport.eventsKindOf('posts')].brokered) return 0;
   return Math.ceil(transport.config.subscriptionTtlMs / 3) + SUBSCRIBERS_RETURN_MARGIN_MS;
 }
 
-/** A renewal's own round trip, and timers' slack. */
-const SUBSCRIBERS_RETURN_MARGIN_MS = 250;
+/** A renewal's own round trips (UDP's address check is one more) and timers' slack on a loaded machine. */
+const SUBSCRIBERS_RETURN_MARGIN_MS = 1_000;
