@@ -46,7 +46,7 @@ export function startPosts(
           ? publish(transport, posts, handover.topic, handover.event, { parent: handover.trace })
           : publish(transport, posts, handover.topic, handover.event, { parent: handover.trace }));
         // Published (AMQP: confirmed): out of the outbox. Should this fail, the row stays and is
-        // published again at the next start: a copy, which notify drops, rather than a retry now.
+        // published again later (swept back in, or at the next start): a copy, which notify drops.
         await db.sql.query(OUTBOX_DONE, [handover.outboxId]).catch((err: unknown) => {
           logger.warn({ err, outboxId: handover.outboxId }, 'posts event published but left in the outbox');
         });
