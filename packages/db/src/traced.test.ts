@@ -8,6 +8,11 @@ describe('a query span’s name', () => {
     ['INSERT INTO "follows" (a, b) VALUES ($1, $2)', 'INSERT', 'follows'],
     ['UPDATE users SET bio = $2 WHERE id = $1', 'UPDATE', 'users'],
     ['SELECT EXTRACT(EPOCH FROM created_at) AS t FROM posts WHERE id IN (SELECT id FROM hidden)', 'SELECT', 'posts'],
+    [
+      'SELECT p.* FROM unnest($1::text[]) AS a(author_id) CROSS JOIN LATERAL (SELECT id FROM posts WHERE author_id = a.author_id) AS p',
+      'SELECT',
+      'posts',
+    ],
     ['SELECT 1', 'SELECT', undefined],
   ])('names %s by its operation and first table', (sql, operation, table) => {
     expect(summaryOf(sql)).toEqual({ operation, table });

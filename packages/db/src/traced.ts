@@ -45,11 +45,31 @@ function forward(target: object, property: string | symbol): unknown {
   return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
 }
 
-/** The first table a statement names outside parentheses (not EXTRACT(EPOCH FROM …), a subquery or a column list). */
+/**
+ * The first table a statement names, looking at its outermost level first (not EXTRACT(EPOCH FROM
+ * …), a subquery or a column list), then one level of parentheses deeper at a time — so a query
+ * over a function's rows (`FROM unnest(…) CROSS JOIN LATERAL (SELECT … FROM posts …)`) is named
+ * by the table it reads. A function's name is never taken for a table.
+ */
 function tableOf(sql: string): string | undefined {
-  let outer = sql;
-  for (let depth = 0; depth < 4 && outer.includes('('); depth++) outer = outer.replace(/\([^()]*\)/g, ' ');
-  return /\b(?:from|into|update)\s+(?:"?\w+"?\.)?"?(\w+)"?/i.exec(outer)?.[1];
+  const withoutFunctions = sql.replace(/\b\w+(?=\()/g, ' ');
+  for (let depth = 0; depth < 4; depth++) {
+    const table = /\b(?:from|into|update)\s+(?:"?\w+"?\.)?"?(\w+)"?/i.exec(upTo(depth, withoutFunctions))?.[1];
+    if (table !== undefined) return table;
+  }
+  return undefined;
+}
+
+/** `sql` with whatever lies more than `depth` parentheses deep blanked out. */
+function upTo(depth: number, sql: string): string {
+  let level = 0;
+  let kept = '';
+  for (const char of sql) {
+    if (char === ')') level--;
+    kept += level > depth ? ' ' : char;
+    if (char === '(') level++;
+  }
+  return kept;
 }
 
 /**
