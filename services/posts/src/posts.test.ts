@@ -26,6 +26,7 @@ import { TestWorld, failure, eventually, sleep } from '@chirp/transport/testing'
 import { upstream } from '@chirp/transport/testing/spans';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPosts } from './start.js';
+import { FEW_AUTHORS } from './timeline.js';
 
 const cases = TRANSPORT_KINDS.flatMap((kind) => DATABASE_KINDS.map((dbKind) => [kind, dbKind] as const));
 
@@ -234,6 +235,36 @@ describe.each(cases)('posts over %s on %s', (kind, dbKind) => {
     ]);
     await graph.unfollow({ followerId: 'reader', followeeId: 'writer1' });
     expect((await api.homeTimeline({ userId: 'reader' })).posts.map((p) => p.authorId)).toEqual(['writer2', 'reader']);
+  });
+
+  it.each([
+    ['a few', 3],
+    ['many', FEW_AUTHORS + 4],
+  ])('pages a home timeline of %s followees back and forth, the same pages both ways', async (_, count) => {
+    const reader = `pager${count}`;
+    const writers = Array.from({ length: count }, (_, i) => `${reader}-writer${i}`);
+    for (const writer of writers) await graph.follow({ followerId: reader, followeeId: writer });
+    // Most posts by one writer: more than a page of theirs, spread between the others'.
+    const created: Post[] = [];
+    for (let i = 0; i < 12; i++) created.push(await post(writers[i % 3 === 2 ? i % count : 0]!, `page post ${i}`));
+    await post(`${reader}-stranger`, 'nobody the pager follows');
+    const newestFirst = created.map((p) => p.id).reverse();
+    const ids = (page: { posts: Post[] }) => page.posts.map((p) => p.id);
+
+    const first = await api.homeTimeline({ userId: reader, limit: 5 });
+    const second = await api.homeTimeline({ userId: reader, limit: 5, cursor: first.nextCursor! });
+    const third = await api.homeTimeline({ userId: reader, limit: 5, cursor: second.nextCursor! });
+    expect([ids(first), ids(second), ids(third)]).toEqual([
+      newestFirst.slice(0, 5),
+      newestFirst.slice(5, 10),
+      newestFirst.slice(10),
+    ]);
+    expect(third.nextCursor).toBeUndefined();
+    const back = await api.homeTimeline({ userId: reader, limit: 5, newerThan: third.newerCursor! });
+    expect(ids(back)).toEqual(newestFirst.slice(5, 10));
+    const top = await api.homeTimeline({ userId: reader, limit: 5, newerThan: back.newerCursor! });
+    expect(ids(top)).toEqual(newestFirst.slice(0, 5));
+    expect(top.newerCursor).toBeUndefined();
   });
 
   it('searches by a word, case-insensitively, and needs every word of the query', async () => {

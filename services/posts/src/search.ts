@@ -1,8 +1,8 @@
 /**
- * Full-text search in PostgreSQL: `to_tsvector('english', text) @@ plainto_tsquery('english', query)`
- * — every word of the query, stemmed ("running" finds "run"), stop words dropped (a query of
- * only stop words or punctuation matches nothing, and is not an error). The expression is
- * the one the GIN index posts_text_fts was built on (see the init migration), so it is used.
+ * Full-text search in PostgreSQL: `search_vector @@ plainto_tsquery('english', query)`, where
+ * search_vector is `to_tsvector('english', text)` stored with each post and GIN-indexed (the
+ * search_vector migration) — every word of the query, stemmed ("running" finds "run"), stop
+ * words dropped (a query of only stop words or punctuation matches nothing, and is not an error).
  *
  * Order: ts_rank desc (more occurrences of the query's words rank higher), then newest first.
  * Pages are keyset pages on (rank, created_at, id): a post's rank for a query depends only on
