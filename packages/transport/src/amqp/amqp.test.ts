@@ -146,18 +146,26 @@ describe('AMQP transport against RabbitMQ', () => {
     await channel.consume(replies, (m: ConsumeMessage | null) => m && answers.push(JSON.parse(m.content.toString())), {
       noAck: true,
     });
-    const headers = { traceparent: `00-${'a'.repeat(32)}-${'b'.repeat(16)}-01`, 'x-timeout-ms': 5_000 };
+    const headers = { traceparent: `00-${'a'.repeat(32)}-${'b'.repeat(16)}-01` };
+    const expiration = '5000'; // the caller's timeout
 
-    channel.sendToQueue(queue, Buffer.from('{"oops'), { type: 'echo', headers, replyTo: replies, correlationId: 'a' });
+    channel.sendToQueue(queue, Buffer.from('{"oops'), {
+      type: 'echo',
+      headers,
+      expiration,
+      replyTo: replies,
+      correlationId: 'a',
+    });
     // A garbled trace context is no reason to refuse a call: it starts a new trace.
     channel.sendToQueue(queue, Buffer.from('1'), {
       type: 'echo',
-      headers: { traceparent: 'garbage', 'x-timeout-ms': 5_000 },
+      headers: { traceparent: 'garbage' },
+      expiration,
       replyTo: replies,
       correlationId: 'b',
     });
-    channel.sendToQueue(queue, Buffer.from('1'), { headers, replyTo: replies, correlationId: 'c' });
-    channel.sendToQueue(queue, Buffer.from('1'), { type: 'echo', headers: { 'x-timeout-ms': 'soon' } });
+    channel.sendToQueue(queue, Buffer.from('1'), { headers, expiration, replyTo: replies, correlationId: 'c' });
+    channel.sendToQueue(queue, Buffer.from('1'), { type: 'echo', headers }); // no timeout, and nobody to tell
 
     const dead = `${world.config.amqpPrefix}.dead`;
     await eventually(async () => expect((await channel.checkQueue(dead)).messageCount).toBe(3));
@@ -192,8 +200,12 @@ describe('AMQP transport against RabbitMQ', () => {
       noAck: true,
     });
     const oversized = Buffer.from(JSON.stringify('x'.repeat(2 ** 20))); // just over the default 1 MiB limit
-    const headers = { 'x-timeout-ms': 5_000 };
-    channel.sendToQueue(listener.address, oversized, { type: 'echo', headers, replyTo: replies, correlationId: 'big' });
+    channel.sendToQueue(listener.address, oversized, {
+      type: 'echo',
+      expiration: '5000',
+      replyTo: replies,
+      correlationId: 'big',
+    });
     const events = `${world.config.amqpPrefix}.events`;
     channel.publish(events, 'feed.post', Buffer.from('{"oops'));
     channel.publish(events, 'feed.post', oversized);
@@ -243,13 +255,14 @@ describe('AMQP transport against RabbitMQ', () => {
       { noAck: true },
     );
     const request = (id: string, redeliveries: number): void => {
-      const headers = { 'x-timeout-ms': 10_000, 'x-sent-at': Date.now(), 'x-chirp-redeliveries': redeliveries };
+      const headers = { 'x-chirp-redeliveries': redeliveries };
       channel.sendToQueue(queue, Buffer.from(JSON.stringify(id)), {
         type: 'echo',
         headers,
         replyTo: replies,
         correlationId: id,
         expiration: '10000',
+        timestamp: Date.now(),
       });
     };
     request('again', 2);

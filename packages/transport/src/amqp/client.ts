@@ -11,7 +11,7 @@ import { checkSize, outgoing, type OutgoingRequest, type TransportOptions } from
 import { PendingRequests } from '../pending.js';
 import type { RequestOptions } from '../transport.js';
 import { LazyChannel, logChannelErrors, sendError, type AmqpConnection } from './connection.js';
-import { DIRECT_REPLY_TO, HEADER_SENT_AT, HEADER_TIMEOUT_MS, traceHeaders, type Topology } from './topology.js';
+import { DIRECT_REPLY_TO, traceHeaders, type Topology } from './topology.js';
 
 export class RpcClient {
   readonly #options: TransportOptions;
@@ -57,9 +57,6 @@ export class RpcClient {
     const remainingMs = Math.max(1, Math.ceil(deadline - Date.now()));
     const reply = this.#pending.wait(out.id, remainingMs, `amqp ${service}.${method}`, channel, out.call);
     const queue = this.#topology.requestQueue(service);
-    const headers = traceHeaders(out.call.carrier);
-    headers[HEADER_TIMEOUT_MS] = remainingMs;
-    headers[HEADER_SENT_AT] = Date.now();
     out.call.sent(queue, content.length);
     try {
       channel.publish('', queue, content, {
@@ -70,10 +67,12 @@ export class RpcClient {
         replyTo: DIRECT_REPLY_TO,
         type: method,
         contentType: 'application/json',
-        // A request nobody picks up in time is dropped by the broker, so the queue of a
-        // service that is down does not grow without bound.
+        // The deadline (topology.ts): the server's timeout, which also has the broker drop a
+        // request nobody picks up in time, so the queue of a service that is down does not grow
+        // without bound; and when it left, so that time spent queued counts against it.
         expiration: String(remainingMs),
-        headers,
+        timestamp: Date.now(),
+        headers: traceHeaders(out.call.carrier),
       });
     } catch (err) {
       this.#pending.reject(out.id, sendError(`amqp ${service}.${method}`, err));

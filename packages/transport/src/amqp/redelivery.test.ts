@@ -11,7 +11,7 @@ import { silentLogger } from '../logger.js';
 import { AMQP_TEST_URL, deleteByPrefix } from '../testing/index.js';
 import { AmqpConnection } from './connection.js';
 import { HEADER_DEATH_QUEUE, HEADER_DEATH_REASON, HEADER_REDELIVERIES, RedeliveryCounter } from './redelivery.js';
-import { DELIVERY_LIMIT, HEADER_SENT_AT, HEADER_TIMEOUT_MS, Topology } from './topology.js';
+import { DELIVERY_LIMIT, Topology } from './topology.js';
 
 let topology: Topology;
 let connection: AmqpConnection;
@@ -37,13 +37,17 @@ afterEach(async () => {
 });
 
 /** Publish a request as the client does and take it off the queue, as a consumer would receive it. */
-async function received(headers: Record<string, unknown>, expiration = '10000'): Promise<GetMessage> {
+async function received(
+  headers: Record<string, unknown>,
+  { expiration, timestamp }: { expiration?: string; timestamp?: number } = { expiration: '10000' },
+): Promise<GetMessage> {
   channel.sendToQueue(queue, Buffer.from('{"n":1}'), {
     type: 'echo',
     correlationId: 'call-1',
     replyTo: 'amq.rabbitmq.reply-to.somebody',
     contentType: 'application/json',
     expiration,
+    timestamp,
     headers: { traceparent: `00-${'a'.repeat(32)}-${'b'.repeat(16)}-01`, ...headers },
   });
   return take(queue);
@@ -60,9 +64,10 @@ async function take(from: string): Promise<GetMessage> {
 
 it('puts a copy back in the queue with the count raised, every property kept, and what is left of the deadline', async () => {
   const sentAt = Date.now() - 4_000; // queued for 4 s of its 10 s
-  const original = await received({ [HEADER_TIMEOUT_MS]: 10_000, [HEADER_SENT_AT]: sentAt, [HEADER_REDELIVERIES]: 2 });
+  const original = await received({ [HEADER_REDELIVERIES]: 2 }, { expiration: '10000', timestamp: sentAt });
 
-  expect(await counter.recount(queue, original, sentAt + 4_000)).toBe('requeued');
+  const now = sentAt + 4_000;
+  expect(await counter.recount(queue, original, now)).toBe('requeued');
   const copy = await take(queue);
   expect(copy.content.toString()).toBe('{"n":1}');
   expect(copy.properties).toMatchObject({
@@ -71,31 +76,32 @@ it('puts a copy back in the queue with the count raised, every property kept, an
     replyTo: 'amq.rabbitmq.reply-to.somebody',
     contentType: 'application/json',
     expiration: '6000',
-    headers: {
-      traceparent: original.properties.headers?.traceparent,
-      [HEADER_TIMEOUT_MS]: 10_000,
-      [HEADER_SENT_AT]: sentAt,
-      [HEADER_REDELIVERIES]: 3,
-    },
+    timestamp: now,
+    headers: { traceparent: original.properties.headers?.traceparent, [HEADER_REDELIVERIES]: 3 },
   });
   expect(copy.properties.deliveryMode).not.toBe(2); // transient, like the request
 });
 
-it('counts a first redelivery as 1, and keeps the expiration of a message that is not a request', async () => {
-  const original = await received({}, '7000');
+it('counts a first redelivery as 1; a request without a send time gets its whole timeout again', async () => {
+  const original = await received({}, { expiration: '7000' });
   expect(await counter.recount(queue, original)).toBe('requeued');
   const copy = await take(queue);
   expect(copy.properties.headers?.[HEADER_REDELIVERIES]).toBe(1);
   expect(copy.properties.expiration).toBe('7000');
 });
 
+it('gives a message that is not a request (an event: no expiration) none', async () => {
+  const original = await received({}, {});
+  expect(await counter.recount(queue, original)).toBe('requeued');
+  expect((await take(queue)).properties).toMatchObject({ expiration: undefined, timestamp: undefined });
+});
+
 it(`dead-letters past ${DELIVERY_LIMIT} redeliveries, saying why and from where, without an expiration`, async () => {
   await topology.declareDeadLetters(channel);
-  const original = await received({
-    [HEADER_TIMEOUT_MS]: 10_000,
-    [HEADER_SENT_AT]: Date.now(),
-    [HEADER_REDELIVERIES]: DELIVERY_LIMIT,
-  });
+  const original = await received(
+    { [HEADER_REDELIVERIES]: DELIVERY_LIMIT },
+    { expiration: '10000', timestamp: Date.now() },
+  );
 
   expect(await counter.recount(queue, original)).toBe('dead-lettered');
   const dead = await take(topology.deadLetterQueue);

@@ -24,8 +24,8 @@
  *   lost connection to hit it. A
  *   transaction (publish + ack committed together) would close it, but must be on the
  *   consuming channel, which would then need a commit for every call's ack.
- * - The deadline survives: the copy keeps x-timeout-ms and x-sent-at, so its server computes
- *   the same deadline, and its expiration is what is left of it (deadlineOf), so the broker
+ * - The deadline survives: the copy's expiration is what is left of it (deadlineOf) and its
+ *   timestamp the moment of copying, so its server computes the same deadline and the broker
  *   still drops it when the caller stops waiting. Only when the caller's clock is implausible
  *   does a copy get the whole timeout again (at most DELIVERY_LIMIT times); the caller still
  *   gives up at its own deadline.
@@ -41,7 +41,7 @@
 import type { ConfirmChannel, Message, MessagePropertyHeaders, Options } from 'amqplib';
 import { TransportError, unavailable } from '../errors.js';
 import { LazyChannel, type AmqpConnection } from './connection.js';
-import { DELIVERY_LIMIT, HEADER_SENT_AT, HEADER_TIMEOUT_MS, deadlineOf } from './topology.js';
+import { DELIVERY_LIMIT, deadlineOf, timeoutOf } from './topology.js';
 
 /** Redeliveries counted so far: 0 (or absent) on a first delivery. */
 export const HEADER_REDELIVERIES = 'x-chirp-redeliveries';
@@ -84,7 +84,7 @@ export class RedeliveryCounter {
       await this.#publish(this.#deadLetterExchange, queue, message, { headers, expiration: undefined });
       return 'dead-lettered';
     }
-    await this.#publish('', queue, message, { headers, expiration: remainingExpiration(message, now) });
+    await this.#publish('', queue, message, { headers, ...remainingDeadline(message, now) });
     return 'requeued';
   }
 
@@ -96,7 +96,7 @@ export class RedeliveryCounter {
     exchange: string,
     routingKey: string,
     message: Message,
-    changed: Pick<Options.Publish, 'headers' | 'expiration'>,
+    changed: Pick<Options.Publish, 'headers' | 'expiration' | 'timestamp'>,
   ): Promise<void> {
     const deadline = Date.now() + CONFIRM_TIMEOUT_MS;
     const channel = await this.#channel.get(deadline);
@@ -123,16 +123,14 @@ export class RedeliveryCounter {
 }
 
 /**
- * The copy's expiration: what is left of the request's deadline, in whole ms (the broker
- * refuses a fractional one). A message without a request's timeout header keeps its own.
+ * The copy's deadline: what is left of the request's, in whole ms (the broker refuses a
+ * fractional expiration), from now. A message that is not a request (no timeout in its
+ * expiration) keeps its own.
  */
-export function remainingExpiration(message: Message, now: number): string | undefined {
-  const headers = message.properties.headers ?? {};
-  const timeoutMs = headers[HEADER_TIMEOUT_MS] as unknown;
-  const sentAt = headers[HEADER_SENT_AT] as unknown;
-  if (typeof timeoutMs !== 'number' || !(timeoutMs > 0) || !Number.isFinite(timeoutMs)) {
-    return message.properties.expiration as string | undefined;
-  }
-  const deadline = deadlineOf({ timeoutMs, sentAt: typeof sentAt === 'number' ? sentAt : undefined }, now);
-  return String(Math.max(1, Math.ceil(deadline - now)));
+export function remainingDeadline(message: Message, now: number): Pick<Options.Publish, 'expiration' | 'timestamp'> {
+  const { expiration, timestamp } = message.properties as { expiration?: unknown; timestamp?: unknown };
+  const timeoutMs = timeoutOf(expiration);
+  if (timeoutMs === undefined) return {};
+  const deadline = deadlineOf({ timeoutMs, sentAt: typeof timestamp === 'number' ? timestamp : undefined }, now);
+  return { expiration: String(Math.max(1, Math.ceil(deadline - now))), timestamp: now };
 }

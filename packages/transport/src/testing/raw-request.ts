@@ -11,7 +11,7 @@ import net from 'node:net';
 import amqp from 'amqplib';
 import { request as httpRequest } from 'undici';
 import { connect as connectNats, headers as natsHeaders } from '@nats-io/transport-node';
-import { DIRECT_REPLY_TO, HEADER_TIMEOUT_MS as AMQP_TIMEOUT_HEADER, Topology } from '../amqp/topology.js';
+import { DIRECT_REPLY_TO, Topology } from '../amqp/topology.js';
 import { HEADER_METHOD, HEADER_TIMEOUT_MS, Subjects } from '../nats/wire.js';
 import { parseHostPort } from '../endpoints.js';
 import { decodeEnvelope, encodeEnvelope, type Envelope, type ReplyBody } from '../envelope.js';
@@ -99,7 +99,13 @@ export async function rawRequest(
         channel.sendToQueue(
           new Topology(world.config.amqpPrefix).requestQueue(service),
           Buffer.from(JSON.stringify(payload)),
-          { type: method, replyTo: DIRECT_REPLY_TO, headers: { ...trace, [AMQP_TIMEOUT_HEADER]: TIMEOUT_MS } },
+          {
+            type: method,
+            replyTo: DIRECT_REPLY_TO,
+            headers: trace,
+            expiration: String(TIMEOUT_MS),
+            timestamp: Date.now(),
+          },
         );
         return await reply;
       } finally {
