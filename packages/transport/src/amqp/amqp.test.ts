@@ -25,6 +25,7 @@ import { DELIVERY_LIMIT } from './topology.js';
 
 const echo: Handlers = {
   echo: (payload) => payload,
+  deadline: (_payload, context) => context.deadline,
   slow: async (payload) => {
     await sleep((payload as { ms: number }).ms);
     return 'slow done';
@@ -337,13 +338,17 @@ describe('AMQP transport against RabbitMQ', () => {
 
     const started = Date.now();
     const waiting = client.request('echo', 'echo', 'queued', { timeoutMs: 5_000 });
+    const deadline = client.request('echo', 'deadline', null, { timeoutMs: 5_000 });
     await eventually(async () =>
-      expect(await channel.checkQueue(first.address)).toMatchObject({ messageCount: 1, consumerCount: 0 }),
+      expect(await channel.checkQueue(first.address)).toMatchObject({ messageCount: 2, consumerCount: 0 }),
     );
     await sleep(500);
     await world.serve('echo', echo);
     expect(await waiting).toBe('queued');
     expect(Date.now() - started).toBeLessThan(5_000);
+    // The time it sat in the queue (its timestamp) came off the handler's deadline: the caller's, not 5 s from delivery.
+    expect(await deadline).toBeGreaterThanOrEqual(started + 4_900);
+    expect(await deadline).toBeLessThanOrEqual(started + 5_100);
   });
 });
 

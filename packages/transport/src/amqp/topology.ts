@@ -49,16 +49,6 @@ import { TransportError, checkReceivedSize, malformed } from '../errors.js';
 import { decodeBody } from '../json-body.js';
 import type { TraceCarrier } from '../tracing.js';
 
-/**
- * A request's deadline rides in two standard properties, not in the headers: `expiration`, the
- * caller's timeout in whole ms (which also has the broker drop a request nobody waits for any
- * more), and `timestamp`, the caller's clock when it sent the request, in epoch ms (AMQP leaves
- * the unit to the application), so that time spent queued counts against the deadline. Headers
- * are a field table that both client libraries and the broker encode and parse per message: even
- * one entry cost 15% of a small echo's throughput and ~9 µs of CPU per call (client and server)
- * next to none, so the headers carry only what has no property of its own (trace context).
- */
-
 /** RabbitMQ's direct reply-to: replies go straight to the caller's channel, no queue per caller. */
 export const DIRECT_REPLY_TO = 'amq.rabbitmq.reply-to';
 
@@ -225,7 +215,18 @@ export function decodeRequest(message: ConsumeMessage, maxBytes: number): Incomi
   };
 }
 
-/** A request's timeout from its expiration property (a string of digits, as the broker requires), if it is one. */
+/**
+ * A request's deadline rides in two standard properties, not in the headers: `expiration`, the
+ * caller's timeout in whole ms (which also has the broker drop a request nobody waits for any
+ * more), and `timestamp`, the caller's clock when it sent the request, in epoch ms (AMQP leaves
+ * the unit to the application), so that time spent queued counts against the deadline. Headers
+ * are a field table that both client libraries and the broker encode and parse per message: even
+ * one entry cost 15% of a small echo's throughput and ~9 µs of CPU per call (client and server)
+ * next to none, so the headers carry only what has no property of its own (trace context).
+ *
+ * timeoutOf reads the timeout from the expiration property (a string of digits, as the broker
+ * requires); undefined when it holds none.
+ */
 export function timeoutOf(expiration: unknown): number | undefined {
   if (typeof expiration !== 'string' || !/^[0-9]{1,15}$/.test(expiration)) return undefined;
   const ms = Number(expiration);
