@@ -209,9 +209,10 @@ describe('bench report', () => {
 });
 
 /**
- * The workloads on the whole application (social mix, notification latency): a tiny run on tcp
- * — the real services and the web app from their builds (run `npm run build` first), a 30-user
- * graph, two open-loop rates, fan-out to 1 and 3 sockets — must leave their sections in
+ * The workloads on the whole application (social mix, notification latency, npm start's PGlite
+ * stack): a tiny run on tcp — the real services and the web app from their builds (run `npm run
+ * build` first), a 30-user graph, two open-loop rates, fan-out to 1 and 3 sockets, 20 home
+ * timelines one at a time — must leave their sections in
  * results.json and report.md, charts included.
  */
 describe('bench report of the application workloads', () => {
@@ -219,13 +220,21 @@ describe('bench report of the application workloads', () => {
     'chirp-bench-app-',
     async (out) => {
       const settings = parseArgs(
-        ['--quick', '--only=social,notify', '--transports=tcp', '--duration=1s', '--warmup=100ms', `--out=${out}`],
+        [
+          '--quick',
+          '--only=social,notify,embedded',
+          '--transports=tcp',
+          '--duration=1s',
+          '--warmup=100ms',
+          `--out=${out}`,
+        ],
         process.env,
       );
       if (settings === 'help') throw new Error('unexpected --help');
       Object.assign(settings.social, { users: 30, followsPerUser: 3, seedPosts: 10, concurrency: [2] });
       settings.social.openLoop.rates = [40, 80]; // the traced run: a quarter of the max, for 50 requests at least
       Object.assign(settings.notify, { fanouts: [1, 3], posts: 2 });
+      Object.assign(settings.embedded, { requests: 20, warmup: 20, verifies: 5 });
       return settings;
     },
     180_000,
@@ -283,6 +292,23 @@ describe('bench report of the application workloads', () => {
         expect.objectContaining({ expected: 2 * c.fanout, received: expect.any(Number), missed: expect.any(Number) }),
       );
     }
+  });
+
+  it("has npm start's figures: a home timeline's latency and each process's CPU on PGlite, and auth.verify", () => {
+    const embedded = run.results.sections.embedded;
+    expect(embedded.errors).toEqual({});
+    const [tcp] = embedded.cases;
+    expect(tcp.transport).toBe('tcp');
+    expect(tcp.homeTimeline.count).toBe(20);
+    expect(tcp.verify.count).toBe(5);
+    for (const name of ['web', 'auth', 'posts', 'follows', 'notify']) {
+      expect(tcp.cpuMsPerRequest[name], name).toBeGreaterThanOrEqual(0);
+    }
+    // The web app and posts did work for every home timeline, on PGlite rather than the server.
+    expect(tcp.cpuMsPerRequest.web).toBeGreaterThan(0);
+    expect(tcp.cpuMsPerRequest.posts).toBeGreaterThan(0);
+    expect(run.report).toContain('## npm start as it comes (PGlite, one request at a time)');
+    expect(run.report).toMatch(/\| tcp \| [\d.]+ \| [\d.]+ \| [\d.]+ [✓✗] \|( [\d.]+ \|){5} [\d.]+ [✓✗] \| [\d.]+ \|/);
   });
 
   it('reports both sections with charts, and the social figures in the headline', async () => {

@@ -12,6 +12,8 @@
  *                       (quick 100); closed loop at 8 and 32 (quick 16); open loop from 50/s
  *                       (quick 100/s) while p99 ≤ 250 ms and errors < 1%.
  * Notify:               fan-out to 1, 10, 100 followers, 30 posts each (quick 10), 3 s grace.
+ * Embedded (npm start): 300 home timelines one at a time (quick 100) after 1,000 unmeasured
+ *                       (quick 300); 100 fresh tokens verified (quick 30).
  */
 import { TRANSPORT_KINDS, type TransportKind } from '@chirp/transport';
 import { DEFAULT_POSTGRES_URL } from './stack/databases.js';
@@ -24,6 +26,7 @@ export const WORKLOAD_NAMES = [
   'openloop',
   'social',
   'notify',
+  'embedded',
   'faults',
 ] as const;
 export type WorkloadName = (typeof WORKLOAD_NAMES)[number];
@@ -60,6 +63,15 @@ export interface SocialSettings {
   maxErrorShare: number;
 }
 
+export interface EmbeddedSettings {
+  /** Home timelines measured per transport, one at a time… */
+  requests: number;
+  /** …after this many unmeasured (the processes' code compiled and warm, as after some clicking). */
+  warmup: number;
+  /** Fresh session tokens verified once each, straight at auth. */
+  verifies: number;
+}
+
 export interface NotifySettings {
   /** Followers connected by WebSocket in each case. */
   fanouts: number[];
@@ -84,6 +96,7 @@ export interface Settings {
   openLoop: OpenLoopSettings;
   social: SocialSettings;
   notify: NotifySettings;
+  embedded: EmbeddedSettings;
   amqpUrl: string;
   natsUrl: string;
   /** PostgreSQL's maintenance database, where the stack's databases are created and dropped. */
@@ -160,6 +173,7 @@ export function defaultSettings(quick: boolean, env: Record<string, string | und
       maxErrorShare: 0.01,
     },
     notify: { fanouts: [1, 10, 100], posts: quick ? 10 : 30, graceMs: 3_000 },
+    embedded: { requests: quick ? 100 : 300, warmup: quick ? 300 : 1_000, verifies: quick ? 30 : 100 },
     amqpUrl: env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672',
     natsUrl: env.NATS_URL ?? 'nats://127.0.0.1:4222',
     postgresUrl: env.BENCH_POSTGRES_URL ?? DEFAULT_POSTGRES_URL,

@@ -19,6 +19,7 @@ import type { Sections, SuiteResults } from './results/suite-results.js';
 import type { Settings, WorkloadName } from './settings.js';
 import { TARGETS, type TargetContext, type TargetName } from './targets/index.js';
 import { baselinesWorkload } from './workloads/baselines.js';
+import { embeddedWorkload } from './workloads/embedded.js';
 import { faultsWorkload } from './workloads/faults.js';
 import { notifyWorkload } from './workloads/notify.js';
 import { openLoopWorkload } from './workloads/open-loop-workload.js';
@@ -37,6 +38,7 @@ export const WORKLOADS: { [N in WorkloadName]: Workload<N> } = {
   openloop: openLoopWorkload,
   social: socialWorkload,
   notify: notifyWorkload,
+  embedded: embeddedWorkload,
   faults: faultsWorkload,
 };
 

@@ -6,6 +6,7 @@ import type { Rendered } from '../results/rendered.js';
 import type { Sections, SuiteResults } from '../results/suite-results.js';
 import type { WorkloadName } from '../settings.js';
 import { renderClosedLoop } from './closed-loop-report.js';
+import { renderEmbedded } from './embedded-report.js';
 import { renderFaults } from './faults-report.js';
 import { renderNotify } from './notify-report.js';
 import { renderOpenLoop } from './open-loop-report.js';
@@ -23,6 +24,7 @@ export const RENDERERS: { [N in WorkloadName]: Renderer<N> } = {
   openloop: renderOpenLoop,
   social: renderSocial,
   notify: renderNotify,
+  embedded: renderEmbedded,
   faults: renderFaults,
 };
 

@@ -7,6 +7,7 @@ import type { Machine } from '../machine.js';
 import type { Settings } from '../settings.js';
 import type { ClosedLoopSection } from './closed-loop.js';
 import type { Comparison } from './comparison.js';
+import type { EmbeddedSection } from './embedded.js';
 import type { FaultsSection } from './faults.js';
 import type { NotifySection } from './notify.js';
 import type { OpenLoopSection } from './open-loop.js';
@@ -22,6 +23,7 @@ export interface Sections {
   openloop: OpenLoopSection;
   social: SocialSection;
   notify: NotifySection;
+  embedded: EmbeddedSection;
   faults: FaultsSection;
 }
 

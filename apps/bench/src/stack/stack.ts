@@ -3,7 +3,7 @@
  * its own process from its build, and the built web app (apps/web/dist/server.js) — started the
  * way `npm start` starts them (scripts/app-processes.mjs), with every internal call on the
  * transport under test (TRANSPORT=http|amqp|tcp|udp|mixed), on real PostgreSQL (a fresh
- * database per service, databases.ts) and real RabbitMQ (a unique AMQP_PREFIX), each process
+ * database per service, databases.ts) — or, as `npm start` runs it, PGlite in a fresh folder — and real RabbitMQ (a unique AMQP_PREFIX), each process
  * on free loopback ports, with a random TRANSPORT_SECRET for the transports that sign.
  *
  * Everything started is stopped by stop(): on success, when starting fails half way, and on
@@ -12,7 +12,7 @@
  * with the end of its log (logs are in `logDir`, one file per process).
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { TRANSPORT_KINDS, type TransportKind } from '@chirp/transport';
 import { freePort } from '@chirp/transport/testing';
@@ -46,6 +46,8 @@ export interface StackOptions {
   amqpUrl: string;
   /** The PostgreSQL server's maintenance database (postgres://…/postgres). */
   postgresUrl: string;
+  /** 'pglite': each service keeps its data in PGlite under `logDir`/data (removed by stop()), as `npm start` does (default 'postgres'). */
+  database?: 'postgres' | 'pglite';
   /** Where each process's log file goes. */
   logDir: string;
   /** More environment for every process, e.g. AUTH_BCRYPT_COST. */
@@ -95,7 +97,9 @@ export interface Stack {
 
 export async function startStack(options: StackOptions): Promise<Stack> {
   const id = randomBytes(4).toString('hex');
-  const databases = DATABASE_SERVICES.map((service) => databaseName(id, service));
+  const pglite = options.database === 'pglite';
+  const databases = pglite ? [] : DATABASE_SERVICES.map((service) => databaseName(id, service));
+  const dataDir = path.join(options.logDir, 'data');
   const amqpPrefix = `bench-stack-${id}`;
   const started: LoggedProcess[] = [];
   let deaths: string[] = [];
@@ -114,7 +118,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       process.off('SIGTERM', onSignal);
       for (const p of [...started].reverse()) await stopGracefully(p, STOP_GRACE_MS);
       process.off('exit', killAll);
-      await dropDatabases(options.postgresUrl, databases).catch(() => {});
+      if (pglite) await rm(dataDir, { recursive: true, force: true });
+      else await dropDatabases(options.postgresUrl, databases).catch(() => {});
       if (usesAmqp(options.transport)) await deleteTopology(options.amqpUrl, amqpPrefix).catch(() => {});
     })();
     return stopped;
@@ -125,7 +130,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
 
   try {
     if (usesAmqp(options.transport)) await assertBrokerReachable(options.amqpUrl);
-    await createDatabases(options.postgresUrl, databases);
+    if (!pglite) await createDatabases(options.postgresUrl, databases);
     await mkdir(options.logDir, { recursive: true });
     const ports = Object.fromEntries(
       await Promise.all([...SERVICES, 'web'].map(async (name) => [name, await freePort()] as const)),
@@ -150,12 +155,14 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       ...inheritedEnv(),
       ...clientEnv,
       ...listenEnv,
-      ...Object.fromEntries(
-        DATABASE_SERVICES.map((s, i) => [
-          `${s.toUpperCase()}_DATABASE_URL`,
-          databaseUrl(options.postgresUrl, databases[i]!),
-        ]),
-      ),
+      ...(pglite
+        ? { DATA_DIR: dataDir }
+        : Object.fromEntries(
+            DATABASE_SERVICES.map((s, i) => [
+              `${s.toUpperCase()}_DATABASE_URL`,
+              databaseUrl(options.postgresUrl, databases[i]!),
+            ]),
+          )),
       LOG_LEVEL: 'warn',
       NOTIFY_LISTEN: `127.0.0.1:${ports.notify}`,
       NOTIFY_URL: notifyUrl,

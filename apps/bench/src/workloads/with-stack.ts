@@ -32,8 +32,8 @@ export async function withStack<T>(
   workload: string,
   transport: StackTransport,
   work: (stack: Stack) => Promise<T>,
-  /** A workload's own needs: a proxy in front of a service, no web app, more environment (which wins). */
-  more: Pick<StackOptions, 'front' | 'web'> & { env?: Record<string, string> } = {},
+  /** A workload's own needs: a proxy in front of a service, no web app, PGlite, more environment (which wins). */
+  more: Pick<StackOptions, 'front' | 'web' | 'database'> & { env?: Record<string, string> } = {},
 ): Promise<T> {
   const { env: moreEnv, ...options } = more;
   const { settings, progress } = context;

@@ -1,0 +1,127 @@
+/**
+ * The application as `npm start` runs it, one request at a time: every service on PGlite (its
+ * PostgreSQL compiled to WebAssembly, inside the service's process) and every request traced, as
+ * the Transports page needs. The viewer follows FOLLOWEES people who wrote POSTS_EACH posts each;
+ * after `warmup` unmeasured requests, `requests` home timelines through the web API, each sent when
+ * the last one is answered: their latency, and each process's CPU per request. Then auth.verify of
+ * fresh tokens (one log-in each, so that no cache holds them), straight at auth from a client on
+ * the same transport, as the web app calls it for a session it has not seen.
+ *
+ * One request at a time is how one person clicking loads the demo, and it is dearer per request
+ * than a loaded stack: each process wakes for each request, with cold caches.
+ */
+import { auth, chirpTransportConfig, client } from '@chirp/contracts';
+import { createTransport, type TransportKind } from '@chirp/transport';
+import { LatencyRecorder } from '../load/latency.js';
+import type { EmbeddedCase, EmbeddedSection } from '../results/embedded.js';
+import type { Stack, StartedName } from '../stack/stack.js';
+import { WebApi } from '../stack/web-api.js';
+import { seededRandom } from './social-graph.js';
+import { SEED_PASSWORD, seedGraph } from './social-seed.js';
+import { withStack } from './with-stack.js';
+import type { Workload } from './workload.js';
+
+const FOLLOWEES = 10;
+const POSTS_EACH = 5;
+
+export const embeddedWorkload: Workload<'embedded'> = {
+  name: 'embedded',
+  title: 'npm start as it comes: PGlite, every request traced, one request at a time',
+  async run(context) {
+    const { settings, progress } = context;
+    const section: EmbeddedSection = {
+      ...settings.embedded,
+      followees: FOLLOWEES,
+      postsEach: POSTS_EACH,
+      cases: [],
+      errors: {},
+    };
+    for (const transport of settings.transports) {
+      try {
+        const measured = await withStack(
+          context,
+          'embedded',
+          transport,
+          (stack) => measure(stack, transport, section),
+          {
+            database: 'pglite',
+            // As npm start: every request traced (kept for the Transports page), nothing exported.
+            env: { OTEL_TRACES_SAMPLER: 'parentbased_always_on', OTEL_EXPORTER_OTLP_ENDPOINT: '' },
+          },
+        );
+        section.cases.push(measured);
+        const cpu = Object.values(measured.cpuMsPerRequest).reduce((sum, v) => sum + v, 0);
+        progress.line(
+          `embedded ${transport.padEnd(7)} home timeline p50 ${measured.homeTimeline.p50.toFixed(2)} ms, ` +
+            `${cpu.toFixed(2)} ms CPU per request; auth.verify p50 ${measured.verify.p50.toFixed(2)} ms`,
+        );
+      } catch (err) {
+        section.errors[transport] = (err as Error).message;
+        progress.line(`embedded ${transport}: not measured: ${(err as Error).message}`);
+      }
+    }
+    return section;
+  },
+};
+
+async function measure(stack: Stack, transport: TransportKind, section: EmbeddedSection): Promise<EmbeddedCase> {
+  const random = seededRandom(20_261_206);
+  const usernames = ['viewer', ...Array.from({ length: FOLLOWEES }, (_, i) => `author${i}`)];
+  let nextAuthor = 0;
+  const [viewer] = await seedGraph(
+    stack,
+    { usernames, follows: usernames.slice(1).map((_, i) => [0, i + 1]), followers: [] },
+    FOLLOWEES * POSTS_EACH,
+    () => 1 + (nextAuthor++ % FOLLOWEES),
+    random,
+  );
+  const web = new WebApi(stack.webUrl, { connections: 1, timeoutMs: 10_000 });
+  const homeTimeline = new LatencyRecorder();
+  try {
+    const first = await web.homeTimeline(viewer!.token);
+    if (first.posts.length === 0) throw new Error('the seeded home timeline is empty');
+    for (let i = 1; i < section.warmup; i++) await web.homeTimeline(viewer!.token);
+    const before = stack.cpu();
+    for (let i = 0; i < section.requests; i++) {
+      const started = performance.now();
+      await web.homeTimeline(viewer!.token);
+      homeTimeline.record(performance.now() - started);
+    }
+    const after = stack.cpu();
+    const cpuMsPerRequest: Partial<Record<StartedName, number>> = {};
+    for (const name of ['web', 'auth', 'posts', 'follows', 'notify'] as const) {
+      const [from, to] = [before[name], after[name]];
+      if (from === undefined || to === undefined) continue;
+      const us = to.userUs + to.systemUs - from.userUs - from.systemUs;
+      cpuMsPerRequest[name] = us / 1000 / section.requests;
+    }
+    return {
+      transport,
+      homeTimeline: homeTimeline.summary(),
+      cpuMsPerRequest,
+      verify: await verifyFreshTokens(stack, section.verifies),
+    };
+  } finally {
+    homeTimeline.destroy();
+    await web.close();
+  }
+}
+
+/** auth.verify of `count` tokens, each its own log-in and verified once, one at a time. */
+async function verifyFreshTokens(stack: Stack, count: number) {
+  const transport = createTransport(chirpTransportConfig(stack.clientEnv));
+  const recorder = new LatencyRecorder();
+  try {
+    const authClient = client(transport, auth);
+    for (let i = 0; i < count; i++) {
+      const { token } = await authClient.logIn({ username: 'viewer', password: SEED_PASSWORD });
+      const started = performance.now();
+      await authClient.verify({ token });
+      recorder.record(performance.now() - started);
+    }
+    return recorder.summary();
+  } finally {
+    recorder.destroy();
+    await transport.close();
+  }
+}
