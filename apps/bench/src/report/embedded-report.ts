@@ -5,6 +5,7 @@
  */
 import {
   EMBEDDED_CPU_TARGET_MS,
+  EMBEDDED_PROCESSES,
   EMBEDDED_VERIFY_TARGET_MS,
   type EmbeddedCase,
   type EmbeddedSection,
@@ -12,7 +13,7 @@ import {
 import type { Rendered } from '../results/rendered.js';
 import { ms } from './format.js';
 
-const PROCESSES = ['web', 'auth', 'posts', 'follows', 'notify'] as const;
+const PROCESSES = [...EMBEDDED_PROCESSES, 'rabbitmq'] as const;
 
 export function renderEmbedded(section: EmbeddedSection): Rendered {
   const lines = [
@@ -22,7 +23,7 @@ export function renderEmbedded(section: EmbeddedSection): Rendered {
       "the service's process), every request traced for the Transports page. The viewer follows " +
       `${section.followees} people with ${section.postsEach} posts each; ${section.requests} home timelines ` +
       `(GET /api/timeline) one at a time, as one person clicking loads it, after ${section.warmup} unmeasured. CPU is each ` +
-      "process's (from /proc) over those requests, per request. auth.verify: " +
+      "process's (from /proc) over those requests, per request, and RabbitMQ's on amqp. auth.verify: " +
       `${section.verifies} fresh session tokens (a log-in each, so no cache holds them), each verified once ` +
       'straight at auth, on the same transport, from a client in the load generator. ' +
       `Bars: ≤ ${EMBEDDED_CPU_TARGET_MS} ms of CPU across the stack per home timeline, auth.verify p50 ≤ ` +

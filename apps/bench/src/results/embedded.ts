@@ -6,7 +6,7 @@
 import type { TransportKind } from '@chirp/transport';
 import type { LatencySummary } from '../load/latency.js';
 import type { EmbeddedSettings } from '../settings.js';
-import type { StartedName } from '../stack/stack.js';
+import type { StackProcessName } from '../stack/stack.js';
 
 export interface EmbeddedSection extends EmbeddedSettings {
   /** People the viewer follows, and posts each has written. */
@@ -21,11 +21,14 @@ export interface EmbeddedCase {
   transport: TransportKind;
   /** GET /api/timeline through the web app, ms. */
   homeTimeline: LatencySummary;
-  /** CPU per home timeline, ms, of each process of the stack (with its children). */
-  cpuMsPerRequest: Partial<Record<StartedName, number>>;
+  /** CPU per home timeline, ms, of each process of the stack (with its children), and of RabbitMQ on amqp. */
+  cpuMsPerRequest: Partial<Record<StackProcessName, number>>;
   /** auth.verify of a token nobody has verified yet, from a client in the load generator on the same transport, ms. */
   verify: LatencySummary;
 }
+
+/** The processes `npm start` starts, whose CPU each case gives. */
+export const EMBEDDED_PROCESSES = ['web', 'auth', 'posts', 'follows', 'notify'] as const;
 
 /** The bar `npm start` is held to: at most this much CPU across the stack per home timeline, ms… */
 export const EMBEDDED_CPU_TARGET_MS = 5;

@@ -13,8 +13,8 @@
 import { auth, chirpTransportConfig, client } from '@chirp/contracts';
 import { createTransport, type TransportKind } from '@chirp/transport';
 import { LatencyRecorder } from '../load/latency.js';
-import type { EmbeddedCase, EmbeddedSection } from '../results/embedded.js';
-import type { Stack, StartedName } from '../stack/stack.js';
+import { EMBEDDED_PROCESSES, type EmbeddedCase, type EmbeddedSection } from '../results/embedded.js';
+import type { Stack, StackProcessName } from '../stack/stack.js';
 import { WebApi } from '../stack/web-api.js';
 import { seededRandom } from './social-graph.js';
 import { SEED_PASSWORD, seedGraph } from './social-seed.js';
@@ -88,8 +88,10 @@ async function measure(stack: Stack, transport: TransportKind, section: Embedded
       homeTimeline.record(performance.now() - started);
     }
     const after = stack.cpu();
-    const cpuMsPerRequest: Partial<Record<StartedName, number>> = {};
-    for (const name of ['web', 'auth', 'posts', 'follows', 'notify'] as const) {
+    const cpuMsPerRequest: Partial<Record<StackProcessName, number>> = {};
+    // RabbitMQ's too on AMQP: the broker carries every call (PostgreSQL is not used here).
+    const names = [...EMBEDDED_PROCESSES, ...(transport === 'amqp' ? (['rabbitmq'] as const) : [])];
+    for (const name of names) {
       const [from, to] = [before[name], after[name]];
       if (from === undefined || to === undefined) continue;
       const us = to.userUs + to.systemUs - from.userUs - from.systemUs;
