@@ -23,6 +23,8 @@ export interface EmbeddedCase {
   homeTimeline: LatencySummary;
   /** CPU per home timeline, ms, of each process of the stack (with its children), and of RabbitMQ on amqp. */
   cpuMsPerRequest: Partial<Record<StackProcessName, number>>;
+  /** The same requests made 8 at a time: CPU per request across the stack, ms. */
+  loadedCpuMsPerRequest: number;
   /** auth.verify of a token nobody has verified yet, from a client in the load generator on the same transport, ms. */
   verify: LatencySummary;
 }

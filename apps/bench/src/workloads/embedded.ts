@@ -8,7 +8,8 @@
  * the same transport, as the web app calls it for a session it has not seen.
  *
  * One request at a time is how one person clicking loads the demo, and it is dearer per request
- * than a loaded stack: each process wakes for each request, with cold caches.
+ * than a loaded stack: each process wakes for each request, with cold caches. So the same requests
+ * are made again LOADED at a time, for their CPU per request beside.
  */
 import { auth, chirpTransportConfig, client } from '@chirp/contracts';
 import { createTransport, type TransportKind } from '@chirp/transport';
@@ -23,6 +24,8 @@ import type { Workload } from './workload.js';
 
 const FOLLOWEES = 10;
 const POSTS_EACH = 5;
+/** Requests in flight for the comparison run: the same requests, the processes kept busy. */
+const LOADED = 8;
 
 export const embeddedWorkload: Workload<'embedded'> = {
   name: 'embedded',
@@ -75,38 +78,60 @@ async function measure(stack: Stack, transport: TransportKind, section: Embedded
     () => 1 + (nextAuthor++ % FOLLOWEES),
     random,
   );
-  const web = new WebApi(stack.webUrl, { connections: 1, timeoutMs: 10_000 });
+  const web = new WebApi(stack.webUrl, { connections: LOADED, timeoutMs: 10_000 });
   const homeTimeline = new LatencyRecorder();
+  // RabbitMQ's CPU too on AMQP: the broker carries every call (PostgreSQL is not used here).
+  const names = [...EMBEDDED_PROCESSES, ...(transport === 'amqp' ? (['rabbitmq'] as const) : [])];
+  const timeline = () => web.homeTimeline(viewer!.token);
   try {
-    const first = await web.homeTimeline(viewer!.token);
+    const first = await timeline();
     if (first.posts.length === 0) throw new Error('the seeded home timeline is empty');
-    for (let i = 1; i < section.warmup; i++) await web.homeTimeline(viewer!.token);
-    const before = stack.cpu();
-    for (let i = 0; i < section.requests; i++) {
-      const started = performance.now();
-      await web.homeTimeline(viewer!.token);
-      homeTimeline.record(performance.now() - started);
-    }
-    const after = stack.cpu();
-    const cpuMsPerRequest: Partial<Record<StackProcessName, number>> = {};
-    // RabbitMQ's too on AMQP: the broker carries every call (PostgreSQL is not used here).
-    const names = [...EMBEDDED_PROCESSES, ...(transport === 'amqp' ? (['rabbitmq'] as const) : [])];
-    for (const name of names) {
-      const [from, to] = [before[name], after[name]];
-      if (from === undefined || to === undefined) continue;
-      const us = to.userUs + to.systemUs - from.userUs - from.systemUs;
-      cpuMsPerRequest[name] = us / 1000 / section.requests;
-    }
+    for (let i = 1; i < section.warmup; i++) await timeline();
+    const cpuMsPerRequest = await cpuPerRequest(stack, names, section.requests, async () => {
+      for (let i = 0; i < section.requests; i++) {
+        const started = performance.now();
+        await timeline();
+        homeTimeline.record(performance.now() - started);
+      }
+    });
+    const loaded = await cpuPerRequest(stack, names, section.requests, async () => {
+      let left = section.requests;
+      const worker = async () => {
+        while (left-- > 0) await timeline();
+      };
+      await Promise.all(Array.from({ length: LOADED }, worker));
+    });
     return {
       transport,
       homeTimeline: homeTimeline.summary(),
       cpuMsPerRequest,
+      loadedCpuMsPerRequest: Object.values(loaded).reduce((sum, v) => sum + v, 0),
       verify: await verifyFreshTokens(stack, section.verifies),
     };
   } finally {
     homeTimeline.destroy();
     await web.close();
   }
+}
+
+/** Each of `names`' CPU while `run` makes `requests` requests, per request, ms. */
+async function cpuPerRequest(
+  stack: Stack,
+  names: StackProcessName[],
+  requests: number,
+  run: () => Promise<void>,
+): Promise<Partial<Record<StackProcessName, number>>> {
+  const before = stack.cpu();
+  await run();
+  const after = stack.cpu();
+  const perRequest: Partial<Record<StackProcessName, number>> = {};
+  for (const name of names) {
+    const [from, to] = [before[name], after[name]];
+    if (from !== undefined && to !== undefined) {
+      perRequest[name] = (to.userUs + to.systemUs - from.userUs - from.systemUs) / 1000 / requests;
+    }
+  }
+  return perRequest;
 }
 
 /** auth.verify of `count` tokens, each its own log-in and verified once, one at a time. */
