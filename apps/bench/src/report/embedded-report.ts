@@ -7,7 +7,7 @@ import {
   EMBEDDED_CPU_TARGET_MS,
   EMBEDDED_PROCESSES,
   EMBEDDED_VERIFY_TARGET_MS,
-  type EmbeddedCase,
+  totalCpu,
   type EmbeddedSection,
 } from '../results/embedded.js';
 import type { Rendered } from '../results/rendered.js';
@@ -37,7 +37,7 @@ export function renderEmbedded(section: EmbeddedSection): Rendered {
     '| --- | ---: | ---: | ---: | ' + PROCESSES.map(() => '---:').join(' | ') + ' | ---: | ---: | ---: |',
   ];
   for (const c of section.cases) {
-    const cpu = stackCpu(c);
+    const cpu = totalCpu(c.cpuMsPerRequest);
     lines.push(
       `| ${c.transport} | ${ms(c.homeTimeline.p50)} | ${ms(c.homeTimeline.p99)} | ` +
         `${cpu.toFixed(2)} ${cpu <= EMBEDDED_CPU_TARGET_MS ? '✓' : '✗'} | ` +
@@ -50,9 +50,4 @@ export function renderEmbedded(section: EmbeddedSection): Rendered {
     lines.push(`| ${transport} | **not measured: ${error}** |`);
   }
   return { markdown: lines.join('\n'), charts: [] };
-}
-
-/** CPU per home timeline across the stack's processes, ms. */
-function stackCpu(c: EmbeddedCase): number {
-  return Object.values(c.cpuMsPerRequest).reduce((sum, v) => sum + v, 0);
 }

@@ -23,7 +23,7 @@ export interface EmbeddedCase {
   homeTimeline: LatencySummary;
   /** CPU per home timeline, ms, of each process of the stack (with its children), and of RabbitMQ on amqp. */
   cpuMsPerRequest: Partial<Record<StackProcessName, number>>;
-  /** The same requests made 8 at a time: CPU per request across the stack, ms. */
+  /** The same requests made 8 at a time: CPU per request across the stack, ms (as totalCpu of cpuMsPerRequest). */
   loadedCpuMsPerRequest: number;
   /** auth.verify of a token nobody has verified yet, from a client in the load generator on the same transport, ms. */
   verify: LatencySummary;
@@ -36,3 +36,8 @@ export const EMBEDDED_PROCESSES = ['web', 'auth', 'posts', 'follows', 'notify'] 
 export const EMBEDDED_CPU_TARGET_MS = 5;
 /** …and auth.verify's p50 at most this, ms. */
 export const EMBEDDED_VERIFY_TARGET_MS = 3;
+
+/** CPU per request across the processes of `perProcess`, ms. */
+export function totalCpu(perProcess: Partial<Record<StackProcessName, number>>): number {
+  return Object.values(perProcess).reduce((sum, ms) => sum + ms, 0);
+}

@@ -3,8 +3,9 @@
  * its own process from its build, and the built web app (apps/web/dist/server.js) — started the
  * way `npm start` starts them (scripts/app-processes.mjs), with every internal call on the
  * transport under test (TRANSPORT=http|amqp|tcp|udp|mixed), on real PostgreSQL (a fresh
- * database per service, databases.ts) — or, as `npm start` runs it, PGlite in a fresh folder — and real RabbitMQ (a unique AMQP_PREFIX), each process
- * on free loopback ports, with a random TRANSPORT_SECRET for the transports that sign.
+ * database per service, databases.ts; or PGlite in a fresh folder, as `npm start` runs them) and
+ * real RabbitMQ (a unique AMQP_PREFIX), each process on free loopback ports, with a random
+ * TRANSPORT_SECRET for the transports that sign.
  *
  * Everything started is stopped by stop(): on success, when starting fails half way, and on
  * Ctrl-C (SIGINT/SIGTERM stop the stack, then exit 130). If the load generator itself dies,
@@ -46,7 +47,7 @@ export interface StackOptions {
   amqpUrl: string;
   /** The PostgreSQL server's maintenance database (postgres://…/postgres). */
   postgresUrl: string;
-  /** 'pglite': each service keeps its data in PGlite under `logDir`/data (removed by stop()), as `npm start` does (default 'postgres'). */
+  /** 'pglite': each service's data in PGlite under `logDir`/data, removed by stop(), as `npm start` keeps it (default 'postgres'). */
   database?: 'postgres' | 'pglite';
   /** Where each process's log file goes. */
   logDir: string;

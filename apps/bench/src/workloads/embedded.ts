@@ -14,7 +14,7 @@
 import { auth, chirpTransportConfig, client } from '@chirp/contracts';
 import { createTransport, type TransportKind } from '@chirp/transport';
 import { LatencyRecorder } from '../load/latency.js';
-import { EMBEDDED_PROCESSES, type EmbeddedCase, type EmbeddedSection } from '../results/embedded.js';
+import { EMBEDDED_PROCESSES, totalCpu, type EmbeddedCase, type EmbeddedSection } from '../results/embedded.js';
 import type { Stack, StackProcessName } from '../stack/stack.js';
 import { WebApi } from '../stack/web-api.js';
 import { seededRandom } from './social-graph.js';
@@ -53,10 +53,10 @@ export const embeddedWorkload: Workload<'embedded'> = {
           },
         );
         section.cases.push(measured);
-        const cpu = Object.values(measured.cpuMsPerRequest).reduce((sum, v) => sum + v, 0);
         progress.line(
           `embedded ${transport.padEnd(7)} home timeline p50 ${measured.homeTimeline.p50.toFixed(2)} ms, ` +
-            `${cpu.toFixed(2)} ms CPU per request; auth.verify p50 ${measured.verify.p50.toFixed(2)} ms`,
+            `${totalCpu(measured.cpuMsPerRequest).toFixed(2)} ms CPU per request; ` +
+            `auth.verify p50 ${measured.verify.p50.toFixed(2)} ms`,
         );
       } catch (err) {
         section.errors[transport] = (err as Error).message;
@@ -105,7 +105,7 @@ async function measure(stack: Stack, transport: TransportKind, section: Embedded
       transport,
       homeTimeline: homeTimeline.summary(),
       cpuMsPerRequest,
-      loadedCpuMsPerRequest: Object.values(loaded).reduce((sum, v) => sum + v, 0),
+      loadedCpuMsPerRequest: totalCpu(loaded),
       verify: await verifyFreshTokens(stack, section.verifies),
     };
   } finally {
