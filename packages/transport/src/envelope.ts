@@ -11,6 +11,7 @@
  *   error       server → client   the connection's last word on input it could not parse
  *   cookie      client → server   UDP: proof of the sender's address, in front of a request or subscribe
  *   retry       server → client   UDP: "send request `id` again with this cookie" (udp/address-check.ts)
+ *   batch       either way        UDP: several of the above in one datagram (udp/batch.ts, which reads it)
  *
  * On the wire, a message is a type byte, a few fixed fields, then its JSON body to the end:
  *
@@ -23,6 +24,7 @@
  *   error        07 │ {"code", "message"}
  *   cookie       08 │ cookie │ <a request or subscribe message, from its type byte>
  *   retry        09 │ id │ cookie
+ *   batch        0A │ (uint16 length │ message)+
  *
  *   string   uint16 big-endian byte count, then that many bytes of UTF-8; `?`: 0xFFFF when absent
  *   bytes    uint16 big-endian byte count (at least 1), then those bytes as they are
@@ -85,6 +87,7 @@ export const MESSAGE_TYPE = {
   error: 0x07,
   cookie: 0x08,
   retry: 0x09,
+  batch: 0x0a,
 } as const;
 const {
   request: REQUEST,

@@ -31,3 +31,8 @@ export function rawLength(length: number): Buffer {
   bytes.writeUInt16BE(length);
   return bytes;
 }
+
+/** Messages in one batch datagram, as udp/batch.ts frames them: 0x0A, then a uint16 length before each. */
+export function rawBatch(messages: Buffer[]): Buffer {
+  return Buffer.concat([Buffer.from([0x0a]), ...messages.flatMap((message) => [rawLength(message.length), message])]);
+}

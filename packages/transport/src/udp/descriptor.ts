@@ -3,7 +3,8 @@ import { UdpTransport } from './index.js';
 
 export const udp = {
   kind: 'udp',
-  description: 'node:dgram: one binary envelope per datagram, retransmission, de-duplication',
+  description:
+    'node:dgram: binary envelopes, those of one tick to one address in one datagram; retransmission, de-duplication',
   brokered: false,
   maxMessageBytes: 65_507, // the most one IPv4 datagram can carry
   ceilingBytes: 65_507,

@@ -1,5 +1,7 @@
 /**
- * UDP transport: `node:dgram`, one envelope (envelope.ts) per datagram, no connection.
+ * UDP transport: `node:dgram`, one envelope (envelope.ts) per datagram, no connection — except
+ * that the messages one side sends to one address within a tick share a datagram (batch.ts): under
+ * load, many requests or replies for one system call.
  *
  * Delivery guarantee — what UDP gives, and what this layer adds:
  * - Requests: the client retransmits the same datagram (same request id) with exponential
@@ -46,6 +48,7 @@ import type {
   Transport,
 } from '../transport.js';
 import { COOKIE_PREFIX_BYTES, answerRetry } from './address-check.js';
+import { Coalescer, decodeBatch, isBatch } from './batch.js';
 import { datagramAuth, type DatagramAuth } from './datagram-auth.js';
 import { UdpServer } from './server.js';
 import { RetransmitSchedule, type Outgoing } from './retransmit.js';
@@ -116,11 +119,25 @@ export class UdpTransport implements Transport {
   readonly #subscriptions: RenewedSubscriptions;
   readonly #servers = new ServedServers<UdpServer>('udp');
   readonly #closing = new CloseOrder('udp');
+  /** What #transmit sends, per peer, at the end of the tick: the requests of one tick share datagrams. */
+  readonly #outbox: Coalescer<Peer>;
 
   constructor(options: TransportOptions) {
     this.#options = options;
     this.maxMessageBytes = options.maxMessageBytes;
     this.#auth = datagramAuth(options.secret, 'client');
+    this.#outbox = new Coalescer<Peer>({
+      headerBytes: this.#auth.headerBytes,
+      maxDatagramBytes: options.maxMessageBytes,
+      seal: (datagram) => this.#auth.seal(datagram),
+      send: (datagram, peer) => {
+        try {
+          peer.socket.send(datagram, peer.onSent);
+        } catch (err) {
+          this.#onPeerError(peer, err as Error); // the socket is closed
+        }
+      },
+    });
     this.#subscriptions = new RenewedSubscriptions('udp', options, {
       register: (address, id, sub, timeoutMs) => this.#register(address, id, sub, timeoutMs),
       unregister: (address, id, timeoutMs) => this.#unregister(address, id, timeoutMs),
@@ -191,13 +208,10 @@ export class UdpTransport implements Transport {
     return reply;
   }
 
+  /** Sealed now, sent at the end of the tick with the peer's other datagrams of this tick (batch.ts). */
   #transmit(peer: Peer, datagram: Buffer): void {
     this.#auth.seal(datagram);
-    try {
-      peer.socket.send(datagram, peer.onSent);
-    } catch (err) {
-      this.#onPeerError(peer, err as Error); // the socket is closed
-    }
+    this.#outbox.add(datagram, peer);
   }
 
   #retransmit(entry: Outgoing<Peer>): boolean {
@@ -292,13 +306,17 @@ export class UdpTransport implements Transport {
       this.#options.logger.debug({ address: peer.address }, 'udp: dropped a datagram that failed authentication');
       return;
     }
-    let envelope: Envelope;
+    let envelopes: { envelope: Envelope }[];
     try {
-      envelope = decodeEnvelope(body);
+      envelopes = isBatch(body) ? decodeBatch(body) : [{ envelope: decodeEnvelope(body) }];
     } catch (err) {
       this.#options.logger.debug({ err, address: peer.address }, 'udp: unreadable datagram from server');
       return;
     }
+    for (const { envelope } of envelopes) this.#onClientEnvelope(peer, envelope);
+  }
+
+  #onClientEnvelope(peer: Peer, envelope: Envelope): void {
     if (envelope.type === 'retry') {
       // Our reply waits for proof of our address: the same request again, with the cookie.
       const entry = this.#retransmits.get(envelope.id);

@@ -23,6 +23,7 @@ import { SubscriberRegistry } from '../subscribers.js';
 import type { TraceCarrier } from '../tracing.js';
 import type { Handlers, Listener } from '../transport.js';
 import { AddressCheck } from './address-check.js';
+import { Coalescer, decodeBatch, isBatch } from './batch.js';
 import type { DatagramAuth } from './datagram-auth.js';
 import { ReplyCache } from './reply-cache.js';
 import { bind, createSocket, enlargeBuffers, send } from './sockets.js';
@@ -34,6 +35,8 @@ const DEDUPE_MARGIN_MS = 2_000;
 const PRUNE_EVERY_MS = 1_000;
 /** At 64 KiB per reply the byte bound bites first; small replies are bounded by count. */
 const REPLY_CACHE_LIMITS = { maxEntries: 20_000, maxBytes: 32 * 1024 * 1024 };
+/** The messages a server acts on; in a batch, any other drops the whole datagram. */
+const SERVER_TAKES = new Set<Envelope['type']>(['request', 'subscribe', 'unsubscribe']);
 /** A subscriber cannot ask to be remembered for longer than this without renewing. */
 const MAX_SUBSCRIPTION_TTL_MS = 10 * 60_000;
 
@@ -100,6 +103,8 @@ export class UdpServer implements Listener {
   readonly #inFlight = new InFlight();
   readonly #cache = new ReplyCache(REPLY_CACHE_LIMITS);
   readonly #addresses = new AddressCheck();
+  /** Replies to one sender in one tick share datagrams (batch.ts); keyed by the request datagram's sender. */
+  readonly #outbox: Coalescer<dgram.RemoteInfo>;
   readonly #pruneTimer: NodeJS.Timeout;
   #address = '';
   #closing: Promise<void> | undefined;
@@ -116,6 +121,19 @@ export class UdpServer implements Listener {
     this.#options = options;
     this.service = options.service;
     this.#socket = socket;
+    this.#outbox = new Coalescer<dgram.RemoteInfo>({
+      headerBytes: options.auth.headerBytes,
+      maxDatagramBytes: options.maxMessageBytes,
+      seal: (datagram) => options.auth.seal(datagram),
+      send: (datagram, to) => {
+        if (this.#socketClosed) return;
+        try {
+          this.#socket.send(datagram, to.port, to.address);
+        } catch {
+          // The socket closed under us: as lost.
+        }
+      },
+    });
     enlargeBuffers(socket);
     const bound = socket.address();
     this.#address = formatHostPort({ host: bound.address, port: bound.port });
@@ -151,21 +169,38 @@ export class UdpServer implements Listener {
       );
       return;
     }
-    let envelope: Envelope;
+    // A batch (batch.ts) is read whole before any of it runs: one bad message drops it all.
+    let envelopes: { envelope: Envelope; bytes: number }[];
     try {
-      envelope = decodeEnvelope(body);
+      envelopes = isBatch(body) ? decodeBatch(body) : [{ envelope: decodeEnvelope(body), bytes: body.length }];
     } catch (err) {
       this.#dropMalformed(from, (err as Error).message);
       return;
     }
+    if (envelopes.length === 1) {
+      this.#onEnvelope(envelopes[0]!.envelope, from, envelopes[0]!.bytes, datagram.length);
+      return;
+    }
+    const stranger = envelopes.find(({ envelope }) => !SERVER_TAKES.has(envelope.type));
+    if (stranger !== undefined) {
+      this.#dropMalformed(from, `a server does not accept ${stranger.envelope.type} messages`);
+      return;
+    }
+    // Each weighs what it would have alone, so that its reply is held to its own size.
+    const header = this.#options.auth.headerBytes;
+    for (const { envelope, bytes } of envelopes) this.#onEnvelope(envelope, from, bytes, bytes + header);
+  }
+
+  /** One message from `from`: `bytes` its size, `received` the datagram's it came in (or its share of a batch). */
+  #onEnvelope(envelope: Envelope, from: dgram.RemoteInfo, bytes: number, received: number): void {
     switch (envelope.type) {
       case 'request':
-        this.#onRequest(envelope, from, body.length, datagram.length);
+        this.#onRequest(envelope, from, bytes, received);
         return;
       case 'subscribe': {
         // Events will follow, however small this datagram: only to an address that proved it listens.
         if (!this.#addresses.verify(envelope.cookie, from.address, from.port)) {
-          this.#challenge(envelope.id, from, datagram.length);
+          this.#challenge(envelope.id, from, received);
           return;
         }
         const ttlMs = Math.min(envelope.ttlMs ?? this.#options.subscriptionTtlMs, MAX_SUBSCRIPTION_TTL_MS);
@@ -294,17 +329,12 @@ export class UdpServer implements Listener {
   }
 
   /**
-   * Fire and forget: a reply that fails to leave is a lost datagram, which the client's
-   * retransmission recovers (and the cache answers). No callback, so no promise or
-   * completion callback per reply either.
+   * Fire and forget, at the end of the tick with the other replies to `to` (batch.ts): a reply
+   * that fails to leave is a lost datagram, which the client's retransmission recovers (and the
+   * cache answers). No callback, so no promise or completion callback per reply either.
    */
   #sendReply(datagram: Buffer, to: dgram.RemoteInfo): void {
-    if (this.#socketClosed) return;
-    try {
-      this.#socket.send(datagram, to.port, to.address);
-    } catch {
-      // The socket closed under us: as lost.
-    }
+    if (!this.#socketClosed) this.#outbox.add(datagram, to);
   }
 
   /** The reply as one sealed datagram; one over the limit becomes a RESOURCE_EXHAUSTED error. */
@@ -357,6 +387,7 @@ export class UdpServer implements Listener {
       await this.#inFlight.drained(this.#options.shutdownGraceMs);
       clearInterval(this.#pruneTimer);
       this.#cache.clear();
+      this.#outbox.flush(); // the replies of the last handlers, still waiting for the end of the tick
       this.#socketClosed = true;
       await new Promise<void>((resolve) => this.#socket.close(() => resolve()));
       this.#options.onClosed(this);

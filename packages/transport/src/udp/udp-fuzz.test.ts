@@ -1,7 +1,8 @@
 /**
  * Fuzzing the UDP server's way in (signature check, then the envelope decoder) over a real
  * socket, with and without TRANSPORT_SECRET: random bytes, datagrams over the limit,
- * messages of every type whose fields are garbage, each sent bare, correctly signed,
+ * messages of every type whose fields are garbage, batches of them (with a real request among
+ * them or not), each sent bare, correctly signed,
  * signed with another key, signed long ago, or signed and cut short, some twice. Whatever
  * arrives, the server must not throw, run a handler or answer; it must count each datagram
  * under exactly one reason for dropping it, and still serve a real client afterwards.
@@ -9,11 +10,11 @@
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../config.js';
-import { MESSAGE_TYPE, decodeEnvelope } from '../envelope.js';
+import { MESSAGE_TYPE, decodeEnvelope, encodeEnvelope } from '../envelope.js';
 import { REPLAY_WINDOW_MS, SEALED, SEALED_HEADER_BYTES, Sealer, secretBytes } from '../signing.js';
 import { TestWorld, eventually, sleep, testSecret } from '../testing/index.js';
 import { rawUdpPeer } from '../testing/raw-udp-peer.js';
-import { rawLength, rawMessage } from '../testing/wire.js';
+import { rawBatch, rawLength, rawMessage } from '../testing/wire.js';
 import type { UdpServer } from './index.js';
 
 const NUM_RUNS = 1_000;
@@ -63,10 +64,22 @@ const garbageEnvelope = fc
     }
   });
 
+/** A request the server would run, were it not in a batch beside garbage. */
+const REAL_REQUEST = encodeEnvelope({ type: 'request', id: 'real', service: 'echo', method: 'echo', timeoutMs: 1_000 });
+
+/** Batches (udp/batch.ts) of garbage, some with a real request among it: one bad message drops the whole datagram. */
+const garbageBatch = fc
+  .tuple(fc.array(garbageEnvelope, { minLength: 1, maxLength: 4 }), fc.nat({ max: 4 }), fc.boolean())
+  .map(([messages, at, withRequest]) => {
+    if (withRequest) messages.splice(at % (messages.length + 1), 0, REAL_REQUEST);
+    return rawBatch(messages);
+  });
+
 const body = fc.oneof(
   fc.uint8Array({ maxLength: 300 }).map((bytes) => Buffer.from(bytes)),
   fc.integer({ min: LIMIT + 1, max: 3 * LIMIT }).map((n) => Buffer.alloc(n, '{')), // over the limit
   garbageEnvelope,
+  garbageBatch,
 );
 
 const signer = new Sealer(secretBytes(SECRET));

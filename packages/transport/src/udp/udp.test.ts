@@ -10,10 +10,11 @@ import { TransportError } from '../errors.js';
 import type { RoutedTransport } from '../factory.js';
 import { TestWorld, eventually, freePort, sleep } from '../testing/index.js';
 import { rawUdpPeer } from '../testing/raw-udp-peer.js';
-import { rawLength, rawMessage } from '../testing/wire.js';
+import { rawBatch, rawLength, rawMessage } from '../testing/wire.js';
 import { UdpProxy, type UdpProxyOptions } from '../testing/udp-proxy.js';
 import type { Handlers } from '../transport.js';
 import { UdpTransport, type UdpServer } from './index.js';
+import { decodeBatch } from './batch.js';
 import { ReplyCache } from './reply-cache.js';
 
 const echo: Handlers = { echo: (payload) => payload };
@@ -166,6 +167,46 @@ describe('UDP server under bad input', () => {
     expect(decodeEnvelope(peer.received[0]!)).toEqual({ type: 'reply', id: 'real', ok: true, result: 'hello' });
     peer.socket.close();
     expect(await world.transport().request('echo', 'echo', 'still here')).toBe('still here');
+  });
+
+  it('runs every request of a batch and answers them in one datagram, and drops a batch with one bad message whole', async () => {
+    let runs = 0;
+    const server = (await world.serve('echo', { echo: (payload) => (runs++, payload) })) as UdpServer;
+    const peer = await rawUdpPeer(server.address);
+    await peer.send(rawBatch([request('b1', 'one'), request('b2', 'two')]));
+    await eventually(() => expect(peer.received).toHaveLength(1));
+    expect(decodeBatch(peer.received[0]!).map(({ envelope }) => envelope)).toEqual([
+      { type: 'reply', id: 'b1', ok: true, result: 'one' },
+      { type: 'reply', id: 'b2', ok: true, result: 'two' },
+    ]);
+    expect(runs).toBe(2);
+
+    const bad: Buffer[] = [
+      rawBatch([request('b3', 'three'), rawMessage(0x7f, 'x')]), // an unknown type beside a request
+      rawBatch([request('b4', 'four'), encodeEnvelope({ type: 'reply', id: 'r', ok: true, result: 1 })]),
+      rawBatch([request('b5', 'five'), rawBatch([request('b6', 'six')])]), // a batch in a batch
+      Buffer.concat([rawBatch([request('b7', 'seven')]), rawLength(40)]), // a length past the end
+      rawBatch([request('b8', 'eight'), Buffer.alloc(0)]), // an empty message
+      rawBatch([]),
+    ];
+    for (const datagram of bad) await peer.send(datagram);
+    await eventually(() => expect(server.stats.received).toBe(1 + bad.length));
+    await sleep(50); // time for a reply, if one were coming
+    expect(server.stats.malformed).toBe(bad.length);
+    expect(runs).toBe(2);
+    expect(peer.received).toHaveLength(1);
+    peer.socket.close();
+  });
+
+  it('sends the calls a client makes in one tick to a server in shared datagrams', async () => {
+    const server = (await world.serve('echo', echo)) as UdpServer;
+    const client = world.transport();
+    expect(await client.request('echo', 'echo', 'warm')).toBe('warm');
+    const payloads = Array.from({ length: 40 }, (_, i) => `call ${i}`);
+    expect(await Promise.all(payloads.map((p) => client.request('echo', 'echo', p)))).toEqual(payloads);
+    expect(server.stats.requests).toBe(41);
+    // 40 requests of ~70 bytes, 1,400 bytes a batch: a handful of datagrams, not 40.
+    expect(server.stats.received).toBeLessThanOrEqual(1 + 5);
   });
 
   it('runs a request once however often it arrives: ignored while running, answered from cache after', async () => {
