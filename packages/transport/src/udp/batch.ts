@@ -30,8 +30,13 @@ export class Coalescer<To> {
   readonly #limit: number;
   readonly #seal: (datagram: Buffer) => void;
   readonly #send: (datagram: Buffer, to: To) => void;
-  readonly #queued = new Map<To, Buffer[]>();
+  /** A destination's datagrams: one alone (most often, and then no array), or several. */
+  #queued = new Map<To, Buffer | Buffer[]>();
+  /** The other map, swapped in while one is sent, so that a datagram added meanwhile waits its turn. */
+  #spare = new Map<To, Buffer | Buffer[]>();
   #scheduled = false;
+  /** Bound once: scheduled at most once a tick. */
+  readonly #flushAtTickEnd = (): void => this.flush();
 
   constructor(options: {
     headerBytes: number;
@@ -48,24 +53,26 @@ export class Coalescer<To> {
 
   /** Send `datagram` (sealed) to `to` at the end of this tick, with whatever else goes there. */
   add(datagram: Buffer, to: To): void {
-    const queue = this.#queued.get(to);
-    if (queue === undefined) this.#queued.set(to, [datagram]);
-    else queue.push(datagram);
+    const queued = this.#queued.get(to);
+    if (queued === undefined) this.#queued.set(to, datagram);
+    else if (Array.isArray(queued)) queued.push(datagram);
+    else this.#queued.set(to, [queued, datagram]);
     if (!this.#scheduled) {
       this.#scheduled = true;
-      process.nextTick(() => this.flush());
+      process.nextTick(this.#flushAtTickEnd);
     }
   }
 
   /** Send everything queued now. */
   flush(): void {
     this.#scheduled = false;
-    const queued = [...this.#queued];
-    this.#queued.clear();
-    for (const [to, datagrams] of queued) {
-      if (datagrams.length === 1) this.#send(datagrams[0]!, to);
-      else for (const datagram of this.#batches(datagrams)) this.#send(datagram, to);
+    const sending = this.#queued;
+    [this.#queued, this.#spare] = [this.#spare, sending];
+    for (const [to, queued] of sending) {
+      if (!Array.isArray(queued)) this.#send(queued, to);
+      else for (const datagram of this.#batches(queued)) this.#send(datagram, to);
     }
+    sending.clear();
   }
 
   /** `datagrams` as few datagrams as the limit allows, in their order. */
