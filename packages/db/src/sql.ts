@@ -49,8 +49,8 @@ export function pgliteSql(db: PGlite, namespace: string): Sql {
         // Like query(): after any open transaction (it holds the first lock), alone in the database.
         db._runExclusiveTransaction(() =>
           db.runExclusive(async () => {
-            const ready = prepared.get(statement.name) ?? (await prepare(db, statement));
-            prepared.set(statement.name, ready);
+            let ready = prepared.get(statement.name);
+            if (ready === undefined) prepared.set(statement.name, (ready = await prepare(db, statement)));
             const parameters = values.map((value, i) => {
               if (value === null || value === undefined) return null;
               const serialize = db.serializers[ready.parameterTypes[i] ?? 0];

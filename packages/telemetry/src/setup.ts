@@ -120,8 +120,7 @@ function setUp({ service, env, logger }: TelemetryOptions): Telemetry {
   const sampler = samplerFromEnv(env);
   const provider = new BasicTracerProvider({ resource, spanProcessors: processors, sampler });
   trace.setGlobalTracerProvider(provider);
-  if (process.env.CHIRP_EXP_NOALS !== '1')
-    context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
   propagation.setGlobalPropagator(new W3CTraceContextPropagator());
   observeCalls(metrics);
   followParentSampling(sampler instanceof ParentBasedSampler);

@@ -38,7 +38,8 @@ export async function withStack<T>(
   const { env: moreEnv, ...options } = more;
   const { settings, progress } = context;
   const logDir = await mkdtemp(path.join(os.tmpdir(), `chirp-bench-${workload}-${transport}-`));
-  const collector = await context.collector();
+  // A workload that sets its own endpoint (embedded: none, as npm start) needs no collector.
+  const endpoint = moreEnv?.OTEL_EXPORTER_OTLP_ENDPOINT ?? (await context.collector()).endpoint;
   const start = () =>
     startStack({
       transport,
@@ -48,8 +49,8 @@ export async function withStack<T>(
       env: {
         AUTH_BCRYPT_COST: String(BENCH_BCRYPT_COST),
         ...TRACING_ENV,
-        OTEL_EXPORTER_OTLP_ENDPOINT: collector.endpoint,
         ...moreEnv,
+        OTEL_EXPORTER_OTLP_ENDPOINT: endpoint,
       },
       onDeath: (message) => progress.line(`${workload} ${transport}: ${message}`),
       ...(context.profileDir !== undefined && {
