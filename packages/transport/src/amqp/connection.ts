@@ -16,6 +16,7 @@ import { TransportError, unavailable } from '../errors.js';
 import { backoffMs } from '../endpoints.js';
 import type { Logger } from '../logger.js';
 import { Waiters } from '../waiters.js';
+import { coalesceWrites } from './writes.js';
 
 /** Seconds. Short enough that a silently dead broker (no FIN, e.g. a cut network) is noticed in ~20 s. */
 const HEARTBEAT_SECONDS = 10;
@@ -135,6 +136,7 @@ export class AmqpConnection {
       return;
     }
     this.#lastError = undefined;
+    coalesceWrites(model);
     model.on('error', (err: unknown) => {
       this.#lastError = err;
     });

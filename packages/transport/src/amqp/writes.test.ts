@@ -1,0 +1,53 @@
+/**
+ * coalesceWrites against a real broker: what one tick publishes leaves in a handful of socket
+ * writes instead of one per message, and arrives whole and in order.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Writable } from 'node:stream';
+import { connect, type ChannelModel } from 'amqplib';
+import { afterEach, describe, expect, it } from 'vitest';
+import { AMQP_TEST_URL, eventually } from '../testing/index.js';
+import { coalesceWrites } from './writes.js';
+
+const MESSAGES = 40;
+const open: ChannelModel[] = [];
+
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((model) => model.close()));
+});
+
+/** Publish MESSAGES to a fresh queue in one tick; how many writes the socket took, and what arrived. */
+async function publishInOneTick(coalesce: boolean): Promise<{ writes: number; received: string[] }> {
+  const model = await connect(AMQP_TEST_URL, { noDelay: true });
+  open.push(model);
+  if (coalesce) expect(coalesceWrites(model)).toBe(true);
+  const channel = await model.createChannel();
+  const queue = `test-${randomUUID()}`;
+  await channel.assertQueue(queue, { exclusive: true });
+  const received: string[] = [];
+  await channel.consume(queue, (message) => message && received.push(message.content.toString()), { noAck: true });
+
+  // Every write the connection makes reaches the socket through _write (one chunk) or _writev (several).
+  const socket = (model.connection as unknown as { stream: Writable & { _writev?: Writable['_writev'] } }).stream;
+  let writes = 0;
+  const write = socket._write.bind(socket);
+  const writev = socket._writev?.bind(socket);
+  socket._write = (...args) => (writes++, write(...args));
+  if (writev) socket._writev = (...args) => (writes++, writev(...args));
+
+  const sent = Array.from({ length: MESSAGES }, (_, i) => `message ${i}`);
+  for (const text of sent) channel.publish('', queue, Buffer.from(text));
+  await eventually(() => expect(received).toHaveLength(MESSAGES));
+  expect(received).toEqual(sent);
+  return { writes, received };
+}
+
+describe('coalesceWrites', () => {
+  it('sends what one tick publishes in a few socket writes, each message whole and in order', async () => {
+    const plain = await publishInOneTick(false);
+    const coalesced = await publishInOneTick(true);
+    expect(plain.writes).toBeGreaterThanOrEqual(MESSAGES); // amqplib alone: a write per message
+    expect(coalesced.writes).toBeGreaterThanOrEqual(1);
+    expect(coalesced.writes).toBeLessThanOrEqual(3);
+  });
+});
