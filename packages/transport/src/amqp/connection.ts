@@ -8,6 +8,7 @@
  * ("standing" resources: served queues, subscriptions) are re-created on every reconnect,
  * and on their own when only their channel was closed by the broker. Channels the transport
  * uses on demand (publishing requests and events) are opened lazily, again after each loss.
+ * Every connection sends what its channels queue within one turn in one socket write (writes.ts).
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
