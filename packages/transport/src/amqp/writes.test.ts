@@ -16,8 +16,8 @@ afterEach(async () => {
   await Promise.all(open.splice(0).map((model) => model.close()));
 });
 
-/** Publish MESSAGES to a fresh queue in one tick; how many writes the socket took, and what arrived. */
-async function publishInOneTick(coalesce: boolean): Promise<{ writes: number; received: string[] }> {
+/** Publish MESSAGES to a fresh queue in one tick, see them all arrive in order: how many writes the socket took. */
+async function publishInOneTick(coalesce: boolean): Promise<number> {
   const model = await connect(AMQP_TEST_URL, { noDelay: true });
   open.push(model);
   if (coalesce) expect(coalesceWrites(model)).toBe(true);
@@ -39,15 +39,14 @@ async function publishInOneTick(coalesce: boolean): Promise<{ writes: number; re
   for (const text of sent) channel.publish('', queue, Buffer.from(text));
   await eventually(() => expect(received).toHaveLength(MESSAGES));
   expect(received).toEqual(sent);
-  return { writes, received };
+  return writes;
 }
 
 describe('coalesceWrites', () => {
   it('sends what one tick publishes in a few socket writes, each message whole and in order', async () => {
-    const plain = await publishInOneTick(false);
+    expect(await publishInOneTick(false)).toBeGreaterThanOrEqual(MESSAGES); // amqplib alone: a write per message
     const coalesced = await publishInOneTick(true);
-    expect(plain.writes).toBeGreaterThanOrEqual(MESSAGES); // amqplib alone: a write per message
-    expect(coalesced.writes).toBeGreaterThanOrEqual(1);
-    expect(coalesced.writes).toBeLessThanOrEqual(3);
+    expect(coalesced).toBeGreaterThanOrEqual(1);
+    expect(coalesced).toBeLessThanOrEqual(3);
   });
 });
