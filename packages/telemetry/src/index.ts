@@ -1,5 +1,5 @@
 export { startTelemetry, telemetry, otlpTracesUrl, type Telemetry, type TelemetryOptions } from './setup.js';
-export { SpanStore, MAX_SPANS_PER_TRACE, MAX_TRACES, type SpanRecord } from './span-store.js';
+export { SpanStore, MAX_SPANS_PER_TRACE, type SpanRecord } from './span-store.js';
 export { Metrics } from './metrics.js';
 export { answerTelemetry } from './admin.js';
 export { traceFields } from './logs.js';

@@ -1,22 +1,26 @@
 /**
- * The embedded trace store: every span this process finishes is kept in memory, grouped by
- * trace, for the most recent traces only, so the Transports page can show a viewer the whole
- * tree of their own actions without any tracing server. Each process keeps its own spans and
- * serves them on its admin port (`GET /traces?ids=…`, admin.ts); the web app gathers them.
+ * The embedded trace store: every span this process finishes is kept in memory, newest last, so
+ * the Transports page can show a viewer the whole tree of their own actions without any tracing
+ * server. Each process keeps its own spans and serves them on its admin port (`GET /traces?ids=…`,
+ * admin.ts); the web app gathers them.
  *
- * Bounded on both axes: MAX_TRACES traces (the oldest trace goes first) and MAX_SPANS_PER_TRACE
- * spans per trace (later ones are counted, not kept: a post to 10,000 followers is 10,000
- * pushes). A span is kept as its SpanRecord, made when it ends: a few hundred bytes, where the
- * SDK's span object (its resource, scope, events, links, clocks) would be several times that.
- * What is kept lives for seconds, so it is promoted to the old generation, and the size of what
- * is promoted is what the garbage collector's cost follows: keeping the SDK's spans made one
- * traced call in 100 cost a TCP call about 20% of its throughput, keeping records about half that.
+ * A span is kept as the JSON of its SpanRecord, in bytes outside the JavaScript heap: two
+ * generations of GENERATION_BYTES each (about 12,000 spans), the older dropped whole when the
+ * newer is full. Kept as objects, a span lives for seconds, so the garbage collector copies it out
+ * of the young generation and later marks it again and again in the old one, and that cost follows
+ * the number of objects kept, not their use: with one call in 100 traced, keeping records as
+ * objects cost a TCP call several times what its two spans cost to make. In bytes, nothing stays
+ * for the collector to look at. Reading is a scan of both generations (a few milliseconds), done
+ * only when someone opens the Transports page.
+ *
+ * A trace keeps at most MAX_SPANS_PER_TRACE spans per generation (later ones are not kept: a post
+ * to 10,000 followers is 10,000 pushes, and would push every other trace out).
  */
 import type { Context } from '@opentelemetry/api';
 import type { ReadableSpan, Span, SpanProcessor } from '@opentelemetry/sdk-trace-base';
 
-export const MAX_TRACES = 2_000;
 export const MAX_SPANS_PER_TRACE = 500;
+const GENERATION_BYTES = 4 * 1024 * 1024;
 
 /** One finished span as JSON: what crosses an admin port and what the Transports page draws. */
 export interface SpanRecord {
@@ -37,38 +41,63 @@ export interface SpanRecord {
 
 const KINDS: SpanRecord['kind'][] = ['internal', 'server', 'client', 'producer', 'consumer'];
 
-interface Kept {
-  spans: SpanRecord[];
-  dropped: number;
+/** Each kept span: its length (4 bytes, this header included), its trace id (32 bytes, hex), its record's JSON. */
+const LENGTH_BYTES = 4;
+const ID_BYTES = 32;
+const HEADER_BYTES = LENGTH_BYTES + ID_BYTES;
+
+class Generation {
+  readonly bytes = Buffer.allocUnsafe(GENERATION_BYTES);
+  used = 0;
+  /**
+   * Spans kept per trace, by the trace id's last four hex digits. Two traces can share a slot, so
+   * the cap can come early for a trace, never late; no per-trace object on the heap either.
+   */
+  readonly perTrace = new Uint16Array(1 << 16);
+
+  clear(): void {
+    this.used = 0;
+    this.perTrace.fill(0);
+  }
 }
 
 export class SpanStore implements SpanProcessor {
-  readonly #traces = new Map<string, Kept>();
+  #older = new Generation();
+  #newer = new Generation();
 
   onStart(_span: Span, _parentContext: Context): void {}
 
   onEnd(span: ReadableSpan): void {
-    const traceId = span.spanContext().traceId;
-    let kept = this.#traces.get(traceId);
-    if (kept === undefined) {
-      kept = { spans: [], dropped: 0 };
-      this.#traces.set(traceId, kept);
-      if (this.#traces.size > MAX_TRACES) this.#traces.delete(this.#traces.keys().next().value!);
+    const record = recordOf(span);
+    const json = JSON.stringify(record);
+    // A UTF-16 unit takes at most 3 bytes in UTF-8: room for that is room for the record.
+    if (this.#newer.used + HEADER_BYTES + 3 * json.length > GENERATION_BYTES) {
+      [this.#older, this.#newer] = [this.#newer, this.#older];
+      this.#newer.clear();
+      if (HEADER_BYTES + 3 * json.length > GENERATION_BYTES) return; // no span is that big; never kept
     }
-    if (kept.spans.length < MAX_SPANS_PER_TRACE) kept.spans.push(recordOf(span));
-    else kept.dropped++;
+    const generation = this.#newer;
+    const slot = parseInt(record.traceId.slice(-4), 16);
+    if (generation.perTrace[slot]! >= MAX_SPANS_PER_TRACE) return;
+    generation.perTrace[slot]!++;
+    const at = generation.used;
+    generation.bytes.write(record.traceId, at + LENGTH_BYTES, ID_BYTES, 'latin1');
+    const length = HEADER_BYTES + generation.bytes.write(json, at + HEADER_BYTES, 'utf8');
+    generation.bytes.writeUInt32LE(length, at);
+    generation.used += length;
   }
 
-  /** The spans kept for these traces, oldest first within each. */
+  /** The spans kept for these traces, in the order they ended. */
   spansOf(traceIds: Iterable<string>): SpanRecord[] {
+    const wanted = new Set(traceIds);
     const out: SpanRecord[] = [];
-    for (const traceId of traceIds) out.push(...(this.#traces.get(traceId)?.spans ?? []));
+    for (const { bytes, used } of [this.#older, this.#newer]) {
+      for (let at = 0; at < used; at += bytes.readUInt32LE(at)) {
+        if (!wanted.has(bytes.toString('latin1', at + LENGTH_BYTES, at + HEADER_BYTES))) continue;
+        out.push(JSON.parse(bytes.toString('utf8', at + HEADER_BYTES, at + bytes.readUInt32LE(at))) as SpanRecord);
+      }
+    }
     return out;
-  }
-
-  /** How many traces are kept, for /metrics. */
-  get size(): number {
-    return this.#traces.size;
   }
 
   forceFlush(): Promise<void> {
@@ -76,7 +105,8 @@ export class SpanStore implements SpanProcessor {
   }
 
   shutdown(): Promise<void> {
-    this.#traces.clear();
+    this.#older.clear();
+    this.#newer.clear();
     return Promise.resolve();
   }
 }
