@@ -25,7 +25,7 @@ import type { NextConfig } from 'next';
 const OTEL_SDK = [
   '@opentelemetry/context-async-hooks',
   '@opentelemetry/core',
-  '@opentelemetry/otlp-transformer',
+  '@opentelemetry/exporter-trace-otlp-http',
   '@opentelemetry/resources',
   '@opentelemetry/sdk-trace-base',
 ];

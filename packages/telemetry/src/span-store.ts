@@ -8,10 +8,10 @@
  * generations of GENERATION_BYTES each (about 12,000 spans), the older dropped whole when the
  * newer is full. Kept as objects, a span lives for seconds, so the garbage collector copies it out
  * of the young generation and later marks it again and again in the old one, and that cost follows
- * the number of objects kept, not their use: with one call in 100 traced, keeping records as
- * objects cost a TCP call several times what its two spans cost to make. In bytes, nothing stays
- * for the collector to look at. Reading is a scan of both generations (a few milliseconds), done
- * only when someone opens the Transports page.
+ * the number of objects kept, not their use: with one call in 100 traced, a client and a server
+ * call's tracing alone in a loop, keeping records as objects cost 0.24 µs a call, more than making
+ * the spans did (0.17); as bytes, too little to tell from noise. Reading is a scan of both
+ * generations (a few milliseconds), done only when someone opens the Transports page.
  *
  * A trace keeps at most MAX_SPANS_PER_TRACE spans per generation (later ones are not kept: a post
  * to 10,000 followers is 10,000 pushes, and would push every other trace out).
