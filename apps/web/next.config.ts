@@ -25,7 +25,7 @@ import type { NextConfig } from 'next';
 const OTEL_SDK = [
   '@opentelemetry/context-async-hooks',
   '@opentelemetry/core',
-  '@opentelemetry/exporter-trace-otlp-http',
+  '@opentelemetry/otlp-transformer',
   '@opentelemetry/resources',
   '@opentelemetry/sdk-trace-base',
 ];

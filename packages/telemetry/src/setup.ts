@@ -8,7 +8,8 @@
  *   OTEL_RESOURCE_ATTRIBUTES        more resource attributes, e.g. deployment.environment=demo
  *   OTEL_TRACES_SAMPLER(_ARG)       which traces are recorded (default parentbased_always_on)
  *   OTEL_EXPORTER_OTLP_ENDPOINT     export spans over OTLP/HTTP (JSON) to <endpoint>/v1/traces,
- *   OTEL_EXPORTER_OTLP_TRACES_ENDPOINT  or to exactly this URL; OTEL_BSP_* tune the batching
+ *   OTEL_EXPORTER_OTLP_TRACES_ENDPOINT  or to exactly this URL; OTEL_BSP_* tune the batching,
+ *                                   OTEL_EXPORTER_OTLP_HEADERS and _TIMEOUT the requests (otlp-export.ts)
  *
  * Whatever the exporter, recorded spans are also kept in memory (span-store.ts) for the
  * Transports page. Registered globally (tracer provider, AsyncLocalStorage context manager,
@@ -18,13 +19,11 @@
 import { context, diag, propagation, trace, DiagLogLevel, type DiagLogger } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { defaultResource, resourceFromAttributes } from '@opentelemetry/resources';
 import {
   AlwaysOffSampler,
   AlwaysOnSampler,
   BasicTracerProvider,
-  BatchSpanProcessor,
   ParentBasedSampler,
   TraceIdRatioBasedSampler,
   type Sampler,
@@ -32,6 +31,7 @@ import {
 } from '@opentelemetry/sdk-trace-base';
 import { followParentSampling, observeCalls } from '@chirp/transport';
 import { Metrics } from './metrics.js';
+import { OtlpExport, keyValues } from './otlp-export.js';
 import { SpanStore } from './span-store.js';
 
 export interface Telemetry {
@@ -113,7 +113,7 @@ function setUp({ service, env, logger }: TelemetryOptions): Telemetry {
   if (logger !== undefined) diag.setLogger(diagTo(logger), DiagLogLevel.WARN);
   const exportsTo = otlpTracesUrl(env);
   const processors: SpanProcessor[] = [spans];
-  if (exportsTo !== undefined) processors.push(new BatchSpanProcessor(new OTLPTraceExporter({ url: exportsTo })));
+  if (exportsTo !== undefined) processors.push(new OtlpExport(exportsTo, env));
   const resource = defaultResource()
     .merge(resourceFromAttributes({ 'service.name': service }))
     .merge(resourceFromAttributes(resourceAttributesFromEnv(env)));
@@ -171,16 +171,7 @@ const SAMPLERS = [
 
 /** OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES (`key=value,…`, values percent-encoded), the latter winning less. */
 function resourceAttributesFromEnv(env: Record<string, string | undefined>): Record<string, string> {
-  const attributes: Record<string, string> = {};
-  for (const pair of (env.OTEL_RESOURCE_ATTRIBUTES ?? '').split(',')) {
-    const at = pair.indexOf('=');
-    if (at <= 0) continue;
-    try {
-      attributes[pair.slice(0, at).trim()] = decodeURIComponent(pair.slice(at + 1).trim());
-    } catch {
-      // a malformed value is skipped, as the specification asks
-    }
-  }
+  const attributes = keyValues(env.OTEL_RESOURCE_ATTRIBUTES);
   const name = env.OTEL_SERVICE_NAME?.trim();
   if (name) attributes['service.name'] = name;
   return attributes;

@@ -1,0 +1,118 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ROOT_CONTEXT, diag, trace, type DiagLogger } from '@opentelemetry/api';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
+import { afterEach, describe, expect, it } from 'vitest';
+import { OtlpExport } from './otlp-export.js';
+import { startOtlpReceiver, type OtlpReceiver } from './receiver.js';
+
+/** A tracer whose spans leave through `exporter`, as a process's do. */
+function tracerInto(exporter: OtlpExport) {
+  return new BasicTracerProvider({
+    resource: resourceFromAttributes({ 'service.name': 'posts' }),
+    spanProcessors: [exporter],
+  }).getTracer('test');
+}
+
+/** An OTLP endpoint that answers each POST with the next of `statuses` (then 200), keeping what it got. */
+async function scriptedEndpoint(statuses: number[]) {
+  const bodies: unknown[] = [];
+  const headers: http.IncomingHttpHeaders[] = [];
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      headers.push(req.headers);
+      bodies.push(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+      res.writeHead(statuses.shift() ?? 200, { 'content-type': 'application/json' }).end('{}');
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return { url: `http://127.0.0.1:${port}/v1/traces`, bodies, headers, close: () => server.close() };
+}
+
+const closers: Array<() => unknown> = [];
+afterEach(async () => {
+  for (const close of closers.splice(0)) await close();
+  diag.disable();
+});
+
+describe('OTLP export', () => {
+  let receiver: OtlpReceiver;
+
+  it('sends the spans of a batch in one request, each with its parent, to a real receiver', async () => {
+    receiver = await startOtlpReceiver();
+    closers.push(() => receiver.close());
+    const endpoint = await scriptedEndpoint([]);
+    closers.push(endpoint.close);
+    const exporter = new OtlpExport(`${receiver.endpoint}/v1/traces`, {});
+    const counted = new OtlpExport(endpoint.url, {});
+    for (const into of [exporter, counted]) {
+      const tracer = tracerInto(into);
+      const root = tracer.startSpan('posts/create');
+      tracer.startSpan('INSERT posts', {}, trace.setSpan(ROOT_CONTEXT, root)).end();
+      root.end();
+    }
+    await Promise.all([exporter.shutdown(), counted.shutdown()]);
+
+    const spans = receiver.spans();
+    expect(spans.map((span) => span.name)).toEqual(['INSERT posts', 'posts/create']);
+    expect(spans[0]!.parentId).toBe(spans[1]!.spanId);
+    expect(spans[0]).toMatchObject({ process: 'posts', traceId: spans[1]!.traceId });
+    expect(endpoint.bodies).toHaveLength(1);
+    expect((endpoint.bodies[0] as { resourceSpans: unknown[] }).resourceSpans).toHaveLength(2);
+  });
+
+  it('sends a batch as soon as it holds OTEL_BSP_MAX_EXPORT_BATCH_SIZE spans, without waiting for the delay', async () => {
+    const endpoint = await scriptedEndpoint([]);
+    closers.push(endpoint.close);
+    const exporter = new OtlpExport(endpoint.url, {
+      OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '3',
+      OTEL_BSP_SCHEDULE_DELAY: '600000',
+    });
+    closers.push(() => exporter.shutdown());
+    const tracer = tracerInto(exporter);
+    for (let i = 0; i < 3; i++) tracer.startSpan(`call ${i}`).end();
+    await expect.poll(() => endpoint.bodies.length, { timeout: 5_000 }).toBe(1);
+  });
+
+  it('tries a batch again when the endpoint is briefly unavailable (503), and sends the configured headers', async () => {
+    const endpoint = await scriptedEndpoint([503]);
+    closers.push(endpoint.close);
+    const exporter = new OtlpExport(endpoint.url, { OTEL_EXPORTER_OTLP_HEADERS: 'x-tenant=chirp%20demo' });
+    tracerInto(exporter).startSpan('posts/create').end();
+    await exporter.forceFlush();
+    expect(endpoint.bodies).toHaveLength(2); // refused once, then taken
+    expect(endpoint.headers.map((sent) => sent['x-tenant'])).toEqual(['chirp demo', 'chirp demo']);
+    await exporter.shutdown();
+  });
+
+  it('drops a batch it cannot deliver with a warning, and goes on exporting', async () => {
+    const warnings: string[] = [];
+    const ignore = () => {};
+    const logger: DiagLogger = {
+      warn: (m: string) => void warnings.push(m),
+      error: ignore,
+      info: ignore,
+      debug: ignore,
+      verbose: ignore,
+    };
+    diag.setLogger(logger);
+    const endpoint = await scriptedEndpoint([400]); // a request the endpoint will never take: not tried again
+    closers.push(endpoint.close);
+    const exporter = new OtlpExport(endpoint.url, {});
+    const tracer = tracerInto(exporter);
+    tracer.startSpan('rejected').end();
+    await exporter.forceFlush();
+    tracer.startSpan('accepted').end();
+    await exporter.shutdown();
+    expect(endpoint.bodies).toHaveLength(2);
+    expect(warnings.join('\n')).toMatch(/1 spans dropped/);
+  });
+
+  it('says which variable is wrong when the endpoint is not a URL', () => {
+    expect(() => new OtlpExport('collector:4318', {})).toThrow(/not an http\(s\) URL: collector:4318/);
+  });
+});
