@@ -5,8 +5,9 @@
  *
  * Why not the SDK's BatchSpanProcessor and OTLPTraceExporter: they keep every span object until
  * its batch leaves (up to OTEL_BSP_SCHEDULE_DELAY, 5 s by default), long enough for the garbage
- * collector to move it to the old generation, where it is marked again until it dies. With one
- * call in 100 traced, that cost a small TCP call more than the rest of its telemetry together. A
+ * collector to move it to the old generation, where it is marked again until it dies. Measured at
+ * 64 small TCP calls in flight, 1 in 100 traced, caller and server in two processes: exporting
+ * through them cost 26% of the throughput, this way 19% (6 rounds, interleaved). A
  * span's bytes are made by the SDK's own serializer (@opentelemetry/otlp-transformer), as a
  * request of one span; a batch is those requests' `resourceSpans` entries in one list, which is
  * what a collector receives from any exporter that does not merge resources.
