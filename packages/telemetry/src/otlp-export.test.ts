@@ -33,6 +33,21 @@ async function scriptedEndpoint(statuses: number[]) {
   return { url: `http://127.0.0.1:${port}/v1/traces`, bodies, headers, close: () => server.close() };
 }
 
+/** OpenTelemetry's warnings from now on (diag is reset after each test). */
+function collectWarnings(): string[] {
+  const warnings: string[] = [];
+  const ignore = () => {};
+  const logger: DiagLogger = {
+    warn: (message: string) => void warnings.push(message),
+    error: ignore,
+    info: ignore,
+    debug: ignore,
+    verbose: ignore,
+  };
+  diag.setLogger(logger);
+  return warnings;
+}
+
 const closers: Array<() => unknown> = [];
 afterEach(async () => {
   for (const close of closers.splice(0)) await close();
@@ -90,16 +105,7 @@ describe('OTLP export', () => {
   });
 
   it('drops a batch it cannot deliver with a warning, and goes on exporting', async () => {
-    const warnings: string[] = [];
-    const ignore = () => {};
-    const logger: DiagLogger = {
-      warn: (m: string) => void warnings.push(m),
-      error: ignore,
-      info: ignore,
-      debug: ignore,
-      verbose: ignore,
-    };
-    diag.setLogger(logger);
+    const warnings = collectWarnings();
     const endpoint = await scriptedEndpoint([400]); // a request the endpoint will never take: not tried again
     closers.push(endpoint.close);
     const exporter = new OtlpExport(endpoint.url, {});
@@ -109,6 +115,20 @@ describe('OTLP export', () => {
     tracer.startSpan('accepted').end();
     await exporter.shutdown();
     expect(endpoint.bodies).toHaveLength(2);
+    expect(warnings.join('\n')).toMatch(/1 spans dropped/);
+  });
+
+  it('drops spans past OTEL_BSP_MAX_QUEUE_SIZE while a batch is in flight, with a warning', async () => {
+    const warnings = collectWarnings();
+    const endpoint = await scriptedEndpoint([]);
+    closers.push(endpoint.close);
+    const exporter = new OtlpExport(endpoint.url, { OTEL_BSP_MAX_QUEUE_SIZE: '2', OTEL_BSP_SCHEDULE_DELAY: '600000' });
+    const tracer = tracerInto(exporter);
+    // The first two make a batch (never more than the queue) and leave; two more wait; the fifth finds no room.
+    for (let i = 0; i < 5; i++) tracer.startSpan(`call ${i}`).end();
+    await exporter.shutdown();
+    const batches = endpoint.bodies as Array<{ resourceSpans: unknown[] }>;
+    expect(batches.map((body) => body.resourceSpans.length)).toEqual([2, 2]);
     expect(warnings.join('\n')).toMatch(/1 spans dropped/);
   });
 

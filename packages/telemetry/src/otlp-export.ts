@@ -34,6 +34,8 @@ const OPEN = Buffer.from('{"resourceSpans":[');
 const CLOSE = Buffer.from(']}');
 /** Room for the waiting spans' bytes: a span is about 1 KiB as a request of its own. */
 const BYTES_PER_SPAN = 4096;
+/** However large OTEL_BSP_MAX_QUEUE_SIZE is: spans that would not fit are dropped like those past it. */
+const MAX_WAITING_BYTES = 64 * 1024 * 1024;
 const RETRYABLE = new Set([429, 502, 503, 504]);
 const BACKOFF_MS = [1_000, 2_000];
 
@@ -64,16 +66,20 @@ export class OtlpExport implements SpanProcessor {
     this.#queueSize = positive(env.OTEL_BSP_MAX_QUEUE_SIZE, 2_048);
     this.#batchSize = Math.min(positive(env.OTEL_BSP_MAX_EXPORT_BATCH_SIZE, 512), this.#queueSize);
     this.#timeoutMs = positive(env.OTEL_EXPORTER_OTLP_TRACES_TIMEOUT ?? env.OTEL_EXPORTER_OTLP_TIMEOUT, 10_000);
-    this.#waiting = Buffer.allocUnsafe(this.#queueSize * BYTES_PER_SPAN);
+    this.#waiting = Buffer.allocUnsafe(Math.min(this.#queueSize * BYTES_PER_SPAN, MAX_WAITING_BYTES));
   }
 
   onStart(): void {}
 
   onEnd(span: ReadableSpan): void {
+    if (this.#spans >= this.#queueSize) {
+      this.#dropped++;
+      return;
+    }
     const request = JsonTraceSerializer.serializeRequest([span]);
     if (request === undefined || !framed(request)) return;
     const entry = request.subarray(OPEN.length, request.length - CLOSE.length);
-    if (this.#spans >= this.#queueSize || this.#bytes + 1 + entry.length > this.#waiting.length) {
+    if (this.#bytes + 1 + entry.length > this.#waiting.length) {
       this.#dropped++;
       return;
     }
@@ -81,8 +87,7 @@ export class OtlpExport implements SpanProcessor {
     this.#waiting.set(entry, this.#bytes);
     this.#bytes += entry.length;
     this.#spans++;
-    if (this.#spans >= this.#batchSize) this.#sendWaiting();
-    else this.#timer ??= setTimeout(() => this.#sendWaiting(), this.#delayMs).unref();
+    this.#schedule();
   }
 
   /** Send what waits now, and wait until every batch has left (or been given up on). */
@@ -110,9 +115,14 @@ export class OtlpExport implements SpanProcessor {
     this.#spans = 0;
     this.#sending = this.#send(body, spans).finally(() => {
       this.#sending = undefined;
-      if (this.#spans >= this.#batchSize) this.#sendWaiting();
-      else if (this.#spans > 0) this.#timer ??= setTimeout(() => this.#sendWaiting(), this.#delayMs).unref();
+      if (this.#spans > 0) this.#schedule();
     });
+  }
+
+  /** Spans wait: send them now if they make a batch, else once the delay has passed. */
+  #schedule(): void {
+    if (this.#spans >= this.#batchSize) this.#sendWaiting();
+    else this.#timer ??= setTimeout(() => this.#sendWaiting(), this.#delayMs).unref();
   }
 
   async #send(body: Buffer, spans: number): Promise<void> {

@@ -68,20 +68,20 @@ export class SpanStore implements SpanProcessor {
   onStart(_span: Span, _parentContext: Context): void {}
 
   onEnd(span: ReadableSpan): void {
-    const record = recordOf(span);
-    const json = JSON.stringify(record);
+    const { traceId } = span.spanContext();
+    const slot = parseInt(traceId.slice(-4), 16);
+    if (this.#newer.perTrace[slot]! >= MAX_SPANS_PER_TRACE) return;
+    const json = JSON.stringify(recordOf(span));
     // A UTF-16 unit takes at most 3 bytes in UTF-8: room for that is room for the record.
+    if (HEADER_BYTES + 3 * json.length > GENERATION_BYTES) return; // no span is that big; never kept
     if (this.#newer.used + HEADER_BYTES + 3 * json.length > GENERATION_BYTES) {
       [this.#older, this.#newer] = [this.#newer, this.#older];
       this.#newer.clear();
-      if (HEADER_BYTES + 3 * json.length > GENERATION_BYTES) return; // no span is that big; never kept
     }
     const generation = this.#newer;
-    const slot = parseInt(record.traceId.slice(-4), 16);
-    if (generation.perTrace[slot]! >= MAX_SPANS_PER_TRACE) return;
     generation.perTrace[slot]!++;
     const at = generation.used;
-    generation.bytes.write(record.traceId, at + LENGTH_BYTES, ID_BYTES, 'latin1');
+    generation.bytes.write(traceId, at + LENGTH_BYTES, ID_BYTES, 'latin1');
     const length = HEADER_BYTES + generation.bytes.write(json, at + HEADER_BYTES, 'utf8');
     generation.bytes.writeUInt32LE(length, at);
     generation.used += length;
@@ -92,9 +92,10 @@ export class SpanStore implements SpanProcessor {
     const wanted = new Set(traceIds);
     const out: SpanRecord[] = [];
     for (const { bytes, used } of [this.#older, this.#newer]) {
-      for (let at = 0; at < used; at += bytes.readUInt32LE(at)) {
+      for (let at = 0, end = 0; at < used; at = end) {
+        end = at + bytes.readUInt32LE(at);
         if (!wanted.has(bytes.toString('latin1', at + LENGTH_BYTES, at + HEADER_BYTES))) continue;
-        out.push(JSON.parse(bytes.toString('utf8', at + HEADER_BYTES, at + bytes.readUInt32LE(at))) as SpanRecord);
+        out.push(JSON.parse(bytes.toString('utf8', at + HEADER_BYTES, end)) as SpanRecord);
       }
     }
     return out;
