@@ -16,6 +16,7 @@
  * transport in services/notify/src/notify.test.ts; the CSP's nonce and connect-src as
  * Chromium applies them, with no violation on any page — browser.test.ts.
  */
+import { performance } from 'node:perf_hooks';
 import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { WebSocket } from 'ws';

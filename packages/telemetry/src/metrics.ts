@@ -11,6 +11,7 @@
  * through its observer hook (observer.ts in @chirp/transport), on every call: the call histograms
  * are kept by hand (CallHistogram, below) so that costs a few string comparisons and a bucket search.
  */
+import { performance } from 'node:perf_hooks';
 import { Counter, Gauge, Registry, collectDefaultMetrics, type Metric } from 'prom-client';
 import type { CallObserver, TransportKind } from '@chirp/transport';
 

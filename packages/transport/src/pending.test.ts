@@ -3,6 +3,7 @@
  * sooner, not later) with one timer for all of them, and that timer keeps the process alive only
  * while something is pending.
  */
+import { performance } from 'node:perf_hooks';
 import { describe, expect, it } from 'vitest';
 import { TransportError } from './errors.js';
 import { PendingRequests } from './pending.js';

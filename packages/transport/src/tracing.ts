@@ -18,6 +18,7 @@
  * nothing and cost little, but a trace id still travels: the first hop makes one, so one user
  * action can still be followed through the logs. Metrics hang off the same points (observer.ts).
  */
+import { performance } from 'node:perf_hooks';
 import {
   INVALID_SPANID,
   INVALID_SPAN_CONTEXT,

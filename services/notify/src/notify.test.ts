@@ -4,6 +4,7 @@
  * in-test stand-ins served on the same transport (the follows stand-in pages two followers
  * at a time, so the paging is exercised too).
  */
+import { performance } from 'node:perf_hooks';
 import { createHash, randomUUID } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { WebSocket, type ClientOptions } from 'ws';

@@ -23,6 +23,7 @@
  * fan-out is skipped and logged, not retried (a retry would push the post twice to the
  * followers already served); the post is in everyone's timeline on their next load.
  */
+import { performance } from 'node:perf_hooks';
 import type { Context } from '@opentelemetry/api';
 import type { Client, EventOf, auth, follows, posts } from '@chirp/contracts';
 import type { Logger } from '@chirp/transport';

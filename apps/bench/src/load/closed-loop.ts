@@ -9,6 +9,7 @@
  * Nothing from the warm-up (JIT, connection set-up, pool growth) reaches a figure. CPU of
  * the load generator and of the server is read at both edges of the window.
  */
+import { performance } from 'node:perf_hooks';
 import { cpuPerCall, cpuPercent } from '../process/messages.js';
 import { ByKind } from './by-kind.js';
 import { LatencyRecorder } from './latency.js';

@@ -11,6 +11,7 @@
  * A target that falls too far behind is not waited for without bound: past `maxOutstanding`
  * calls in flight, further arrivals are counted as dropped errors.
  */
+import { performance } from 'node:perf_hooks';
 import { cpuPerCall, cpuPercent } from '../process/messages.js';
 import { ByKind } from './by-kind.js';
 import { LatencyRecorder } from './latency.js';

@@ -10,6 +10,7 @@
  * first hop: it makes their client spans itself (`call`), from the time it saw each call take,
  * so a hop's transport time is still the caller's time minus the handler's.
  */
+import { performance } from 'node:perf_hooks';
 import { ROOT_CONTEXT, TraceFlags, trace, type Context } from '@opentelemetry/api';
 import type { SpanRecord } from '@chirp/telemetry';
 import { newSpanId, newTraceId } from '@chirp/transport';

@@ -1,4 +1,5 @@
 /** The messages between the load generator and its child processes, over Node's IPC channel. */
+import { performance } from 'node:perf_hooks';
 import type { SpanRecord } from '@chirp/telemetry';
 import type { TargetContext, TargetName } from '../targets/target.js';
 

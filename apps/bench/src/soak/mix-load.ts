@@ -5,6 +5,7 @@
  * `maxOutstanding` requests in flight, new ones are shed (counted) instead of piling up:
  * a soak measures a steady state, not how far a queue can grow.
  */
+import { performance } from 'node:perf_hooks';
 import { errorCode, type RequestSource } from '../load/run.js';
 
 export interface MixCounts {

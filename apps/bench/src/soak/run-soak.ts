@@ -13,6 +13,7 @@
  * Memory slope: the least-squares slope of RSS after warm-up (the first quarter of the run,
  * at least 30 s, at most 5 minutes), in MiB per minute.
  */
+import { performance } from 'node:perf_hooks';
 import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';

@@ -5,6 +5,7 @@
  * over IPC, so cpuPercent() applies to both. /proc counts in clock ticks (10 ms): read over
  * windows of a second or more. Elsewhere than Linux there is no reading (undefined).
  */
+import { performance } from 'node:perf_hooks';
 import { readFileSync, readdirSync } from 'node:fs';
 import type { CpuReading } from '../process/messages.js';
 

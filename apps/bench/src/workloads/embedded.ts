@@ -11,6 +11,7 @@
  * than a loaded stack: each process wakes for each request, with cold caches. So the same requests
  * are made again LOADED at a time, for their CPU per request beside.
  */
+import { performance } from 'node:perf_hooks';
 import { auth, chirpTransportConfig, client } from '@chirp/contracts';
 import { createTransport, type TransportKind } from '@chirp/transport';
 import { LatencyRecorder } from '../load/latency.js';

@@ -12,6 +12,7 @@
  * gets its figures: the load's (faults-measure.ts), what was lost or duplicated, and the
  * notifications of the posts written in it.
  */
+import { performance } from 'node:perf_hooks';
 import { auth, client, chirpTransportConfig, follows, posts, type Client } from '@chirp/contracts';
 import { createTransport, type RoutedTransport } from '@chirp/transport';
 import { sleep, UdpProxy } from '@chirp/transport/testing';

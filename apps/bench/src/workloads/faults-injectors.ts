@@ -12,6 +12,7 @@
  *                  posts from the start: on udp the create calls and the events, on mixed the
  *                  events (posts' calls are AMQP there). Lifted after `lossMs`.
  */
+import { performance } from 'node:perf_hooks';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { brokerConnections, type UdpProxy } from '@chirp/transport/testing';

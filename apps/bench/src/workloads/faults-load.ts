@@ -11,6 +11,7 @@
  * rate-over-time chart; every write (the logical create) with its key and the post id it was
  * acknowledged with, for the read-back afterwards.
  */
+import { performance } from 'node:perf_hooks';
 import { randomBytes } from 'node:crypto';
 import type { Client, posts } from '@chirp/contracts';
 import { errorCode } from '../load/run.js';

@@ -10,6 +10,7 @@
  * Posts are matched to deliveries by a unique text, since a delivery can arrive before the
  * create call returns the post's id. Repetitions are the outer loop, as elsewhere.
  */
+import { performance } from 'node:perf_hooks';
 import { randomBytes } from 'node:crypto';
 import WebSocket from 'ws';
 import { LatencyRecorder } from '../load/latency.js';

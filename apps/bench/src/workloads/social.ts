@@ -19,6 +19,7 @@
  * the load generator's. The stack is fresh per transport (new databases), and the graph and mix
  * use the same seed on every transport, so they all serve the same network.
  */
+import { performance } from 'node:perf_hooks';
 import { chirpTransportConfig } from '@chirp/contracts';
 import { createTransport } from '@chirp/transport';
 import { closedLoop } from '../load/closed-loop.js';

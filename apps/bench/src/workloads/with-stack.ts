@@ -4,6 +4,7 @@
  * settings, handed to `work`, and stopped afterwards whatever happened. Logs go to a fresh
  * folder under the OS's temp folder, named in any error; spans to the run's collector.
  */
+import { performance } from 'node:perf_hooks';
 import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';

@@ -3,6 +3,7 @@
  * token, or neither), the status, headers and parsed body back. node:http rather than fetch,
  * so nothing is added to or dropped from the request behind the test's back.
  */
+import { performance } from 'node:perf_hooks';
 import http from 'node:http';
 
 export interface ApiCall {

@@ -5,6 +5,7 @@
  * 127/8 to loopback), so the per-peer cap is theirs and the client at 127.0.0.1 is another peer.
  * Timeouts are set small here; the defaults are in config.ts.
  */
+import { performance } from 'node:perf_hooks';
 import net from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_TCP_LIMITS, transportConfigFromEnv, type TcpLimits } from '../config.js';
