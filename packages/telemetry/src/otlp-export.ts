@@ -34,9 +34,15 @@ type Env = Record<string, string | undefined>;
 /** What one span's request starts and ends with; a batch keeps what is between. */
 const OPEN = Buffer.from('{"resourceSpans":[');
 const CLOSE = Buffer.from(']}');
-/** Room for the waiting spans' bytes: a span is about 1 KiB as a request of its own. */
+/**
+ * Room for the waiting spans' bytes, grown as they come (a span is about 1 KiB), up to 4 KiB per
+ * span of OTEL_BSP_MAX_QUEUE_SIZE and never past 64 MiB: spans that would not fit are dropped
+ * like those past the queue. Not all of it at once: V8 counts memory outside the heap as given
+ * back long after it is, and a process that starts telemetry again and again (the benchmark's
+ * load generator) would have its garbage collector run for "external memory pressure".
+ */
+const FIRST_WAITING_BYTES = 64 * 1024;
 const BYTES_PER_SPAN = 4096;
-/** However large OTEL_BSP_MAX_QUEUE_SIZE is: spans that would not fit are dropped like those past it. */
 const MAX_WAITING_BYTES = 64 * 1024 * 1024;
 /** Ended spans are serialized together once this many wait, or this long after the first. */
 const SERIALIZE_AT = 128;
@@ -55,7 +61,8 @@ export class OtlpExport implements SpanProcessor {
   readonly #queueSize: number;
   readonly #timeoutMs: number;
   /** The waiting spans: their `resourceSpans` entries, comma-separated. */
-  readonly #waiting: Buffer;
+  #waiting = Buffer.allocUnsafe(FIRST_WAITING_BYTES);
+  readonly #maxWaitingBytes: number;
   #bytes = 0;
   #spans = 0;
   /** Spans ended but not yet serialized. */
@@ -74,7 +81,7 @@ export class OtlpExport implements SpanProcessor {
     this.#queueSize = positive(env.OTEL_BSP_MAX_QUEUE_SIZE, 2_048);
     this.#batchSize = Math.min(positive(env.OTEL_BSP_MAX_EXPORT_BATCH_SIZE, 512), this.#queueSize);
     this.#timeoutMs = positive(env.OTEL_EXPORTER_OTLP_TRACES_TIMEOUT ?? env.OTEL_EXPORTER_OTLP_TIMEOUT, 10_000);
-    this.#waiting = Buffer.allocUnsafe(Math.min(this.#queueSize * BYTES_PER_SPAN, MAX_WAITING_BYTES));
+    this.#maxWaitingBytes = Math.min(this.#queueSize * BYTES_PER_SPAN, MAX_WAITING_BYTES);
   }
 
   onStart(): void {}
@@ -100,9 +107,15 @@ export class OtlpExport implements SpanProcessor {
     const request = JsonTraceSerializer.serializeRequest(ended);
     if (request === undefined || !framed(request)) return;
     const entries = request.subarray(OPEN.length, request.length - CLOSE.length);
-    if (this.#bytes + 1 + entries.length > this.#waiting.length) {
+    const needed = this.#bytes + 1 + entries.length;
+    if (needed > this.#maxWaitingBytes) {
       this.#dropped += ended.length;
       return;
+    }
+    if (needed > this.#waiting.length) {
+      const grown = Buffer.allocUnsafe(Math.min(Math.max(needed, 2 * this.#waiting.length), this.#maxWaitingBytes));
+      this.#waiting.copy(grown, 0, 0, this.#bytes);
+      this.#waiting = grown;
     }
     if (this.#spans > 0) this.#waiting[this.#bytes++] = 0x2c; // ','
     this.#waiting.set(entries, this.#bytes);

@@ -1,6 +1,6 @@
 /**
- * The report's telemetry section: each transport's small call with telemetry off, one call in
- * a hundred traced and every call traced — throughput, p99 and CPU per call against off, with
+ * The report's telemetry section: each transport's small call with telemetry off, and on with
+ * no call, one call in a hundred and every call traced — throughput, p99 and CPU per call against off, with
  * a chart — then the whole application's social mix with telemetry off and on.
  */
 import type { SocialTelemetryCase, TelemetryCase, TelemetryMode, TelemetrySection } from '../results/telemetry.js';
@@ -8,47 +8,53 @@ import type { Rendered } from '../results/rendered.js';
 import { ms, rate } from './format.js';
 import { TARGET_COLORS, barChart } from './svg.js';
 
+const MODES = ['off', 'untraced', 'sampled', 'traced'] as const satisfies readonly TelemetryMode[];
+const MODE_NAMES: Record<TelemetryMode, string> = {
+  off: 'off',
+  untraced: 'on, no call traced',
+  sampled: '1 in 100 traced',
+  traced: 'every call traced',
+};
+const MODE_COLORS = [TARGET_COLORS.tcp, TARGET_COLORS.http, TARGET_COLORS.udp, TARGET_COLORS.amqp];
+
 export function renderTelemetry(section: TelemetrySection): Rendered {
   const find = (transport: string, mode: TelemetryMode, concurrency: number) =>
     section.cases.find((c) => c.transport === transport && c.mode === mode && c.concurrency === concurrency);
   const cpu = (c: TelemetryCase | undefined) => (c ? c.median.clientCpuPerCall + c.median.serverCpuPerCall : NaN);
+  const req = (c: TelemetryCase | undefined) => c?.median.throughput ?? NaN;
   const change = (on: number, off: number) =>
     Number.isFinite(on / off) ? `${((on / off - 1) * 100).toFixed(0)}%` : '–';
   const lines = [
     '## Telemetry cost (traces and metrics on and off)',
     '',
-    `Each transport's small call (echo ${section.payloadBytes} B) with telemetry off (as in the RPC section), on with ` +
-      'every call traced, and on with one call in 100 traced (`OTEL_TRACES_SAMPLER=parentbased_traceidratio`, ' +
-      '`OTEL_TRACES_SAMPLER_ARG=1` or `0.01`): on both sides, spans kept for the Transports page and exported over ' +
-      'OTLP/HTTP to a collector process, per-call histograms observed. Each call is made as one service makes it of ' +
-      "another, inside a request: under the request's trace context, sampled for 1 request in 100 (or all), which " +
-      'both sides follow. The modes alternate within each repetition. ' +
+    `Each transport's small call (echo ${section.payloadBytes} B) with telemetry off (as in the RPC section), and on ` +
+      'with no call traced, one call in 100 and every call (`OTEL_TRACES_SAMPLER=parentbased_traceidratio`, ' +
+      '`OTEL_TRACES_SAMPLER_ARG=0`, `0.01` or `1`): on both sides, per-call histograms observed, the trace context ' +
+      "carried, and the traced calls' spans kept for the Transports page and exported over OTLP/HTTP to a collector " +
+      "process. Each call is made as one service makes it of another, inside a request: under the request's trace " +
+      'context, sampled for none, 1 request in 100 or all, which both sides follow. The modes alternate within each ' +
+      "repetition. **none** is what telemetry costs every call; the rest is the traced calls' spans. " +
       `Δ is against off: throughput (req/s) and CPU per call (load generator + server). ` +
       `The collector received ${rate(section.spansExported)} spans.`,
     '',
-    '| transport | c | req/s off | req/s 1% traced | req/s all traced | Δ req/s 1% | Δ req/s all | p99 ms off / 1% / all | CPU µs/call off | 1% | all | Δ CPU 1% | Δ CPU all |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| transport | c | req/s off | none traced | 1% traced | all traced | Δ req/s none | 1% | all | p99 ms off / none / 1% / all | CPU µs/call off | none | 1% | all | Δ CPU none | 1% | all |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
-  const bars: { name: string; off: number; sampled: number; traced: number }[] = [];
+  const bars: { name: string; modes: (TelemetryCase | undefined)[] }[] = [];
   const levels = [...new Set(section.cases.map((c) => c.concurrency))].sort((a, b) => a - b);
   const transports = [...new Set(section.cases.map((c) => c.transport))];
   for (const transport of transports) {
     for (const concurrency of levels) {
-      const [off, sampled, traced] = (['off', 'sampled', 'traced'] as const).map((m) =>
-        find(transport, m, concurrency),
-      );
+      const [off, ...on] = MODES.map((m) => find(transport, m, concurrency));
       if (off === undefined) continue;
-      const req = (c: TelemetryCase | undefined) => c?.median.throughput ?? NaN;
       lines.push(
-        `| ${transport} | ${concurrency} | ${rate(req(off))} | ${rate(req(sampled))} | ${rate(req(traced))} | ` +
-          `${change(req(sampled), req(off))} | ${change(req(traced), req(off))} | ` +
-          `${[off, sampled, traced].map((c) => (c ? ms(c.median.p99) : '–')).join(' / ')} | ` +
-          `${Math.round(cpu(off))} | ${Math.round(cpu(sampled))} | ${Math.round(cpu(traced))} | ` +
-          `${change(cpu(sampled), cpu(off))} | ${change(cpu(traced), cpu(off))} |`,
+        `| ${transport} | ${concurrency} | ${[off, ...on].map((c) => rate(req(c))).join(' | ')} | ` +
+          `${on.map((c) => change(req(c), req(off))).join(' | ')} | ` +
+          `${[off, ...on].map((c) => (c ? ms(c.median.p99) : '–')).join(' / ')} | ` +
+          `${[off, ...on].map((c) => Math.round(cpu(c))).join(' | ')} | ` +
+          `${on.map((c) => change(cpu(c), cpu(off))).join(' | ')} |`,
       );
-      if (concurrency === Math.max(...levels)) {
-        bars.push({ name: transport, off: req(off), sampled: req(sampled), traced: req(traced) });
-      }
+      if (concurrency === Math.max(...levels)) bars.push({ name: transport, modes: [off, ...on] });
     }
   }
   for (const [transport, error] of Object.entries(section.errors)) {
@@ -61,11 +67,11 @@ export function renderTelemetry(section: TelemetrySection): Rendered {
       title: `Requests per second, echo ${section.payloadBytes} B at c=${Math.max(...levels)}: telemetry off and on`,
       yLabel: 'req/s',
       groups: bars.map((b) => b.name),
-      series: [
-        { name: 'off', color: TARGET_COLORS.tcp!, values: bars.map((b) => b.off) },
-        { name: '1 in 100 traced', color: TARGET_COLORS.udp!, values: bars.map((b) => b.sampled) },
-        { name: 'every call traced', color: TARGET_COLORS.amqp!, values: bars.map((b) => b.traced) },
-      ],
+      series: MODES.map((mode, i) => ({
+        name: MODE_NAMES[mode],
+        color: MODE_COLORS[i]!,
+        values: bars.map((b) => req(b.modes[i])),
+      })),
     }),
   };
   lines.push('', `![${chart.title}](${chart.file})`, '');

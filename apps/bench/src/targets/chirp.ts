@@ -51,7 +51,7 @@ export function signedTarget(kind: 'tcp' | 'udp', description: string): Target {
  * run (workloads/telemetry.ts): it is global to the process, and the other targets run without.
  */
 export function tracedTarget(kind: TransportKind, mode: TracingMode, description: string): Target {
-  const what = mode === 'traced' ? 'every call traced' : 'one call in 100 traced';
+  const what = { untraced: 'no call traced', sampled: 'one call in 100 traced', traced: 'every call traced' }[mode];
   return chirpTargetNamed(`${kind}+${mode}`, kind, `${description}; telemetry on, ${what}`, { tracing: mode });
 }
 

@@ -16,9 +16,10 @@ export const SIGNED_NAMES = ['tcp+secret', 'udp+secret'] as const;
 export type SignedName = (typeof SIGNED_NAMES)[number];
 /**
  * Each transport again with telemetry on, as every service runs it (spans kept and exported over
- * OTLP, per-call metrics): `+traced` records every call, `+sampled` one trace in a hundred.
+ * OTLP, per-call metrics): `+traced` records every call, `+sampled` one trace in a hundred,
+ * `+untraced` none (what metrics and carrying the trace context cost on their own).
  */
-export const TRACING_MODES = ['traced', 'sampled'] as const;
+export const TRACING_MODES = ['untraced', 'sampled', 'traced'] as const;
 export type TracingMode = (typeof TRACING_MODES)[number];
 export type TracedName = `${TransportKind}+${TracingMode}`;
 /**
@@ -33,7 +34,7 @@ export type TargetName = TransportKind | BaselineName | SignedName | TracedName 
 export function tracingEnv(mode: TracingMode, otlpEndpoint: string | undefined): Record<string, string> {
   return {
     OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
-    OTEL_TRACES_SAMPLER_ARG: mode === 'traced' ? '1' : '0.01',
+    OTEL_TRACES_SAMPLER_ARG: { untraced: '0', sampled: '0.01', traced: '1' }[mode],
     ...(otlpEndpoint !== undefined && { OTEL_EXPORTER_OTLP_ENDPOINT: otlpEndpoint }),
   };
 }

@@ -1,8 +1,8 @@
 /**
  * Telemetry's price: each transport's small call (echo 64 B, at the headline concurrencies)
- * with traces and metrics off (as the RPC section runs), on with every call traced, and on with
- * one call in a hundred traced — on both sides, spans kept in memory and exported over OTLP to
- * the run's collector process (as to a Jaeger), per-call histograms observed. The three modes
+ * with traces and metrics off (as the RPC section runs), and on with no call, one call in a
+ * hundred and every call traced — on both sides, spans kept in memory and exported over OTLP to
+ * the run's collector process (as to a Jaeger), per-call histograms observed. The four modes
  * alternate within each repetition, so drift over the run touches them alike.
  *
  * The load generator turns its own telemetry on only around a traced run: it is global to a
@@ -54,7 +54,7 @@ export const telemetryWorkload: Workload<'telemetry'> = {
               const name: TargetName = mode === 'off' ? transport : `${transport}+${mode}`;
               const { server, caller } = await context.target(name);
               const figures = await withCallerTelemetry(mode, collector.endpoint, () =>
-                closedLoop(callsInRequests(caller, payload, mode === 'traced' ? 1 : SAMPLE_EVERY), server, {
+                closedLoop(callsInRequests(caller, payload, SAMPLED_EVERY[mode]), server, {
                   concurrency,
                   warmupMs: settings.warmupMs,
                   durationMs: settings.durationMs,
@@ -64,7 +64,7 @@ export const telemetryWorkload: Workload<'telemetry'> = {
               runs.set(key, [...(runs.get(key) ?? []), figures]);
               const reps = settings.repetitions > 1 ? ` rep ${rep}/${settings.repetitions}` : '';
               progress.line(
-                `telemetry ${transport.padEnd(4)} ${mode.padEnd(7)} c=${String(concurrency).padEnd(3)}${reps}  ${describeRun(figures)}`,
+                `telemetry ${transport.padEnd(4)} ${mode.padEnd(8)} c=${String(concurrency).padEnd(3)}${reps}  ${describeRun(figures)}`,
               );
             }
           }
@@ -101,9 +101,12 @@ export const telemetryWorkload: Workload<'telemetry'> = {
   },
 };
 
+/** One request in how many is traced, in each mode (0: none). */
+const SAMPLED_EVERY: Record<TelemetryMode, number> = { off: 0, untraced: 0, sampled: SAMPLE_EVERY, traced: 1 };
+
 /**
  * The echo call as one service makes it of another: inside a request, under that request's trace
- * context — sampled one request in `every`, as the request's first hop decided (the caller's and
+ * context — sampled one request in `every` (none if 0), as the request's first hop decided (the caller's and
  * the server's samplers follow that decision). The same in every mode, so the load generator's
  * own work is alike in all three; without telemetry the context is simply not looked at.
  * (A call with no request around it, a root, pays for the sampler's decision and two new ids on
@@ -116,7 +119,7 @@ function callsInRequests(caller: Caller, payload: unknown, every: number): Reque
   const request = {
     kind: 'echo',
     send: () => {
-      const traceFlags = count++ % every === 0 ? TraceFlags.SAMPLED : TraceFlags.NONE;
+      const traceFlags = every > 0 && count++ % every === 0 ? TraceFlags.SAMPLED : TraceFlags.NONE;
       const parent = trace.setSpanContext(ROOT_CONTEXT, { traceId: newTraceId(), spanId: newSpanId(), traceFlags });
       return contexts.with(parent, () => caller.call('echo', payload));
     },
