@@ -92,8 +92,9 @@ export class OtlpExport implements SpanProcessor {
       return;
     }
     this.#ended.push(span);
-    if (this.#ended.length >= SERIALIZE_AT || this.#spans + this.#ended.length >= this.#batchSize)
-      this.#serializeEnded();
+    // A batch's worth waiting is serialized at once, so that the batch leaves now.
+    const enough = this.#ended.length >= SERIALIZE_AT || this.#spans + this.#ended.length >= this.#batchSize;
+    if (enough) this.#serializeEnded();
     else this.#serializeTimer ??= setTimeout(() => this.#serializeEnded(), SERIALIZE_AFTER_MS).unref();
   }
 
