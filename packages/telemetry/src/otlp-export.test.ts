@@ -98,6 +98,15 @@ describe('OTLP export', () => {
     await expect.poll(() => endpoint.bodies.length, { timeout: 5_000 }).toBe(1);
   });
 
+  it('sends a lone span once OTEL_BSP_SCHEDULE_DELAY has passed, without a flush', async () => {
+    const endpoint = await scriptedEndpoint([]);
+    closers.push(endpoint.close);
+    const exporter = new OtlpExport(endpoint.url, { OTEL_BSP_SCHEDULE_DELAY: '50' });
+    closers.push(() => exporter.shutdown());
+    tracerInto(exporter).startSpan('posts/create').end();
+    await expect.poll(() => endpoint.bodies.map(spansIn), { timeout: 5_000 }).toEqual([1]);
+  });
+
   it('tries a batch again when the endpoint is briefly unavailable (503), and sends the configured headers', async () => {
     const endpoint = await scriptedEndpoint([503]);
     closers.push(endpoint.close);

@@ -108,7 +108,7 @@ const SAMPLED_EVERY: Record<TelemetryMode, number> = { off: 0, untraced: 0, samp
  * The echo call as one service makes it of another: inside a request, under that request's trace
  * context — sampled one request in `every` (none if 0), as the request's first hop decided (the caller's and
  * the server's samplers follow that decision). The same in every mode, so the load generator's
- * own work is alike in all three; without telemetry the context is simply not looked at.
+ * own work is alike in all; without telemetry the context is simply not looked at.
  * (A call with no request around it, a root, pays for the sampler's decision and two new ids on
  * top: once per user request at the edge, not once per hop.) Not the social mix's TracedRequest:
  * that records a client span for the load generator, which has no telemetry there; here the
