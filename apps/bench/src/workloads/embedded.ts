@@ -15,6 +15,7 @@ import { performance } from 'node:perf_hooks';
 import { auth, chirpTransportConfig, client } from '@chirp/contracts';
 import { createTransport, type TransportKind } from '@chirp/transport';
 import { LatencyRecorder } from '../load/latency.js';
+import { cpuMicros } from '../process/messages.js';
 import { EMBEDDED_PROCESSES, totalCpu, type EmbeddedCase, type EmbeddedSection } from '../results/embedded.js';
 import type { Stack, StackProcessName } from '../stack/stack.js';
 import { WebApi } from '../stack/web-api.js';
@@ -129,7 +130,7 @@ async function cpuPerRequest(
   for (const name of names) {
     const [from, to] = [before[name], after[name]];
     if (from !== undefined && to !== undefined) {
-      perRequest[name] = (to.userUs + to.systemUs - from.userUs - from.systemUs) / 1000 / requests;
+      perRequest[name] = cpuMicros(from, to) / 1000 / requests;
     }
   }
   return perRequest;
