@@ -1,5 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { gunzipSync } from 'node:zlib';
 import { ROOT_CONTEXT, diag, trace, type DiagLogger } from '@opentelemetry/api';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
@@ -15,22 +16,28 @@ function tracerInto(exporter: OtlpExport) {
   }).getTracer('test');
 }
 
-/** An OTLP endpoint that answers each POST with the next of `statuses` (then 200), keeping what it got. */
+/**
+ * An OTLP endpoint that answers each POST with the next of `statuses` (then 200), keeping what it
+ * got: each body (read through gzip when so encoded), its headers and its size on the wire.
+ */
 async function scriptedEndpoint(statuses: number[]) {
   const bodies: unknown[] = [];
   const headers: http.IncomingHttpHeaders[] = [];
+  const sizes: number[] = [];
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
+      const body = Buffer.concat(chunks);
       headers.push(req.headers);
-      bodies.push(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+      sizes.push(body.length);
+      bodies.push(JSON.parse((req.headers['content-encoding'] === 'gzip' ? gunzipSync(body) : body).toString('utf8')));
       res.writeHead(statuses.shift() ?? 200, { 'content-type': 'application/json' }).end('{}');
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
-  return { url: `http://127.0.0.1:${port}/v1/traces`, bodies, headers, close: () => server.close() };
+  return { url: `http://127.0.0.1:${port}/v1/traces`, bodies, headers, sizes, close: () => server.close() };
 }
 
 /** How many spans one OTLP request holds, whatever its grouping by resource and scope. */
@@ -143,6 +150,37 @@ describe('OTLP export', () => {
     await exporter.shutdown();
     expect(endpoint.bodies.map(spansIn)).toEqual([2, 2]);
     expect(warnings.join('\n')).toMatch(/1 spans dropped/);
+  });
+
+  it('gzips each batch with OTEL_EXPORTER_OTLP_COMPRESSION=gzip, and the receiver reads it', async () => {
+    receiver = await startOtlpReceiver();
+    closers.push(() => receiver.close());
+    const endpoint = await scriptedEndpoint([]);
+    closers.push(endpoint.close);
+    const plain = new OtlpExport(endpoint.url, {});
+    const zipped = new OtlpExport(endpoint.url, { OTEL_EXPORTER_OTLP_COMPRESSION: 'gzip' });
+    const received = new OtlpExport(`${receiver.endpoint}/v1/traces`, {
+      OTEL_EXPORTER_OTLP_TRACES_COMPRESSION: 'GZIP',
+    });
+    for (const exporter of [plain, zipped, received]) {
+      const tracer = tracerInto(exporter);
+      for (let i = 0; i < 50; i++) tracer.startSpan('posts/create').end();
+      await exporter.shutdown();
+    }
+    expect(endpoint.headers.map((sent) => sent['content-encoding'])).toEqual([undefined, 'gzip']);
+    expect(endpoint.bodies.map(spansIn)).toEqual([50, 50]);
+    expect(endpoint.sizes[1]).toBeLessThan(endpoint.sizes[0]! / 5);
+    expect(receiver.spans().map((span) => span.name)).toEqual(Array(50).fill('posts/create'));
+  });
+
+  it('says which variable is wrong when the compression is neither gzip nor none', () => {
+    const url = 'http://collector:4318/v1/traces';
+    expect(() => new OtlpExport(url, { OTEL_EXPORTER_OTLP_COMPRESSION: 'zstd' })).toThrow(
+      /^OTEL_EXPORTER_OTLP_COMPRESSION=zstd is not one of gzip, none$/,
+    );
+    expect(() => new OtlpExport(url, { OTEL_EXPORTER_OTLP_TRACES_COMPRESSION: 'br' })).toThrow(
+      /^OTEL_EXPORTER_OTLP_TRACES_COMPRESSION=br is not one of gzip, none$/,
+    );
   });
 
   it('says which variable is wrong when the endpoint is not a URL', () => {

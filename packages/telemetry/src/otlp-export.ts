@@ -19,12 +19,15 @@
  *   OTEL_BSP_MAX_QUEUE_SIZE           spans waiting at most; beyond, new ones are dropped (2048)
  *   OTEL_EXPORTER_OTLP(_TRACES)_HEADERS   `key=value,…` sent with every batch
  *   OTEL_EXPORTER_OTLP(_TRACES)_TIMEOUT   ms a batch may take (default 10000)
+ *   OTEL_EXPORTER_OTLP(_TRACES)_COMPRESSION   gzip, or none (the default)
  *
  * One batch is in flight at a time; a batch the endpoint refuses with 429, 502, 503 or 504, or
  * that cannot reach it, is tried again twice (after 1 and 2 s), then dropped with a warning.
  */
 import http from 'node:http';
 import https from 'node:https';
+import { promisify } from 'node:util';
+import { gzip } from 'node:zlib';
 import { diag } from '@opentelemetry/api';
 import { JsonTraceSerializer } from '@opentelemetry/otlp-transformer';
 import type { ReadableSpan, SpanProcessor } from '@opentelemetry/sdk-trace-base';
@@ -49,6 +52,12 @@ const SERIALIZE_AT = 128;
 const SERIALIZE_AFTER_MS = 20;
 const RETRYABLE = new Set([429, 502, 503, 504]);
 const BACKOFF_MS = [1_000, 2_000];
+/**
+ * gzip's fastest level: a batch of 512 spans (400 KB of JSON) takes 1.5 ms and leaves 32 KB, against
+ * 3.3 ms and 30 KB at the default level. Done on libuv's thread pool, not the event loop.
+ */
+const GZIP_LEVEL = 1;
+const gzipped = promisify(gzip);
 
 export class OtlpExport implements SpanProcessor {
   readonly #url: URL;
@@ -60,6 +69,7 @@ export class OtlpExport implements SpanProcessor {
   readonly #batchSize: number;
   readonly #queueSize: number;
   readonly #timeoutMs: number;
+  readonly #gzip: boolean;
   /** The waiting spans: their `resourceSpans` entries, comma-separated. */
   #waiting = Buffer.allocUnsafe(FIRST_WAITING_BYTES);
   readonly #maxWaitingBytes: number;
@@ -76,7 +86,12 @@ export class OtlpExport implements SpanProcessor {
     this.#url = httpUrl(url);
     this.#client = this.#url.protocol === 'https:' ? https : http;
     this.#agent = new this.#client.Agent({ keepAlive: true, maxSockets: 1 });
-    this.#headers = { 'content-type': 'application/json', ...headersFrom(env) };
+    this.#gzip = compressionFrom(env) === 'gzip';
+    this.#headers = {
+      'content-type': 'application/json',
+      ...(this.#gzip && { 'content-encoding': 'gzip' }),
+      ...headersFrom(env),
+    };
     this.#delayMs = positive(env.OTEL_BSP_SCHEDULE_DELAY, 5_000);
     this.#queueSize = positive(env.OTEL_BSP_MAX_QUEUE_SIZE, 2_048);
     this.#batchSize = Math.min(positive(env.OTEL_BSP_MAX_EXPORT_BATCH_SIZE, 512), this.#queueSize);
@@ -162,7 +177,8 @@ export class OtlpExport implements SpanProcessor {
     else this.#timer ??= setTimeout(() => this.#sendWaiting(), this.#delayMs).unref();
   }
 
-  async #send(body: Buffer, spans: number): Promise<void> {
+  async #send(json: Buffer, spans: number): Promise<void> {
+    const body = this.#gzip ? await gzipped(json, { level: GZIP_LEVEL }) : json;
     for (let attempt = 0; ; attempt++) {
       let failure: string;
       try {
@@ -229,6 +245,16 @@ function framed(request: Uint8Array): boolean {
 function positive(value: string | undefined, fallback: number): number {
   const number = Number(value);
   return value !== undefined && Number.isInteger(number) && number > 0 ? number : fallback;
+}
+
+/** OTEL_EXPORTER_OTLP_TRACES_COMPRESSION, or else OTEL_EXPORTER_OTLP_COMPRESSION: gzip or none. */
+function compressionFrom(env: Env): 'gzip' | 'none' {
+  const name = ['OTEL_EXPORTER_OTLP_TRACES_COMPRESSION', 'OTEL_EXPORTER_OTLP_COMPRESSION'].find(
+    (n) => env[n] !== undefined,
+  );
+  const value = (name && env[name]?.trim().toLowerCase()) || 'none';
+  if (value !== 'gzip' && value !== 'none') throw new Error(`${name}=${env[name!]} is not one of gzip, none`);
+  return value;
 }
 
 /** OTEL_EXPORTER_OTLP_TRACES_HEADERS, or else OTEL_EXPORTER_OTLP_HEADERS. */

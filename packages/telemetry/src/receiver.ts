@@ -2,10 +2,13 @@
  * A small OTLP/HTTP receiver (JSON encoding, `POST /v1/traces`), for what would otherwise need a
  * Jaeger or a collector: the tests that check what the processes export, and the benchmark,
  * which reads each request's spans to say where its time went. Keeps every span as a SpanRecord.
- * Not a collector: no protobuf, no gzip, no retries asked for; a body it cannot read is 400.
+ * Not a collector: no protobuf, no retries asked for; gzip bodies (Content-Encoding) are read, and
+ * a body it cannot read is 400.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { promisify } from 'node:util';
+import { gunzip } from 'node:zlib';
 import type { SpanRecord } from './span-store.js';
 
 export interface OtlpReceiver {
@@ -21,6 +24,7 @@ export interface OtlpReceiver {
 }
 
 const MAX_BODY_BYTES = 64 * 1024 * 1024;
+const gunzipped = promisify(gunzip);
 const KINDS: SpanRecord['kind'][] = ['internal', 'internal', 'server', 'client', 'producer', 'consumer'];
 
 export interface ReceiverOptions {
@@ -46,10 +50,15 @@ export async function startOtlpReceiver(options: ReceiverOptions = {}): Promise<
       bytes += chunk.length;
       if (bytes <= MAX_BODY_BYTES) chunks.push(chunk);
     });
-    req.on('end', () => {
+    req.on('end', async () => {
       try {
         if (bytes > MAX_BODY_BYTES) throw new Error('too large');
-        const spans = spansOf(JSON.parse(Buffer.concat(chunks).toString('utf8')) as ExportRequest);
+        const body = Buffer.concat(chunks);
+        const json =
+          req.headers['content-encoding'] === 'gzip'
+            ? await gunzipped(body, { maxOutputLength: MAX_BODY_BYTES })
+            : body;
+        const spans = spansOf(JSON.parse(json.toString('utf8')) as ExportRequest);
         received += spans.length;
         kept.push(...spans);
         if (kept.length > maxSpans) kept = kept.slice(kept.length - Math.floor(maxSpans / 2)); // amortised: drop the older half

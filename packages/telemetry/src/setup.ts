@@ -9,7 +9,7 @@
  *   OTEL_TRACES_SAMPLER(_ARG)       which traces are recorded (default parentbased_always_on)
  *   OTEL_EXPORTER_OTLP_ENDPOINT     export spans over OTLP/HTTP (JSON) to <endpoint>/v1/traces,
  *   OTEL_EXPORTER_OTLP_TRACES_ENDPOINT  or to exactly this URL; OTEL_BSP_* tune the batching,
- *                                   OTEL_EXPORTER_OTLP_HEADERS and _TIMEOUT the requests (otlp-export.ts)
+ *                                   OTEL_EXPORTER_OTLP_HEADERS, _TIMEOUT, _COMPRESSION the requests (otlp-export.ts)
  *
  * Whatever the exporter, recorded spans are also kept in memory (span-store.ts) for the
  * Transports page. Registered globally (tracer provider, AsyncLocalStorage context manager,
