@@ -129,21 +129,28 @@ describe('bench report', () => {
     expect(run.report).toMatch(/\| tcp \| echo 64 B \| 64 \| [\d,]+ \| [\d,]+ \|.*\| [+-]\d+ \|/);
   });
 
-  it('prices telemetry: each transport off, and on with no call, 1 in 100 and every call traced, spans exported', () => {
+  it('prices telemetry: each transport off, with the context manager only, and on with no call, 1 in 100 and every call traced, spans exported', () => {
     const telemetry = run.results.sections.telemetry;
     const cases = telemetry.cases.map((c: { transport: string; mode: string; concurrency: number }) =>
       [c.transport, c.mode, c.concurrency].join(' '),
     );
     expect(cases.sort()).toEqual(
       ['http', 'tcp']
-        .flatMap((t) => ['off', 'untraced', 'sampled', 'traced'].flatMap((m) => [`${t} ${m} 1`, `${t} ${m} 64`]))
+        .flatMap((t) =>
+          ['off', 'context', 'untraced', 'sampled', 'traced'].flatMap((m) => [`${t} ${m} 1`, `${t} ${m} 64`]),
+        )
         .sort(),
     );
     for (const c of telemetry.cases) for (const key of FIGURE_KEYS) expect(typeof c.median[key]).toBe('number');
     expect(telemetry.errors).toEqual({});
     expect(telemetry.spansExported).toBeGreaterThan(0);
     expect(run.report).toContain('## Telemetry cost (traces and metrics on and off)');
-    expect(run.report).toMatch(/\| tcp \| 64 \| [\d,]+ \| [\d,]+ \| [\d,]+ \| [\d,]+ \| -?\d+% \| -?\d+% \| -?\d+% \|/);
+    expect(run.report).toMatch(/\| tcp \| 64 \| off \| [\d,]+ \| – \| [\d.]+ \| \d+ \| – \|/);
+    for (const mode of ['context manager only', 'on, none traced', 'on, 1 in 100 traced', 'on, all traced']) {
+      expect(run.report).toMatch(
+        new RegExp(`\\| tcp \\| 64 \\| ${mode} \\| [\\d,]+ \\| -?\\d+% \\| [\\d.]+ \\| \\d+ \\| -?\\d+% \\|`),
+      );
+    }
   });
 
   it('prices telemetry on the whole application: the social mix on two stacks per transport, off and on', () => {

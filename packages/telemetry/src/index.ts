@@ -1,4 +1,11 @@
-export { startTelemetry, telemetry, otlpTracesUrl, type Telemetry, type TelemetryOptions } from './setup.js';
+export {
+  startTelemetry,
+  telemetry,
+  otlpTracesUrl,
+  propagateContext,
+  type Telemetry,
+  type TelemetryOptions,
+} from './setup.js';
 export { SpanStore, MAX_SPANS_PER_TRACE, type SpanRecord } from './span-store.js';
 export { Metrics } from './metrics.js';
 export { answerTelemetry } from './admin.js';

@@ -130,7 +130,7 @@ function setUp({ service, env, logger }: TelemetryOptions): Telemetry {
   const sampler = samplerFromEnv(env);
   const provider = new BasicTracerProvider({ resource, spanProcessors: processors, sampler });
   trace.setGlobalTracerProvider(provider);
-  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+  const unpropagate = propagateContext();
   propagation.setGlobalPropagator(new W3CTraceContextPropagator());
   observeCalls(metrics);
   followParentSampling(sampler instanceof ParentBasedSampler);
@@ -143,12 +143,23 @@ function setUp({ service, env, logger }: TelemetryOptions): Telemetry {
     stop: async () => {
       await provider.shutdown();
       trace.disable();
-      context.disable();
+      unpropagate();
       propagation.disable();
       diag.disable();
       unregister();
     },
   };
+}
+
+/**
+ * OpenTelemetry's AsyncLocalStorage context manager, registered for the whole process, so that what
+ * a handler does after an `await` (its calls, queries, log lines) still finds the handler's trace.
+ * Returns how to unregister it. On its own it is what the benchmark's "context only" mode runs:
+ * Node's async hooks, once on, run for every promise in the process, traced or not.
+ */
+export function propagateContext(): () => void {
+  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+  return () => context.disable();
 }
 
 /**

@@ -1,60 +1,66 @@
 /**
- * The report's telemetry section: each transport's small call with telemetry off, and on with
- * no call, one call in a hundred and every call traced — throughput, p99 and CPU per call against off, with
- * a chart — then the whole application's social mix with telemetry off and on.
+ * The report's telemetry section: each transport's small call with telemetry off, with only the
+ * context manager on, and on with no call, one call in a hundred and every call traced —
+ * throughput, p99 and CPU per call against off, with a chart — then the whole application's
+ * social mix with telemetry off and on.
  */
 import type { SocialTelemetryCase, TelemetryCase, TelemetryMode, TelemetrySection } from '../results/telemetry.js';
 import type { Rendered } from '../results/rendered.js';
 import { ms, rate } from './format.js';
 import { TARGET_COLORS, barChart } from './svg.js';
 
-const MODES = ['off', 'untraced', 'sampled', 'traced'] as const satisfies readonly TelemetryMode[];
+const MODES = ['off', 'context', 'untraced', 'sampled', 'traced'] as const satisfies readonly TelemetryMode[];
 const MODE_NAMES: Record<TelemetryMode, string> = {
   off: 'off',
-  untraced: 'on, no call traced',
-  sampled: '1 in 100 traced',
-  traced: 'every call traced',
+  context: 'context manager only',
+  untraced: 'on, none traced',
+  sampled: 'on, 1 in 100 traced',
+  traced: 'on, all traced',
 };
-const MODE_COLORS = [TARGET_COLORS.tcp, TARGET_COLORS.http, TARGET_COLORS.udp, TARGET_COLORS.amqp];
+const MODE_COLORS = [TARGET_COLORS.tcp, TARGET_COLORS.nats, TARGET_COLORS.http, TARGET_COLORS.udp, TARGET_COLORS.amqp];
 
 export function renderTelemetry(section: TelemetrySection): Rendered {
   const find = (transport: string, mode: TelemetryMode, concurrency: number) =>
     section.cases.find((c) => c.transport === transport && c.mode === mode && c.concurrency === concurrency);
-  const cpu = (c: TelemetryCase | undefined) => (c ? c.median.clientCpuPerCall + c.median.serverCpuPerCall : NaN);
+  const cpu = (c: TelemetryCase) => c.median.clientCpuPerCall + c.median.serverCpuPerCall;
   const req = (c: TelemetryCase | undefined) => c?.median.throughput ?? NaN;
   const change = (on: number, off: number) =>
     Number.isFinite(on / off) ? `${((on / off - 1) * 100).toFixed(0)}%` : '–';
   const lines = [
     '## Telemetry cost (traces and metrics on and off)',
     '',
-    `Each transport's small call (echo ${section.payloadBytes} B) with telemetry off (as in the RPC section), and on ` +
-      'with no call traced, one call in 100 and every call (`OTEL_TRACES_SAMPLER=parentbased_traceidratio`, ' +
-      '`OTEL_TRACES_SAMPLER_ARG=0`, `0.01` or `1`): on both sides, per-call histograms observed, the trace context ' +
-      "carried, and the traced calls' spans kept for the Transports page and exported over OTLP/HTTP to a collector " +
-      "process. Each call is made as one service makes it of another, inside a request: under the request's trace " +
-      'context, sampled for none, 1 request in 100 or all, which both sides follow. The modes alternate within each ' +
-      "repetition. **none** is what telemetry costs every call; the rest is the traced calls' spans. " +
-      `Δ is against off: throughput (req/s) and CPU per call (load generator + server). ` +
-      `The collector received ${rate(section.spansExported)} spans.`,
+    `Each transport's small call (echo ${section.payloadBytes} B) with telemetry off (as in the RPC section); with ` +
+      "only OpenTelemetry's AsyncLocalStorage context manager registered (**context manager only**: no spans, no " +
+      "metrics, but Node's async hooks run for every promise in both processes, as they must for a handler's calls " +
+      'to find their trace after an `await`); and with telemetry on, no call traced, one call in 100 and every call ' +
+      '(`OTEL_TRACES_SAMPLER=parentbased_traceidratio`, `OTEL_TRACES_SAMPLER_ARG=0`, `0.01` or `1`): on both ' +
+      "sides, per-call histograms observed, the trace context carried, and the traced calls' spans kept for the " +
+      'Transports page and exported over OTLP/HTTP to a collector process. Each call is made as one service makes ' +
+      "it of another, inside a request: under the request's trace context, sampled for none, 1 request in 100 or " +
+      'all, which both sides follow. The modes alternate within each repetition. Δ is against off: throughput ' +
+      `and CPU per call (load generator + server). The collector received ${rate(section.spansExported)} spans.`,
     '',
-    '| transport | c | req/s off | none traced | 1% traced | all traced | Δ req/s none | 1% | all | p99 ms off / none / 1% / all | CPU µs/call off | none | 1% | all | Δ CPU none | 1% | all |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| transport | c | telemetry | req/s | Δ req/s | p99 ms | CPU µs/call | Δ CPU |',
+    '| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: |',
   ];
   const bars: { name: string; modes: (TelemetryCase | undefined)[] }[] = [];
   const levels = [...new Set(section.cases.map((c) => c.concurrency))].sort((a, b) => a - b);
   const transports = [...new Set(section.cases.map((c) => c.transport))];
   for (const transport of transports) {
     for (const concurrency of levels) {
-      const [off, ...on] = MODES.map((m) => find(transport, m, concurrency));
+      const measured = MODES.map((m) => find(transport, m, concurrency));
+      const [off] = measured;
       if (off === undefined) continue;
-      lines.push(
-        `| ${transport} | ${concurrency} | ${[off, ...on].map((c) => rate(req(c))).join(' | ')} | ` +
-          `${on.map((c) => change(req(c), req(off))).join(' | ')} | ` +
-          `${[off, ...on].map((c) => (c ? ms(c.median.p99) : '–')).join(' / ')} | ` +
-          `${[off, ...on].map((c) => Math.round(cpu(c))).join(' | ')} | ` +
-          `${on.map((c) => change(cpu(c), cpu(off))).join(' | ')} |`,
-      );
-      if (concurrency === Math.max(...levels)) bars.push({ name: transport, modes: [off, ...on] });
+      measured.forEach((c, i) => {
+        if (c === undefined) return;
+        const delta = (on: string) => (c === off ? '–' : on);
+        lines.push(
+          `| ${transport} | ${concurrency} | ${MODE_NAMES[MODES[i]!]} | ${rate(req(c))} | ` +
+            `${delta(change(req(c), req(off)))} | ${ms(c.median.p99)} | ${Math.round(cpu(c))} | ` +
+            `${delta(change(cpu(c), cpu(off)))} |`,
+        );
+      });
+      if (concurrency === Math.max(...levels)) bars.push({ name: transport, modes: measured });
     }
   }
   for (const [transport, error] of Object.entries(section.errors)) {

@@ -12,8 +12,8 @@
 import { createHash } from 'node:crypto';
 import { connect as amqpConnect } from 'amqplib';
 import { createTransport, DEFAULT_TRANSPORT_CONFIG, type TransportKind, type TransportConfig } from '@chirp/transport';
-import { startTelemetry } from '@chirp/telemetry';
-import { answer, tracingEnv, type Target, type TargetContext, type TargetName, type TracingMode } from './target.js';
+import { propagateContext, startTelemetry } from '@chirp/telemetry';
+import { answer, type Target, type TargetContext, type TargetName, type TracingMode } from './target.js';
 
 const SERVICE = 'bench';
 function configFor(kind: TransportKind, context: TargetContext, addresses: string[], signed: boolean): TransportConfig {
@@ -51,8 +51,37 @@ export function signedTarget(kind: 'tcp' | 'udp', description: string): Target {
  * run (workloads/telemetry.ts): it is global to the process, and the other targets run without.
  */
 export function tracedTarget(kind: TransportKind, mode: TracingMode, description: string): Target {
-  const what = { untraced: 'no call traced', sampled: 'one call in 100 traced', traced: 'every call traced' }[mode];
-  return chirpTargetNamed(`${kind}+${mode}`, kind, `${description}; telemetry on, ${what}`, { tracing: mode });
+  const what = {
+    context: 'telemetry off but for the AsyncLocalStorage context manager',
+    untraced: 'telemetry on, no call traced',
+    sampled: 'telemetry on, one call in 100 traced',
+    traced: 'telemetry on, every call traced',
+  }[mode];
+  return chirpTargetNamed(`${kind}+${mode}`, kind, `${description}; ${what}`, { tracing: mode });
+}
+
+/**
+ * One process's side of a tracing mode, started as a service starts its telemetry (the sampler
+ * decides at the caller; spans exported to `otlpEndpoint`); returns how to stop it.
+ */
+export function startTracing(
+  mode: TracingMode,
+  service: string,
+  otlpEndpoint: string | undefined,
+): () => Promise<void> {
+  if (mode === 'context') {
+    const unpropagate = propagateContext();
+    return () => Promise.resolve(unpropagate());
+  }
+  const telemetry = startTelemetry({
+    service,
+    env: {
+      OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
+      OTEL_TRACES_SAMPLER_ARG: { untraced: '0', sampled: '0.01', traced: '1' }[mode],
+      ...(otlpEndpoint !== undefined && { OTEL_EXPORTER_OTLP_ENDPOINT: otlpEndpoint }),
+    },
+  });
+  return () => telemetry.stop();
 }
 
 function chirpTargetNamed(
@@ -66,10 +95,8 @@ function chirpTargetNamed(
     name,
     description,
     async serve(context) {
-      const telemetry =
-        options.tracing === undefined
-          ? undefined
-          : startTelemetry({ service: 'bench-server', env: tracingEnv(options.tracing, context.otlpEndpoint) });
+      const stopTracing =
+        options.tracing === undefined ? undefined : startTracing(options.tracing, 'bench-server', context.otlpEndpoint);
       const transport = createTransport(configFor(kind, context, [], signed));
       const listener = await transport.serve(SERVICE, {
         echo: (payload) => answer('echo', payload),
@@ -80,7 +107,7 @@ function chirpTargetNamed(
         async close() {
           await listener.close();
           await transport.close();
-          await telemetry?.stop();
+          await stopTracing?.();
           if (kind === 'amqp') await deleteAmqpTopology(context);
         },
       };

@@ -17,9 +17,10 @@ export type SignedName = (typeof SIGNED_NAMES)[number];
 /**
  * Each transport again with telemetry on, as every service runs it (spans kept and exported over
  * OTLP, per-call metrics): `+traced` records every call, `+sampled` one trace in a hundred,
- * `+untraced` none (what metrics and carrying the trace context cost on their own).
+ * `+untraced` none (what metrics and carrying the trace context cost on their own). `+context` has
+ * no telemetry but OpenTelemetry's AsyncLocalStorage context manager: what Node's async hooks cost.
  */
-export const TRACING_MODES = ['untraced', 'sampled', 'traced'] as const;
+export const TRACING_MODES = ['context', 'untraced', 'sampled', 'traced'] as const;
 export type TracingMode = (typeof TRACING_MODES)[number];
 export type TracedName = `${TransportKind}+${TracingMode}`;
 /**
@@ -29,15 +30,6 @@ export type TracedName = `${TransportKind}+${TracingMode}`;
 export const PRICED_NAMES = ['amqplib+quorum'] as const;
 export type PricedName = (typeof PRICED_NAMES)[number];
 export type TargetName = TransportKind | BaselineName | SignedName | TracedName | PricedName;
-
-/** The OpenTelemetry settings of a traced target's processes (the sampler decides at the caller). */
-export function tracingEnv(mode: TracingMode, otlpEndpoint: string | undefined): Record<string, string> {
-  return {
-    OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
-    OTEL_TRACES_SAMPLER_ARG: { untraced: '0', sampled: '0.01', traced: '1' }[mode],
-    ...(otlpEndpoint !== undefined && { OTEL_EXPORTER_OTLP_ENDPOINT: otlpEndpoint }),
-  };
-}
 
 /** Each transport against the bare library it is built on. */
 export const BASELINE_OF: Record<TransportKind, BaselineName> = {

@@ -1,9 +1,11 @@
 /**
  * Telemetry's price: each transport's small call (echo 64 B, at the headline concurrencies)
- * with traces and metrics off (as the RPC section runs), and on with no call, one call in a
- * hundred and every call traced — on both sides, spans kept in memory and exported over OTLP to
- * the run's collector process (as to a Jaeger), per-call histograms observed. The four modes
- * alternate within each repetition, so drift over the run touches them alike.
+ * with traces and metrics off (as the RPC section runs); with only OpenTelemetry's
+ * AsyncLocalStorage context manager on (Node's async hooks, which every promise then pays for);
+ * and with telemetry on and no call, one call in a hundred and every call traced — on both sides,
+ * spans kept in memory and exported over OTLP to the run's collector process (as to a Jaeger),
+ * per-call histograms observed. The five modes alternate within each repetition, so drift over the
+ * run touches them alike.
  *
  * The load generator turns its own telemetry on only around a traced run: it is global to a
  * process, and every other measurement of the suite runs without it.
@@ -11,19 +13,12 @@
  * Then the same question on the whole application: the social mix with telemetry off and on
  * (telemetry-social.ts).
  */
-import { startTelemetry } from '@chirp/telemetry';
 import { headlineLevels } from '../comparison.js';
 import { closedLoop } from '../load/closed-loop.js';
 import { summarise, type RequestSource, type RunFigures } from '../load/run.js';
 import type { TelemetryMode, TelemetrySection } from '../results/telemetry.js';
-import {
-  TRACING_MODES,
-  echoPayload,
-  tracingEnv,
-  type Caller,
-  type TargetName,
-  type TracingMode,
-} from '../targets/index.js';
+import { startTracing } from '../targets/chirp.js';
+import { TRACING_MODES, echoPayload, type Caller, type TargetName } from '../targets/index.js';
 import { ROOT_CONTEXT, TraceFlags, context as contexts, trace } from '@opentelemetry/api';
 import { newSpanId, newTraceId, type TransportKind } from '@chirp/transport';
 import { describeRun } from './closed-loop-workload.js';
@@ -102,7 +97,13 @@ export const telemetryWorkload: Workload<'telemetry'> = {
 };
 
 /** One request in how many is traced, in each mode (0: none). */
-const SAMPLED_EVERY: Record<TelemetryMode, number> = { off: 0, untraced: 0, sampled: SAMPLE_EVERY, traced: 1 };
+const SAMPLED_EVERY: Record<TelemetryMode, number> = {
+  off: 0,
+  context: 0,
+  untraced: 0,
+  sampled: SAMPLE_EVERY,
+  traced: 1,
+};
 
 /**
  * The echo call as one service makes it of another: inside a request, under that request's trace
@@ -130,10 +131,10 @@ function callsInRequests(caller: Caller, payload: unknown, every: number): Reque
 /** Run `measure` with this process's telemetry on as `mode` says (and off again after). */
 async function withCallerTelemetry<T>(mode: TelemetryMode, endpoint: string, measure: () => Promise<T>): Promise<T> {
   if (mode === 'off') return measure();
-  const telemetry = startTelemetry({ service: 'bench-load', env: tracingEnv(mode as TracingMode, endpoint) });
+  const stop = startTracing(mode, 'bench-load', endpoint);
   try {
     return await measure();
   } finally {
-    await telemetry.stop();
+    await stop();
   }
 }
