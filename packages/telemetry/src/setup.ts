@@ -154,7 +154,7 @@ function setUp({ service, env, logger }: TelemetryOptions): Telemetry {
 /**
  * OpenTelemetry's AsyncLocalStorage context manager, registered for the whole process, so that what
  * a handler does after an `await` (its calls, queries, log lines) still finds the handler's trace.
- * Returns how to unregister it. On its own it is what the benchmark's "context only" mode runs:
+ * Returns how to unregister it. On its own it is the benchmark's "context manager only" mode:
  * Node's async hooks, once on, run for every promise in the process, traced or not.
  */
 export function propagateContext(): () => void {
