@@ -249,11 +249,12 @@ function positive(value: string | undefined, fallback: number): number {
 
 /** OTEL_EXPORTER_OTLP_TRACES_COMPRESSION, or else OTEL_EXPORTER_OTLP_COMPRESSION: gzip or none. */
 function compressionFrom(env: Env): 'gzip' | 'none' {
-  const name = ['OTEL_EXPORTER_OTLP_TRACES_COMPRESSION', 'OTEL_EXPORTER_OTLP_COMPRESSION'].find(
-    (n) => env[n] !== undefined,
-  );
-  const value = (name && env[name]?.trim().toLowerCase()) || 'none';
-  if (value !== 'gzip' && value !== 'none') throw new Error(`${name}=${env[name!]} is not one of gzip, none`);
+  const name =
+    env.OTEL_EXPORTER_OTLP_TRACES_COMPRESSION !== undefined
+      ? 'OTEL_EXPORTER_OTLP_TRACES_COMPRESSION'
+      : 'OTEL_EXPORTER_OTLP_COMPRESSION';
+  const value = env[name]?.trim().toLowerCase() || 'none';
+  if (value !== 'gzip' && value !== 'none') throw new Error(`${name}=${env[name]} is not one of gzip, none`);
   return value;
 }
 

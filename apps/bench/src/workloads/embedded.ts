@@ -15,7 +15,7 @@ import { performance } from 'node:perf_hooks';
 import { auth, chirpTransportConfig, client } from '@chirp/contracts';
 import { createTransport, type TransportKind } from '@chirp/transport';
 import { LatencyRecorder } from '../load/latency.js';
-import { cpuMicros } from '../process/messages.js';
+import { cpuMicros, type CpuReading } from '../process/messages.js';
 import { EMBEDDED_PROCESSES, totalCpu, type EmbeddedCase, type EmbeddedSection } from '../results/embedded.js';
 import type { Stack, StackProcessName } from '../stack/stack.js';
 import { WebApi } from '../stack/web-api.js';
@@ -125,7 +125,16 @@ async function cpuPerRequest(
 ): Promise<Partial<Record<StackProcessName, number>>> {
   const before = stack.cpu();
   await run();
-  const after = stack.cpu();
+  return cpuMsPerRequest(before, stack.cpu(), names, requests);
+}
+
+/** Each of `names`' CPU between two readings of the stack, per request, ms (0 for a process that did nothing). */
+export function cpuMsPerRequest(
+  before: Partial<Record<StackProcessName, CpuReading>>,
+  after: Partial<Record<StackProcessName, CpuReading>>,
+  names: StackProcessName[],
+  requests: number,
+): Partial<Record<StackProcessName, number>> {
   const perRequest: Partial<Record<StackProcessName, number>> = {};
   for (const name of names) {
     const [from, to] = [before[name], after[name]];
