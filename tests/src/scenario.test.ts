@@ -79,7 +79,35 @@ describe.each([...TRANSPORT_KINDS, 'mixed'] as const)('the Chirp scenario over %
     const eventsKind = transport === 'mixed' ? 'udp' : transport;
     expect(spans.find((span) => span.name === 'process post.created')?.attributes['chirp.transport']).toBe(eventsKind);
   });
+
+  it('hangs the queries a handler makes after its own calls, Prisma operations too, under its span', async () => {
+    const { auth, follows, posts } = stack;
+    const [c, d] = await Promise.all(
+      ['carol', 'dave'].map(async (username) => (await auth.signUp({ username, password: 'long enough' })).user),
+    );
+    const traceId = newTraceId();
+    // follow: a call to auth (are both users real?), then an insert through Prisma.
+    await follows.follow({ followerId: c!.id, followeeId: d!.id }, { parent: upstream(traceId) });
+    // a home timeline: a call to follows (whom carol follows), then the timeline's SELECT.
+    await posts.homeTimeline({ userId: c!.id }, { parent: upstream(traceId) });
+    const spans = await eventually(() => {
+      const kept = telemetry()!.spans.spansOf([traceId]);
+      expect(kept.map(nameOf)).toEqual(expect.arrayContaining(['INSERT follows client', 'SELECT posts client']));
+      return kept;
+    });
+    const parentOf = (name: string) => nameOf(spans.find((span) => span.spanId === named(spans, name).parentId)!);
+    expect(parentOf('auth/getUsers client')).toBe('follows/follow server');
+    expect(parentOf('INSERT follows client')).toBe('follows/follow server');
+    expect(parentOf('follows/following client')).toBe('posts/homeTimeline server');
+    expect(parentOf('SELECT posts client')).toBe('posts/homeTimeline server');
+  });
 });
+
+function named(spans: SpanRecord[], name: string): SpanRecord {
+  const span = spans.find((s) => nameOf(s) === name);
+  if (span === undefined) throw new Error(`no span ${name} among ${spans.map(nameOf).join(', ')}`);
+  return span;
+}
 
 /** The names of a span and its ancestors, nearest first. */
 function ancestry(spans: SpanRecord[], span: SpanRecord): string[] {

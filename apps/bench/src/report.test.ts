@@ -129,7 +129,7 @@ describe('bench report', () => {
     expect(run.report).toMatch(/\| tcp \| echo 64 B \| 64 \| [\d,]+ \| [\d,]+ \|.*\| [+-]\d+ \|/);
   });
 
-  it('prices telemetry: each transport off, with the context manager only, and on with no call, 1 in 100 and every call traced, spans exported', () => {
+  it('prices telemetry: each transport off, with AsyncLocalStorage only, and on with no call, 1 in 100 and every call traced, spans exported', () => {
     const telemetry = run.results.sections.telemetry;
     const cases = telemetry.cases.map((c: { transport: string; mode: string; concurrency: number }) =>
       [c.transport, c.mode, c.concurrency].join(' '),
@@ -146,7 +146,7 @@ describe('bench report', () => {
     expect(telemetry.spansExported).toBeGreaterThan(0);
     expect(run.report).toContain('## Telemetry cost (traces and metrics on and off)');
     expect(run.report).toMatch(/\| tcp \| 64 \| off \| [\d,]+ \| – \| [\d.]+ \| \d+ \| – \|/);
-    for (const mode of ['context manager only', 'on, none traced', 'on, 1 in 100 traced', 'on, all traced']) {
+    for (const mode of ['AsyncLocalStorage only', 'on, none traced', 'on, 1 in 100 traced', 'on, all traced']) {
       expect(run.report).toMatch(
         new RegExp(`\\| tcp \\| 64 \\| ${mode} \\| [\\d,]+ \\| -?\\d+% \\| [\\d.]+ \\| \\d+ \\| -?\\d+% \\|`),
       );

@@ -8,8 +8,8 @@
  *                            default ./.data/<service>
  *
  * Opening applies pending migrations (migrate.ts) before Prisma sees the database, and
- * returns the driver adapter to build the service's own generated PrismaClient with, every
- * statement it runs a span (traced.ts).
+ * returns the driver adapter to build the service's own generated PrismaClient with, and the
+ * same database for prepared statements (sql.ts), whose `traced` makes a Prisma operation a span.
  */
 import { mkdir, open, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
@@ -19,7 +19,6 @@ import pg from 'pg';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
 import { migrate, readMigrations, type SqlSession } from './migrate.js';
 import { pgSql, pgliteSql, type Sql } from './sql.js';
-import { traced } from './traced.js';
 
 export type DatabaseKind = 'pglite' | 'postgres';
 
@@ -94,7 +93,7 @@ export async function openDatabase(config: DatabaseConfig, migrationsDir: string
       kind: 'postgres',
       where,
       applied,
-      adapter: traced(new PrismaPg(pool), namespace),
+      adapter: new PrismaPg(pool),
       sql: pgSql(pool, namespace),
       close: () => pool.end(),
     };
@@ -112,7 +111,7 @@ export async function openDatabase(config: DatabaseConfig, migrationsDir: string
       kind: 'pglite',
       where,
       applied,
-      adapter: traced(new PrismaPGlite(pglite), `pglite ${config.service}`),
+      adapter: new PrismaPGlite(pglite),
       sql: pgliteSql(pglite, `pglite ${config.service}`),
       close: async () => {
         if (!pglite.closed) await pglite.close();

@@ -6,12 +6,13 @@
  * one such SELECT through Prisma 6's client engine (its query interpreter and WebAssembly plan)
  * cost ~250–300 µs of a service's CPU, most of what the service spent on the request.
  *
- * Every statement is a span like Prisma's (traced.ts), and values are always parameters, never
+ * Every statement is a span in a traced call (traced.ts), and values are always parameters, never
  * text: declare each statement once, as a constant, with its `$1…` placeholders.
  */
 import { parse, protocol, type PGlite } from '@electric-sql/pglite';
+import type { Context } from '@opentelemetry/api';
 import type pg from 'pg';
-import { traceStatement } from './traced.js';
+import { traceOperation, traceStatement } from './traced.js';
 
 /** One statement: its name (the prepared statement's, unique per service) and its text. */
 export interface Statement {
@@ -20,14 +21,20 @@ export interface Statement {
 }
 
 export interface Sql {
-  /** The rows `statement` returns for `values` (timestamptz as Date, text[] as string[]). */
-  query<Row>(statement: Statement, values: unknown[]): Promise<Row[]>;
+  /**
+   * The rows `statement` returns for `values` (timestamptz as Date, text[] as string[]); a span
+   * under `parent` when that is a traced call's context (a handler's `context.trace`).
+   */
+  query<Row>(statement: Statement, values: unknown[], parent?: Context): Promise<Row[]>;
+  /** One Prisma operation on the same database, in a span under `parent` named like a statement's: `INSERT follows`. */
+  traced<T>(parent: Context, name: string, operation: () => Promise<T>): Promise<T>;
 }
 
 export function pgSql(pool: pg.Pool, namespace: string): Sql {
   return {
-    query: <Row>(statement: Statement, values: unknown[]) =>
-      traceStatement(statement.text, namespace, async () => {
+    traced: (parent, name, operation) => traceOperation(parent, name, namespace, operation),
+    query: <Row>(statement: Statement, values: unknown[], parent?: Context) =>
+      traceStatement(parent, statement.text, namespace, async () => {
         const result = await pool.query({ name: statement.name, text: statement.text, values });
         return result.rows as Row[];
       }),
@@ -44,8 +51,9 @@ export function pgSql(pool: pg.Pool, namespace: string): Sql {
 export function pgliteSql(db: PGlite, namespace: string): Sql {
   const prepared = new Map<string, Prepared>();
   return {
-    query: <Row>(statement: Statement, values: unknown[]) =>
-      traceStatement(statement.text, namespace, () =>
+    traced: (parent, name, operation) => traceOperation(parent, name, namespace, operation),
+    query: <Row>(statement: Statement, values: unknown[], parent?: Context) =>
+      traceStatement(parent, statement.text, namespace, () =>
         // Like query(): after any open transaction (it holds the first lock), alone in the database.
         db._runExclusiveTransaction(() =>
           db.runExclusive(async () => {

@@ -1,49 +1,17 @@
 /**
- * A span for every SQL statement a service sends, through its Prisma client (made at the driver
- * adapter) or straight on the driver (sql.ts):
- * what it times is the database's own work and the round trip to it, not Prisma's (which stays
- * in the handler's time). Named `SELECT posts`, `INSERT follows`, …, with OpenTelemetry's
- * database attributes; the statement's text is Prisma's, with `$1` placeholders, never values.
+ * A span for every SQL statement a service sends on a request's behalf, straight on the driver
+ * (sql.ts), and one around every Prisma operation it makes (`Sql.traced`): what it times is the
+ * database's work and the round trip to it (for Prisma, its own work on the operation too).
+ * Named `SELECT posts`, `INSERT follows`, …, with OpenTelemetry's database attributes; a
+ * statement's text has `$1` placeholders, never values.
  *
- * A statement only gets a span inside a traced call (a recording span is active): start-up
- * queries and unsampled traces cost nothing.
+ * The request's context is handed in (`parent`: the handler's `context.trace`), as the services
+ * hand their trace on everywhere (@chirp/transport's scoped-context.ts). A query gets a span only
+ * inside a traced call: start-up queries and unsampled traces cost nothing.
  */
-import { SpanKind, SpanStatusCode, context, trace } from '@opentelemetry/api';
-import type { SqlDriverAdapterFactory, SqlQuery, SqlQueryable } from '@prisma/driver-adapter-utils';
+import { SpanKind, SpanStatusCode, trace, type Attributes, type Context } from '@opentelemetry/api';
 
 const tracer = trace.getTracer('@chirp/db');
-
-/** `factory`, whose connections' (and transactions') statements are traced. */
-export function traced<F extends SqlDriverAdapterFactory>(factory: F, namespace: string): F {
-  return new Proxy(factory, {
-    get(target, property) {
-      if (property === 'connect') return async () => tracedQueryable(await target.connect(), namespace);
-      return forward(target, property);
-    },
-  });
-}
-
-function tracedQueryable<Q extends SqlQueryable>(queryable: Q, namespace: string): Q {
-  return new Proxy(queryable, {
-    get(target, property) {
-      if (property === 'queryRaw' || property === 'executeRaw') {
-        const run = target[property] as (query: SqlQuery) => Promise<unknown>;
-        return (query: SqlQuery) => traceStatement(query.sql, namespace, () => run.call(target, query));
-      }
-      if (property === 'startTransaction') {
-        const start = (target as unknown as { startTransaction(level?: unknown): Promise<SqlQueryable> })
-          .startTransaction;
-        return async (level?: unknown) => tracedQueryable(await start.call(target, level), namespace);
-      }
-      return forward(target, property);
-    },
-  });
-}
-
-function forward(target: object, property: string | symbol): unknown {
-  const value: unknown = Reflect.get(target, property, target);
-  return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
-}
 
 /**
  * The first table a statement names, looking at its outermost level first (not EXTRACT(EPOCH FROM
@@ -84,11 +52,36 @@ export function summaryOf(sql: string): { operation: string; table: string | und
   return { operation, table: tableOf(body) };
 }
 
-/** Run one SQL statement inside its span (when a recording span is active; else just run it). */
-export async function traceStatement<T>(sql: string, namespace: string, run: () => Promise<T>): Promise<T> {
-  const parent = context.active();
-  if (trace.getSpan(parent)?.isRecording() !== true) return run();
+/** Run one SQL statement inside its span under `parent` (when that is a traced call's; else just run it). */
+export function traceStatement<T>(
+  parent: Context | undefined,
+  sql: string,
+  namespace: string,
+  run: () => Promise<T>,
+): Promise<T> {
+  if (parent === undefined || trace.getSpan(parent)?.isRecording() !== true) return run();
   const { operation, table } = summaryOf(sql);
+  return inSpan(parent, namespace, operation, table, { 'db.query.text': sql }, run);
+}
+
+/**
+ * Run one Prisma operation inside a span under `parent` named as its statement's would be:
+ * `name` is `INSERT follows` (operation, then table).
+ */
+export function traceOperation<T>(parent: Context, name: string, namespace: string, run: () => Promise<T>): Promise<T> {
+  if (trace.getSpan(parent)?.isRecording() !== true) return run();
+  const [operation = name, table] = name.split(' ');
+  return inSpan(parent, namespace, operation, table, {}, run);
+}
+
+async function inSpan<T>(
+  parent: Context,
+  namespace: string,
+  operation: string,
+  table: string | undefined,
+  more: Attributes,
+  run: () => Promise<T>,
+): Promise<T> {
   const span = tracer.startSpan(
     table === undefined ? operation : `${operation} ${table}`,
     {
@@ -97,7 +90,7 @@ export async function traceStatement<T>(sql: string, namespace: string, run: () 
         'db.system.name': 'postgresql',
         'db.namespace': namespace,
         'db.operation.name': operation,
-        'db.query.text': sql,
+        ...more,
         ...(table !== undefined && { 'db.collection.name': table }),
       },
     },

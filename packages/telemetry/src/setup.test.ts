@@ -1,5 +1,6 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import { ROOT_CONTEXT, context, createContextKey } from '@opentelemetry/api';
 import { describe, expect, it } from 'vitest';
 import { startTelemetry } from './setup.js';
 
@@ -25,5 +26,26 @@ describe('startTelemetry', () => {
     // A span store (8 MiB) and an export buffer (8 MiB) each time: tens of MB more, and the garbage collector
     // running for "external memory pressure" on every call after.
     expect(externalBytes() - before).toBeLessThan(4 * 1024 * 1024);
+  });
+
+  it("runs a service's code in its context only until it awaits, unless asked for AsyncLocalStorage (the web app)", async () => {
+    const key = createContextKey('call');
+    const call = ROOT_CONTEXT.setValue(key, 'a call');
+    /** What is active in `call` synchronously, and after an await. */
+    const seen = () =>
+      context.with(call, async () => {
+        const before = context.active();
+        await new Promise((resolve) => setImmediate(resolve));
+        return [before.getValue(key), context.active().getValue(key)];
+      });
+
+    const service = startTelemetry({ service: 'scoped', env: {} });
+    // No async hooks: what runs after an await is on its own, and the services hand their context on.
+    expect(await seen()).toEqual(['a call', undefined]);
+    await service.stop();
+
+    const web = startTelemetry({ service: 'web', env: {}, asyncContext: true });
+    expect(await seen()).toEqual(['a call', 'a call']);
+    await web.stop();
   });
 });

@@ -12,9 +12,10 @@
  *                                   OTEL_EXPORTER_OTLP_HEADERS, _TIMEOUT, _COMPRESSION the requests (otlp-export.ts)
  *
  * Whatever the exporter, recorded spans are also kept in memory (span-store.ts) for the
- * Transports page. Registered globally (tracer provider, AsyncLocalStorage context manager,
- * W3C propagator, the transport's call observer), so the transports, Next.js and the database
- * spans find it without being handed anything.
+ * Transports page. Registered globally (tracer provider, context manager, W3C propagator, the
+ * transport's call observer), so the transports and Next.js find it without being handed anything.
+ * A service's handlers hand their trace on themselves (@chirp/transport's scoped-context.ts); the
+ * web app asks for AsyncLocalStorage (`asyncContext`).
  */
 import { context, diag, propagation, trace, DiagLogLevel, type DiagLogger } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
@@ -29,7 +30,7 @@ import {
   type Sampler,
   type SpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
-import { followParentSampling, observeCalls } from '@chirp/transport';
+import { ScopedContextManager, followParentSampling, observeCalls } from '@chirp/transport';
 import { Metrics } from './metrics.js';
 import { OtlpExport, keyValues } from './otlp-export.js';
 import { SpanStore } from './span-store.js';
@@ -56,6 +57,13 @@ export interface TelemetryOptions {
   env: Record<string, string | undefined>;
   /** Where OpenTelemetry's own complaints go (an exporter that cannot reach its collector). */
   logger?: { warn(obj: object, msg?: string): void };
+  /**
+   * True: what runs after an `await` still finds the trace it was started in (OpenTelemetry's
+   * AsyncLocalStorage context manager), for code that does not hand contexts on — the web app's
+   * routes and Next.js. Default false: a context is active only while `context.with()` runs
+   * synchronously (ScopedContextManager), and Node's async hooks stay off.
+   */
+  asyncContext?: boolean;
 }
 
 const SLOT = Symbol.for('chirp.telemetry');
@@ -101,7 +109,7 @@ function metricsOf(service: string): Metrics {
 const SPANS = Symbol.for('chirp.telemetry.spans');
 const keptSpans = globalThis as typeof globalThis & { [SPANS]?: SpanStore };
 
-function setUp({ service, env, logger }: TelemetryOptions): Telemetry {
+function setUp({ service, env, logger, asyncContext = false }: TelemetryOptions): Telemetry {
   const metrics = metricsOf(service);
   const spans = (keptSpans[SPANS] ??= new SpanStore());
   const tracing = env.OTEL_SDK_DISABLED?.trim().toLowerCase() !== 'true';
@@ -130,7 +138,7 @@ function setUp({ service, env, logger }: TelemetryOptions): Telemetry {
   const sampler = samplerFromEnv(env);
   const provider = new BasicTracerProvider({ resource, spanProcessors: processors, sampler });
   trace.setGlobalTracerProvider(provider);
-  const unpropagate = propagateContext();
+  const unpropagate = asyncContext ? propagateContext() : scopeContext();
   propagation.setGlobalPropagator(new W3CTraceContextPropagator());
   observeCalls(metrics);
   followParentSampling(sampler instanceof ParentBasedSampler);
@@ -154,11 +162,17 @@ function setUp({ service, env, logger }: TelemetryOptions): Telemetry {
 /**
  * OpenTelemetry's AsyncLocalStorage context manager, registered for the whole process, so that what
  * a handler does after an `await` (its calls, queries, log lines) still finds the handler's trace.
- * Returns how to unregister it. On its own it is the benchmark's "context manager only" mode:
+ * Returns how to unregister it. On its own it is the benchmark's "AsyncLocalStorage only" mode:
  * Node's async hooks, once on, run for every promise in the process, traced or not.
  */
 export function propagateContext(): () => void {
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+  return () => context.disable();
+}
+
+/** The services' context manager (ScopedContextManager), registered for the whole process; returns how to unregister it. */
+function scopeContext(): () => void {
+  context.setGlobalContextManager(new ScopedContextManager());
   return () => context.disable();
 }
 

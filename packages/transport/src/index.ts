@@ -16,5 +16,6 @@ export {
   type TraceCarrier,
 } from './tracing.js';
 export { onward } from './options.js';
+export { ScopedContextManager } from './scoped-context.js';
 export { expandReplicas, type Lookup } from './replicas.js';
 export { DELIVERY_LIMIT } from './amqp/topology.js';

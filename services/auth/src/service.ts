@@ -31,7 +31,7 @@ import {
   type Profile,
   type User,
 } from '@chirp/contracts';
-import type { Logger, Transport } from '@chirp/transport';
+import type { CallContext, Logger, Transport } from '@chirp/transport';
 import { isUniqueViolation, type Sql } from '@chirp/db';
 import type { PrismaClient } from './generated/prisma/client.js';
 import {
@@ -83,8 +83,14 @@ export function createAuthService({
   const dummyHash = dummyPasswordHash(bcryptCost);
 
   /** The account an earlier sign-up with this key made, if any. */
-  async function signedUpWith(idempotencyKey: string, username: string): Promise<User | undefined> {
-    const earlier = await prisma.user.findUnique({ where: { idempotencyKey } });
+  async function signedUpWith(
+    idempotencyKey: string,
+    username: string,
+    context: CallContext,
+  ): Promise<User | undefined> {
+    const earlier = await sql.traced(context.trace, 'SELECT users', () =>
+      prisma.user.findUnique({ where: { idempotencyKey } }),
+    );
     if (earlier === null) return undefined;
     if (earlier.username !== username) {
       throw new DomainError(
@@ -96,19 +102,21 @@ export function createAuthService({
   }
 
   return {
-    async signUp({ username, password, idempotencyKey, clientAddress }) {
+    async signUp({ username, password, idempotencyKey, clientAddress }, context) {
       checkPasswordRules(password);
       const name = username.toLowerCase();
       if (idempotencyKey !== undefined) {
-        const earlier = await signedUpWith(idempotencyKey, name);
+        const earlier = await signedUpWith(idempotencyKey, name, context);
         if (earlier) return { user: earlier }; // a retry: not another sign-up
       }
       const attempt = signUps.begin(clientAddress);
       try {
         const passwordHash = await hashPassword(password, bcryptCost);
-        const row = await prisma.user.create({
-          data: { id: randomUUID(), username: name, passwordHash, idempotencyKey: idempotencyKey ?? null },
-        });
+        const row = await sql.traced(context.trace, 'INSERT users', () =>
+          prisma.user.create({
+            data: { id: randomUUID(), username: name, passwordHash, idempotencyKey: idempotencyKey ?? null },
+          }),
+        );
         return { user: toUser(row) };
       } catch (err) {
         if (!isUniqueViolation(err)) {
@@ -116,7 +124,7 @@ export function createAuthService({
           throw err;
         }
         // A concurrent retry of this very sign-up may have won the race: it is not a conflict.
-        const earlier = idempotencyKey === undefined ? undefined : await signedUpWith(idempotencyKey, name);
+        const earlier = idempotencyKey === undefined ? undefined : await signedUpWith(idempotencyKey, name, context);
         if (earlier) {
           attempt.abandoned();
           return { user: earlier };
@@ -125,12 +133,14 @@ export function createAuthService({
       }
     },
 
-    async logIn({ username, password, clientAddress }) {
+    async logIn({ username, password, clientAddress }, context) {
       const name = username.toLowerCase();
       const attempt = throttle.begin(name, clientAddress);
       let row;
       try {
-        row = await prisma.user.findUnique({ where: { username: name } });
+        row = await sql.traced(context.trace, 'SELECT users', () =>
+          prisma.user.findUnique({ where: { username: name } }),
+        );
         const right = await verifyPassword(password, row?.passwordHash ?? (await dummyHash));
         if (row === null || !right) throw wrongCredentials(); // counted by the throttle
         attempt.succeeded();
@@ -140,20 +150,25 @@ export function createAuthService({
       }
       const token = newSessionToken();
       const expiresAt = new Date(Date.now() + sessionTtlMs);
-      await prisma.session.create({ data: { tokenHash: hashToken(token), userId: row.id, expiresAt } });
+      const session = { tokenHash: hashToken(token), userId: row.id, expiresAt };
+      await sql.traced(context.trace, 'INSERT sessions', () => prisma.session.create({ data: session }));
       return { token, user: toUser(row), expiresAt: expiresAt.toISOString() };
     },
 
-    async verify({ token }) {
-      const [row] = await sql.query<UserRow>(SESSION_USER, [hashToken(token)]);
+    async verify({ token }, context) {
+      const [row] = await sql.query<UserRow>(SESSION_USER, [hashToken(token)], context.trace);
       if (row === undefined) throw noSession();
       return { user: toUser(row) };
     },
 
     async logOut({ token }, context) {
       const tokenHash = hashToken(token);
-      const ended = await prisma.$queryRaw<{ userId: string }[]>`
-        DELETE FROM sessions WHERE token_hash = ${tokenHash} RETURNING user_id AS "userId"`;
+      const ended = await sql.traced(
+        context.trace,
+        'DELETE sessions',
+        () => prisma.$queryRaw<{ userId: string }[]>`
+          DELETE FROM sessions WHERE token_hash = ${tokenHash} RETURNING user_id AS "userId"`,
+      );
       for (const { userId } of ended) {
         const event = { sessionId: sessionIdOf(token) };
         await publish(transport, auth, 'session.revoked', event, { parent: context.trace }).catch((err: unknown) =>
@@ -163,30 +178,34 @@ export function createAuthService({
       return {};
     },
 
-    async getUsers({ ids }) {
+    async getUsers({ ids }, context) {
       const unique = [...new Set(ids)];
-      const rows = await sql.query<UserRow>(USERS_BY_ID, [unique]);
+      const rows = await sql.query<UserRow>(USERS_BY_ID, [unique], context.trace);
       const byId = new Map(rows.map((row) => [row.id, toUser(row)]));
       return { users: unique.flatMap((id) => byId.get(id) ?? []) };
     },
 
-    async getProfile({ userId }) {
-      const [profile] = await sql.query<Profile>(PROFILE, [userId]);
+    async getProfile({ userId }, context) {
+      const [profile] = await sql.query<Profile>(PROFILE, [userId], context.trace);
       if (profile === undefined) throw new DomainError('NOT_FOUND', `no user ${userId}`);
       return profile;
     },
 
-    async updateProfile({ userId, displayName, bio }) {
-      const [profile] = await sql.query<Profile>(UPDATE_PROFILE, [
-        userId,
-        profileText(displayName, 'display name', MAX_DISPLAY_NAME_CHARS, { oneLine: true }),
-        profileText(bio, 'bio', MAX_BIO_CHARS),
-      ]);
+    async updateProfile({ userId, displayName, bio }, context) {
+      const [profile] = await sql.query<Profile>(
+        UPDATE_PROFILE,
+        [
+          userId,
+          profileText(displayName, 'display name', MAX_DISPLAY_NAME_CHARS, { oneLine: true }),
+          profileText(bio, 'bio', MAX_BIO_CHARS),
+        ],
+        context.trace,
+      );
       if (profile === undefined) throw new DomainError('NOT_FOUND', `no user ${userId}`);
       return profile;
     },
 
-    async findUsers({ prefix, after, limit = FIND_USERS_DEFAULT_LIMIT }) {
+    async findUsers({ prefix, after, limit = FIND_USERS_DEFAULT_LIMIT }, context) {
       const start = prefix.toLowerCase();
       if (!USERNAME_CHARS.test(start)) return { users: [] };
       // Byte order ("C" collation, see the migration): every name starting with `start` lies in
@@ -196,6 +215,7 @@ export function createAuthService({
       const rows = await sql.query<UserRow>(
         from === undefined || from < start ? USERS_IN_RANGE : USERS_IN_RANGE_AFTER,
         [from === undefined || from < start ? start : from, `${start}~`, limit + 1],
+        context.trace,
       );
       const users = rows.slice(0, limit).map(toUser);
       return rows.length > limit ? { users, next: users.at(-1)!.username } : { users };

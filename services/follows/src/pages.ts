@@ -7,6 +7,7 @@
  */
 import { DomainError } from '@chirp/contracts';
 import { decodeKeyset, encodeKeyset, type Sql, type Statement } from '@chirp/db';
+import type { CallContext } from '@chirp/transport';
 
 export type Direction = 'followers' | 'following';
 
@@ -41,6 +42,7 @@ export async function listPage(
   sql: Sql,
   direction: Direction,
   request: { userId: string; cursor?: string; limit: number },
+  context: CallContext,
 ): Promise<Page> {
   const after = request.cursor === undefined ? undefined : (decodeKeyset(request.cursor) ?? badCursor());
   const { first, after: next } = PAGES[direction];
@@ -49,6 +51,7 @@ export async function listPage(
     after === undefined
       ? [request.userId, request.limit + 1]
       : [request.userId, request.limit + 1, after.createdAt.toISOString(), after.id],
+    context.trace,
   );
   const page = rows.slice(0, request.limit);
   const last = page.at(-1);

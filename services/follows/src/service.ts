@@ -38,48 +38,59 @@ export function createFollowsService({ prisma, sql, users }: FollowsDeps): Imple
       if (followerId === followeeId) throw new DomainError('INVALID_ARGUMENT', 'you cannot follow yourself');
       await users.requireExisting([followerId, followeeId], context);
       // INSERT … ON CONFLICT DO NOTHING: concurrent identical follows all succeed, one row.
-      await prisma.follow.createMany({ data: [{ followerId, followeeId }], skipDuplicates: true });
+      await sql.traced(context.trace, 'INSERT follows', () =>
+        prisma.follow.createMany({ data: [{ followerId, followeeId }], skipDuplicates: true }),
+      );
       return { following: true };
     },
 
-    async unfollow({ followerId, followeeId }) {
-      await prisma.follow.deleteMany({ where: { followerId, followeeId } });
+    async unfollow({ followerId, followeeId }, context) {
+      await sql.traced(context.trace, 'DELETE follows', () =>
+        prisma.follow.deleteMany({ where: { followerId, followeeId } }),
+      );
       return { following: false };
     },
 
-    async isFollowing({ followerId, followeeId }) {
-      const edge = await prisma.follow.findUnique({
-        where: { followerId_followeeId: { followerId, followeeId } },
-        select: { createdAt: true },
-      });
+    async isFollowing({ followerId, followeeId }, context) {
+      const edge = await sql.traced(context.trace, 'SELECT follows', () =>
+        prisma.follow.findUnique({
+          where: { followerId_followeeId: { followerId, followeeId } },
+          select: { createdAt: true },
+        }),
+      );
       return { following: edge !== null };
     },
 
-    followers: ({ userId, cursor, limit }) =>
-      listPage(sql, 'followers', { userId, cursor, limit: limit ?? PAGE_SIZE_DEFAULT }),
+    followers: ({ userId, cursor, limit }, context) =>
+      listPage(sql, 'followers', { userId, cursor, limit: limit ?? PAGE_SIZE_DEFAULT }, context),
 
-    following: ({ userId, cursor, limit }) =>
-      listPage(sql, 'following', { userId, cursor, limit: limit ?? PAGE_SIZE_DEFAULT }),
+    following: ({ userId, cursor, limit }, context) =>
+      listPage(sql, 'following', { userId, cursor, limit: limit ?? PAGE_SIZE_DEFAULT }, context),
 
-    async followingAmong({ followerId, userIds }) {
-      const edges = await prisma.follow.findMany({
-        where: { followerId, followeeId: { in: userIds } },
-        select: { followeeId: true },
-      });
+    async followingAmong({ followerId, userIds }, context) {
+      const edges = await sql.traced(context.trace, 'SELECT follows', () =>
+        prisma.follow.findMany({
+          where: { followerId, followeeId: { in: userIds } },
+          select: { followeeId: true },
+        }),
+      );
       const followed = new Set(edges.map((edge) => edge.followeeId));
       return { userIds: userIds.filter((id) => followed.has(id)) };
     },
 
-    async mostFollowed({ viewerId, limit = SUGGESTIONS_DEFAULT }) {
-      const rows = await sql.query<{ userId: string; followers: number }>(MOST_FOLLOWED, [viewerId ?? '', limit]);
+    async mostFollowed({ viewerId, limit = SUGGESTIONS_DEFAULT }, context) {
+      const rows = await sql.query<{ userId: string; followers: number }>(
+        MOST_FOLLOWED,
+        [viewerId ?? '', limit],
+        context.trace,
+      );
       return { users: rows.map((row) => ({ userId: row.userId, followers: Number(row.followers) })) };
     },
 
-    async counts({ userId }) {
-      const [followers, following] = await Promise.all([
-        prisma.follow.count({ where: { followeeId: userId } }),
-        prisma.follow.count({ where: { followerId: userId } }),
-      ]);
+    async counts({ userId }, context) {
+      const count = (where: { followeeId: string } | { followerId: string }) =>
+        sql.traced(context.trace, 'SELECT follows', () => prisma.follow.count({ where }));
+      const [followers, following] = await Promise.all([count({ followeeId: userId }), count({ followerId: userId })]);
       return { followers, following };
     },
   };

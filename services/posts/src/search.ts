@@ -10,6 +10,7 @@
  */
 import { PAGE_SIZE_DEFAULT } from '@chirp/contracts';
 import { encodeKeyset, type Sql } from '@chirp/db';
+import type { CallContext } from '@chirp/transport';
 import { searchAfter } from './cursor.js';
 import { SEARCH } from './queries.js';
 import type { Page, PageRequest } from './timeline.js';
@@ -19,12 +20,13 @@ interface Match extends StoredPost {
   rank: number;
 }
 
-export async function searchPosts(sql: Sql, query: string, request: PageRequest): Promise<Page> {
+export async function searchPosts(sql: Sql, query: string, request: PageRequest, context: CallContext): Promise<Page> {
   const limit = request.limit ?? PAGE_SIZE_DEFAULT;
   const after = request.cursor === undefined ? undefined : searchAfter(request.cursor);
   const rows = await sql.query<Match>(
     after === undefined ? SEARCH.first : SEARCH.after,
     after === undefined ? [query, limit + 1] : [query, limit + 1, after.rank, after.createdAt.toISOString(), after.id],
+    context.trace,
   );
   const page = rows.slice(0, limit);
   const last = page.at(-1);

@@ -76,19 +76,23 @@ export function createPostsService(deps: PostsDeps): Implementation<typeof posts
       const { id, createdAt } = newPostId();
       const post = toWire({ id, createdAt, text, authorId: request.authorId, authorUsername: request.authorUsername });
       const event: PostCreated = { post, traceId: context.traceId };
-      const [stored] = await sql.query<StoredPost & { outboxId: string }>(INSERT_POST, [
-        id,
-        createdAt,
-        text,
-        request.authorId,
-        request.authorUsername,
-        key,
-        JSON.stringify(event),
-        traceparentOf(context.trace),
-      ]);
+      const [stored] = await sql.query<StoredPost & { outboxId: string }>(
+        INSERT_POST,
+        [
+          id,
+          createdAt,
+          text,
+          request.authorId,
+          request.authorUsername,
+          key,
+          JSON.stringify(event),
+          traceparentOf(context.trace),
+        ],
+        context.trace,
+      );
       if (stored === undefined) {
         // A retry, or a racing copy, of a create with this key: the first post, and no second event.
-        const [first] = await sql.query<StoredPost>(EARLIER_POST, [request.authorId, key]);
+        const [first] = await sql.query<StoredPost>(EARLIER_POST, [request.authorId, key], context.trace);
         if (first === undefined) throw new Error(`posts: the insert with key ${key} met a row that is gone`);
         return { post: toWire(first) };
       }
@@ -98,14 +102,15 @@ export function createPostsService(deps: PostsDeps): Implementation<typeof posts
 
     async delete(request, context) {
       const event: PostDeleted = { postId: request.id, authorId: request.authorId, traceId: context.traceId };
-      const [deleted] = await sql.query<{ id: string; outboxId: string }>(DELETE_POST, [
-        request.id,
-        request.authorId,
-        JSON.stringify(event),
-        traceparentOf(context.trace),
-      ]);
+      const [deleted] = await sql.query<{ id: string; outboxId: string }>(
+        DELETE_POST,
+        [request.id, request.authorId, JSON.stringify(event), traceparentOf(context.trace)],
+        context.trace,
+      );
       if (deleted === undefined) {
-        const post = await prisma.post.findUnique({ where: { id: request.id }, select: { id: true } });
+        const post = await sql.traced(context.trace, 'SELECT posts', () =>
+          prisma.post.findUnique({ where: { id: request.id }, select: { id: true } }),
+        );
         if (post) throw new DomainError('PERMISSION_DENIED', 'only its author can delete a post');
         throw new DomainError('NOT_FOUND', `no post ${request.id}`);
       }
@@ -113,26 +118,32 @@ export function createPostsService(deps: PostsDeps): Implementation<typeof posts
       return {};
     },
 
-    async get(request) {
-      const post = await prisma.post.findUnique({ where: { id: request.id }, select: POST_FIELDS });
+    async get(request, context) {
+      const post = await sql.traced(context.trace, 'SELECT posts', () =>
+        prisma.post.findUnique({ where: { id: request.id }, select: POST_FIELDS }),
+      );
       if (!post) throw new DomainError('NOT_FOUND', `no post ${request.id}`);
       return { post: toWire(post) };
     },
 
-    userTimeline: (request) => timelineOf(sql, [request.userId], request),
+    userTimeline: (request, context) => timelineOf(sql, [request.userId], request, context),
 
     async homeTimeline(request, context) {
       const authors = await homeAuthors(transport, logger, request.userId, deps.homeMaxFollowees, context);
-      return timelineOf(sql, authors, request);
+      return timelineOf(sql, authors, request, context);
     },
 
-    async recentAuthors({ limit = 10 }) {
-      const rows = await sql.query<{ userId: string; username: string; lastPostAt: Date }>(RECENT_AUTHORS, [limit]);
+    async recentAuthors({ limit = 10 }, context) {
+      const rows = await sql.query<{ userId: string; username: string; lastPostAt: Date }>(
+        RECENT_AUTHORS,
+        [limit],
+        context.trace,
+      );
       return {
         authors: rows.map((row) => ({ ...row, lastPostAt: new Date(row.lastPostAt).toISOString() })),
       };
     },
 
-    search: (request) => searchPosts(sql, request.query, request),
+    search: (request, context) => searchPosts(sql, request.query, request, context),
   };
 }

@@ -43,7 +43,12 @@ const FOLLOWING_PAGE = 1000;
  * `limit` posts just newer than `newerThan`. A page paged back into says how to page forward
  * again (newerCursor: its first post) unless it holds the newest posts.
  */
-export async function timelineOf(sql: Sql, authorIds: string[], request: PageRequest): Promise<Page> {
+export async function timelineOf(
+  sql: Sql,
+  authorIds: string[],
+  request: PageRequest,
+  context: CallContext,
+): Promise<Page> {
   const limit = request.limit ?? PAGE_SIZE_DEFAULT;
   const [statements, authors] =
     authorIds.length === 1
@@ -54,12 +59,11 @@ export async function timelineOf(sql: Sql, authorIds: string[], request: PageReq
       throw new DomainError('INVALID_ARGUMENT', 'page one way at a time: a cursor or newerThan, not both');
     }
     const from = timelineAfter(request.newerThan);
-    const rows = await sql.query<StoredPost>(statements.before, [
-      authors,
-      limit + 1,
-      from.createdAt.toISOString(),
-      from.id,
-    ]);
+    const rows = await sql.query<StoredPost>(
+      statements.before,
+      [authors, limit + 1, from.createdAt.toISOString(), from.id],
+      context.trace,
+    );
     const page = rows.slice(0, limit).reverse();
     const [newest, oldest] = [page[0], page.at(-1)];
     return {
@@ -72,6 +76,7 @@ export async function timelineOf(sql: Sql, authorIds: string[], request: PageReq
   const rows = await sql.query<StoredPost>(
     after === undefined ? statements.first : statements.after,
     after === undefined ? [authors, limit + 1] : [authors, limit + 1, after.createdAt.toISOString(), after.id],
+    context.trace,
   );
   const page = rows.slice(0, limit);
   const [newest, last] = [page[0], page.at(-1)];

@@ -1,6 +1,6 @@
 /**
- * The report's telemetry section: each transport's small call with telemetry off, with only the
- * context manager on, and on with no call, one call in a hundred and every call traced —
+ * The report's telemetry section: each transport's small call with telemetry off, with only
+ * OpenTelemetry's AsyncLocalStorage context manager on, and on with no call, one call in a hundred and every call traced —
  * throughput, p99 and CPU per call against off, with a chart — then the whole application's
  * social mix with telemetry off and on.
  */
@@ -12,7 +12,7 @@ import { TARGET_COLORS, barChart } from './svg.js';
 const MODES = ['off', 'context', 'untraced', 'sampled', 'traced'] as const satisfies readonly TelemetryMode[];
 const MODE_NAMES: Record<TelemetryMode, string> = {
   off: 'off',
-  context: 'context manager only',
+  context: 'AsyncLocalStorage only',
   untraced: 'on, none traced',
   sampled: 'on, 1 in 100 traced',
   traced: 'on, all traced',
@@ -30,9 +30,11 @@ export function renderTelemetry(section: TelemetrySection): Rendered {
     '## Telemetry cost (traces and metrics on and off)',
     '',
     `Each transport's small call (echo ${section.payloadBytes} B) with telemetry off (as in the RPC section); with ` +
-      "only OpenTelemetry's AsyncLocalStorage context manager registered (**context manager only**: no spans, no " +
-      "metrics, but Node's async hooks run for every promise in both processes, as they must for a handler's calls " +
-      'to find their trace after an `await`); and with telemetry on, no call traced, one call in 100 and every call ' +
+      "only OpenTelemetry's AsyncLocalStorage context manager registered (**AsyncLocalStorage only**: no spans, no " +
+      "metrics, but Node's async hooks run for every promise in both processes: what it would cost for a handler's " +
+      "calls to find their trace after an `await` by themselves; Chirp's handlers hand it on instead, and telemetry " +
+      'on runs with a context manager that only scopes synchronous code); and with telemetry on, no call traced, ' +
+      'one call in 100 and every call ' +
       '(`OTEL_TRACES_SAMPLER=parentbased_traceidratio`, `OTEL_TRACES_SAMPLER_ARG=0`, `0.01` or `1`): on both ' +
       "sides, per-call histograms observed, the trace context carried, and the traced calls' spans kept for the " +
       'Transports page and exported over OTLP/HTTP to a collector process. Each call is made as one service makes ' +

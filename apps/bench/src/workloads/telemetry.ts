@@ -1,9 +1,10 @@
 /**
  * Telemetry's price: each transport's small call (echo 64 B, at the headline concurrencies)
  * with traces and metrics off (as the RPC section runs); with only OpenTelemetry's
- * AsyncLocalStorage context manager on (Node's async hooks, which every promise then pays for);
- * and with telemetry on and no call, one call in a hundred and every call traced — on both sides,
- * spans kept in memory and exported over OTLP to the run's collector process (as to a Jaeger),
+ * AsyncLocalStorage context manager on (Node's async hooks, which every promise then pays for:
+ * what the services avoid by handing their context on); and with telemetry on as the services
+ * run it (@chirp/transport's scoped-context.ts) and no call, one call in a hundred and every call
+ * traced — on both sides, spans kept in memory and exported over OTLP to the run's collector process (as to a Jaeger),
  * per-call histograms observed. The five modes alternate within each repetition, so drift over the
  * run touches them alike.
  *

@@ -13,7 +13,9 @@ import { processEnv, webConfig } from './config.js';
 const warn = (obj: object, msg?: string) => console.error(JSON.stringify({ level: 'warn', name: 'web', msg, ...obj }));
 
 export function startWebTelemetry(): Telemetry {
-  const telemetry = startTelemetry({ service: 'web', env: processEnv(), logger: { warn } });
+  // Route handlers call the services after awaits of their own, without handing the request's
+  // context on: they find it through AsyncLocalStorage.
+  const telemetry = startTelemetry({ service: 'web', env: processEnv(), logger: { warn }, asyncContext: true });
   const { host, port } = webConfig().admin;
   const admin = http.createServer((req, res) => {
     if ((req.url ?? '/').split('?')[0] === '/healthz') {

@@ -1,11 +1,10 @@
 /**
  * Spans for tests: an OpenTelemetry SDK that keeps every finished span in memory, registered
- * for the whole test process (as a service's telemetry would be), with the AsyncLocalStorage
- * context manager so a handler's own calls find its span. Kept apart from testing/index.ts,
+ * for the whole test process (as a service's telemetry would be), with the services' context
+ * manager (scoped-context.ts): a handler's own calls find its span only when handed it. Kept apart from testing/index.ts,
  * which the bench imports at run time without the SDK.
  */
 import { ROOT_CONTEXT, TraceFlags, context, trace, type Context } from '@opentelemetry/api';
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import {
   BasicTracerProvider,
   InMemorySpanExporter,
@@ -13,6 +12,7 @@ import {
   type ReadableSpan,
 } from '@opentelemetry/sdk-trace-base';
 import { newSpanId, newTraceId } from '../ids.js';
+import { ScopedContextManager } from '../scoped-context.js';
 
 export type { ReadableSpan };
 
@@ -29,7 +29,7 @@ export function recordSpans(): RecordedSpans {
   if (recorded !== undefined) return recorded;
   const exporter = new InMemorySpanExporter();
   trace.setGlobalTracerProvider(new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }));
-  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+  context.setGlobalContextManager(new ScopedContextManager());
   recorded = {
     all: () => exporter.getFinishedSpans(),
     ofTrace: (traceId) => exporter.getFinishedSpans().filter((span) => span.spanContext().traceId === traceId),
