@@ -161,7 +161,8 @@ function setUp({ service, env, logger, asyncContext = false }: TelemetryOptions)
 
 /**
  * OpenTelemetry's AsyncLocalStorage context manager, registered for the whole process, so that what
- * a handler does after an `await` (its calls, queries, log lines) still finds the handler's trace.
+ * code does after an `await` (its calls, log lines) still finds its trace without being handed it:
+ * the web app's (`asyncContext`), whose Next.js runs on AsyncLocalStorage of its own anyway.
  * Returns how to unregister it. On its own it is the benchmark's "AsyncLocalStorage only" mode:
  * Node's async hooks, once on, run for every promise in the process, traced or not.
  */
