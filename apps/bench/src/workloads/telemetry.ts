@@ -4,8 +4,8 @@
  * AsyncLocalStorage context manager on (Node's async hooks, which every promise then pays for:
  * what the services avoid by handing their context on); and with telemetry on as the services
  * run it (@chirp/transport's scoped-context.ts) and no call, one call in a hundred and every call
- * traced — on both sides, spans kept in memory and exported over OTLP to the run's collector process (as to a Jaeger),
- * per-call histograms observed. The five modes alternate within each repetition, so drift over the
+ * traced — on both sides, spans kept in memory and exported over OTLP to the run's collector
+ * process (as to a Jaeger), per-call histograms observed. The five modes alternate within each repetition, so drift over the
  * run touches them alike.
  *
  * The load generator turns its own telemetry on only around a traced run: it is global to a

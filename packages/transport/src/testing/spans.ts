@@ -1,8 +1,8 @@
 /**
  * Spans for tests: an OpenTelemetry SDK that keeps every finished span in memory, registered
  * for the whole test process (as a service's telemetry would be), with the services' context
- * manager (scoped-context.ts): a handler's own calls find its span only when handed it. Kept apart from testing/index.ts,
- * which the bench imports at run time without the SDK.
+ * manager (scoped-context.ts): a handler's own calls find its span only when handed it. Kept
+ * apart from testing/index.ts, which the bench imports at run time without the SDK.
  */
 import { ROOT_CONTEXT, TraceFlags, context, trace, type Context } from '@opentelemetry/api';
 import {
