@@ -1,8 +1,8 @@
 /**
  * The report's telemetry section: each transport's small call with telemetry off, with only
  * OpenTelemetry's AsyncLocalStorage context manager on, and on with no call, one call in a
- * hundred and every call traced — throughput, p99 and CPU per call against off, with a chart — then the whole application's
- * social mix with telemetry off and on.
+ * hundred and every call traced — throughput, p99 and CPU per call against off, with a chart —
+ * then the whole application's social mix with telemetry off and on.
  */
 import type { SocialTelemetryCase, TelemetryCase, TelemetryMode, TelemetrySection } from '../results/telemetry.js';
 import type { Rendered } from '../results/rendered.js';
