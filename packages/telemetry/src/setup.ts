@@ -12,12 +12,21 @@
  *                                   OTEL_EXPORTER_OTLP_HEADERS, _TIMEOUT, _COMPRESSION the requests (otlp-export.ts)
  *
  * Whatever the exporter, recorded spans are also kept in memory (span-store.ts) for the
- * Transports page. Registered globally (tracer provider, context manager, W3C propagator, the
+ * Transports page. The transports' own spans are made by a tracer written for them (call-tracer.ts),
+ * the rest by the SDK's. Registered globally (tracer provider, context manager, W3C propagator, the
  * transport's call observer), so the transports and Next.js find it without being handed anything.
  * A service's handlers hand their trace on themselves (@chirp/transport's scoped-context.ts); the
  * web app asks for AsyncLocalStorage (`asyncContext`).
  */
-import { context, diag, propagation, trace, DiagLogLevel, type DiagLogger } from '@opentelemetry/api';
+import {
+  context,
+  diag,
+  propagation,
+  trace,
+  DiagLogLevel,
+  type DiagLogger,
+  type TracerProvider,
+} from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { defaultResource, resourceFromAttributes } from '@opentelemetry/resources';
@@ -30,7 +39,8 @@ import {
   type Sampler,
   type SpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
-import { ScopedContextManager, followParentSampling, observeCalls } from '@chirp/transport';
+import { ScopedContextManager, TRANSPORT_TRACER, followParentSampling, observeCalls } from '@chirp/transport';
+import { CallTracer } from './call-tracer.js';
 import { Metrics } from './metrics.js';
 import { OtlpExport, keyValues } from './otlp-export.js';
 import { SpanStore } from './span-store.js';
@@ -137,7 +147,7 @@ function setUp({ service, env, logger, asyncContext = false }: TelemetryOptions)
     .merge(resourceFromAttributes(resourceAttributesFromEnv(env)));
   const sampler = samplerFromEnv(env);
   const provider = new BasicTracerProvider({ resource, spanProcessors: processors, sampler });
-  trace.setGlobalTracerProvider(provider);
+  trace.setGlobalTracerProvider(withCallTracer(provider, new CallTracer(sampler, resource, processors)));
   const unpropagate = asyncContext ? propagateContext() : scopeContext();
   propagation.setGlobalPropagator(new W3CTraceContextPropagator());
   observeCalls(metrics);
@@ -156,6 +166,14 @@ function setUp({ service, env, logger, asyncContext = false }: TelemetryOptions)
       diag.disable();
       unregister();
     },
+  };
+}
+
+/** `provider`, but with the CallTracer as the transports' tracer (call-tracer.ts). */
+function withCallTracer(provider: TracerProvider, calls: CallTracer): TracerProvider {
+  return {
+    getTracer: (name, version, options) =>
+      name === TRANSPORT_TRACER ? calls : provider.getTracer(name, version, options),
   };
 }
 

@@ -13,6 +13,7 @@ export {
   traceCarrierOf,
   traceContextOf,
   CHIRP_TRANSPORT,
+  TRANSPORT_TRACER,
   type TraceCarrier,
 } from './tracing.js';
 export { onward } from './options.js';

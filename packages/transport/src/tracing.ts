@@ -50,6 +50,12 @@ export interface TraceCarrier {
 }
 
 /**
+ * The name the transports' tracer is asked for by: @chirp/telemetry answers it with a tracer of
+ * its own, made for spans this frequent (call-tracer.ts).
+ */
+export const TRANSPORT_TRACER = '@chirp/transport';
+
+/**
  * The tracer of the SDK registered now, or undefined when none is. Looked up again when the
  * registration changes (a process that turns telemetry off and on, as the benchmark's load
  * generator does): a tracer kept from an earlier provider would go on using that provider's
@@ -61,13 +67,12 @@ function sdkTracer(): Tracer | undefined {
   const proxy = provider instanceof ProxyTracerProvider ? provider : undefined;
   const delegate = proxy?.getDelegate() ?? provider;
   if (registered?.provider !== provider || registered.delegate !== delegate) {
-    const tracer = proxy === undefined ? provider.getTracer(TRACER_NAME) : proxy.getDelegateTracer(TRACER_NAME);
+    const tracer =
+      proxy === undefined ? provider.getTracer(TRANSPORT_TRACER) : proxy.getDelegateTracer(TRANSPORT_TRACER);
     registered = { provider, delegate, tracer };
   }
   return registered.tracer;
 }
-
-const TRACER_NAME = '@chirp/transport';
 
 const FOLLOWS_PARENT = Symbol.for('chirp.transport.followsParentSampling');
 const policy = globalThis as typeof globalThis & { [FOLLOWS_PARENT]?: boolean };
