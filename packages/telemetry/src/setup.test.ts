@@ -1,8 +1,9 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { ROOT_CONTEXT, context, createContextKey } from '@opentelemetry/api';
+import { ROOT_CONTEXT, SamplingDecision, context, createContextKey } from '@opentelemetry/api';
+import { newTraceId } from '@chirp/transport';
 import { describe, expect, it } from 'vitest';
-import { startTelemetry } from './setup.js';
+import { TraceIdRatio, samplerFromEnv, startTelemetry } from './setup.js';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
@@ -47,5 +48,22 @@ describe('startTelemetry', () => {
     const web = startTelemetry({ service: 'web', env: {}, asyncContext: true });
     expect(await seen()).toEqual(['a call', 'a call']);
     await web.stop();
+  });
+
+  it('records about the share of new traces OTEL_TRACES_SAMPLER_ARG asks for, none at 0, all at 1', () => {
+    const ids = Array.from({ length: 20_000 }, newTraceId);
+    const share = (ratio: number) =>
+      ids.filter(
+        (id) => new TraceIdRatio(ratio).shouldSample(ROOT_CONTEXT, id).decision === SamplingDecision.RECORD_AND_SAMPLED,
+      ).length / ids.length;
+    expect(share(0)).toBe(0);
+    expect(share(1)).toBe(1);
+    expect(share(0.01)).toBeGreaterThan(0.007);
+    expect(share(0.01)).toBeLessThan(0.013);
+    expect(share(0.5)).toBeGreaterThan(0.48);
+    expect(share(0.5)).toBeLessThan(0.52);
+    expect(String(samplerFromEnv({ OTEL_TRACES_SAMPLER: 'traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.25' }))).toBe(
+      'TraceIdRatio{0.25}',
+    );
   });
 });
