@@ -15,6 +15,7 @@ import {
   INVALID_SPAN_CONTEXT,
   SamplingDecision,
   SpanKind,
+  SpanStatusCode,
   TraceFlags,
   context as contexts,
   isSpanContextValid,
@@ -111,14 +112,14 @@ export class CallTracer implements Tracer {
 
 /** A recording span of the CallTracer: what the API lets a caller do to it, and what a processor reads of it. */
 class CallSpan implements Span, ReadableSpan {
-  readonly name: string;
+  name: string;
   readonly kind: SpanKind;
   readonly parentSpanContext: SpanContext | undefined;
   /** Wall-clock time, as the SDK takes it; the duration is measured on the monotonic clock. */
   readonly startTime: HrTime;
   endTime: HrTime = [0, 0];
   duration: HrTime = [0, 0];
-  status: SpanStatus = { code: 0 };
+  status: SpanStatus = { code: SpanStatusCode.UNSET };
   readonly attributes: Attributes = {};
   readonly links: Link[] = [];
   readonly events: TimedEvent[] = [];
@@ -194,7 +195,7 @@ class CallSpan implements Span, ReadableSpan {
   }
 
   updateName(name: string): this {
-    if (!this.ended) (this as { name: string }).name = name;
+    if (!this.ended) this.name = name;
     return this;
   }
 

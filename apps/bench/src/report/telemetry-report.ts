@@ -39,7 +39,8 @@ export function renderTelemetry(section: TelemetrySection): Rendered {
       "sides, per-call histograms observed, the trace context carried, and the traced calls' spans kept for the " +
       'Transports page and exported over OTLP/HTTP to a collector process. Each call is made as one service makes ' +
       "it of another, inside a request: under the request's trace context, sampled for none, 1 request in 100 or " +
-      'all, which both sides follow. The modes alternate within each repetition. Δ is against off: throughput ' +
+      'all, which both sides follow. The modes alternate within each repetition, in the reverse order every other ' +
+      'repetition. Δ is against off: throughput ' +
       `and CPU per call (load generator + server). The collector received ${rate(section.spansExported)} spans.`,
     '',
     '| transport | c | telemetry | req/s | Δ req/s | p99 ms | CPU µs/call | Δ CPU |',
