@@ -5,11 +5,12 @@
  * resource, same span processors (the span store, the OTLP export), which receive these spans as
  * they receive the SDK's: a CallSpan is a ReadableSpan.
  *
- * Why: these spans are made for every small call, and with 1 call in 100 traced the SDK's way of
- * making one (attribute sanitizing, span limits, its own self-metrics, a debug line per unsampled
- * span, a clock anchored per span) was most of what tracing cost a 7 µs TCP call. A CallSpan keeps
- * what the processors read and nothing else: no attribute or event limits (the transport sets
- * eight attributes; a handler adding thousands to its server span would keep them all).
+ * Why: these spans are made for every small call, and the SDK's general way of making one (attribute
+ * sanitizing, span limits, its own metrics, a debug line per unsampled span) was about half of what
+ * telemetry cost a call and its handling with nothing traced: 1.5 µs, now 0.8, in a loop of the two
+ * alone (0.6 µs less at 1 call in 100 traced). A CallSpan keeps what the processors read and
+ * nothing else: no attribute or event limits (the transport sets eight attributes; a handler adding
+ * thousands to its server span would keep them all).
  */
 import {
   INVALID_SPAN_CONTEXT,
