@@ -141,14 +141,17 @@ describe('bench report', () => {
         )
         .sort(),
     );
-    for (const c of telemetry.cases) for (const key of FIGURE_KEYS) expect(typeof c.median[key]).toBe('number');
+    for (const c of telemetry.cases) {
+      for (const key of FIGURE_KEYS) expect(typeof c.median[key]).toBe('number');
+      expect(c.collectorCpu).toHaveLength(c.runs.length);
+    }
     expect(telemetry.errors).toEqual({});
     expect(telemetry.spansExported).toBeGreaterThan(0);
     expect(run.report).toContain('## Telemetry cost (traces and metrics on and off)');
-    expect(run.report).toMatch(/\| tcp \| 64 \| off \| [\d,]+ \| – \| [\d.]+ \| \d+ \| – \|/);
+    expect(run.report).toMatch(/\| tcp \| 64 \| off \| [\d,]+ \| – \| [\d.]+ \| \d+ \| – \| \d+ \|/);
     for (const mode of ['AsyncLocalStorage only', 'on, none traced', 'on, 1 in 100 traced', 'on, all traced']) {
       expect(run.report).toMatch(
-        new RegExp(`\\| tcp \\| 64 \\| ${mode} \\| [\\d,]+ \\| -?\\d+% \\| [\\d.]+ \\| \\d+ \\| -?\\d+% \\|`),
+        new RegExp(`\\| tcp \\| 64 \\| ${mode} \\| [\\d,]+ \\| -?\\d+% \\| [\\d.]+ \\| \\d+ \\| -?\\d+% \\| \\d+ \\|`),
       );
     }
   });

@@ -5,7 +5,8 @@
 import type { ChildProcess } from 'node:child_process';
 import type { SpanRecord } from '@chirp/telemetry';
 import { forkChild } from './fork.js';
-import type { FromCollector, ToCollector } from './messages.js';
+import { processTreeCpu } from '../stack/process-cpu.js';
+import type { CpuReading, FromCollector, ToCollector } from './messages.js';
 
 const READY_TIMEOUT_MS = 30_000;
 
@@ -47,6 +48,11 @@ export class Collector {
       this.#waiting.set(id, resolve);
       this.#child.send({ type: 'spans', id, traceIds } satisfies ToCollector);
     });
+  }
+
+  /** The collector's CPU time so far (undefined where /proc cannot tell): it shares the machine with what is measured. */
+  cpu(): CpuReading | undefined {
+    return this.#child.pid === undefined ? undefined : processTreeCpu(this.#child.pid);
   }
 
   async stop(): Promise<void> {

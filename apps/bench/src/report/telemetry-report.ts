@@ -4,7 +4,8 @@
  * hundred and every call traced — throughput, p99 and CPU per call against off, with a chart —
  * then the whole application's social mix with telemetry off and on.
  */
-import type { SocialTelemetryCase, TelemetryCase, TelemetryMode, TelemetrySection } from '../results/telemetry.js';
+import { spreadOf, type Figures, type Repeated } from '../load/run.js';
+import type { TelemetryCase, TelemetryMode, TelemetrySection } from '../results/telemetry.js';
 import type { Rendered } from '../results/rendered.js';
 import { ms, rate } from './format.js';
 import { TARGET_COLORS, barChart } from './svg.js';
@@ -22,10 +23,8 @@ const MODE_COLORS = [TARGET_COLORS.tcp, TARGET_COLORS.nats, TARGET_COLORS.http, 
 export function renderTelemetry(section: TelemetrySection): Rendered {
   const find = (transport: string, mode: TelemetryMode, concurrency: number) =>
     section.cases.find((c) => c.transport === transport && c.mode === mode && c.concurrency === concurrency);
-  const cpu = (c: TelemetryCase) => c.median.clientCpuPerCall + c.median.serverCpuPerCall;
+  const cpu = (f: Figures) => f.clientCpuPerCall + f.serverCpuPerCall;
   const req = (c: TelemetryCase | undefined) => c?.median.throughput ?? NaN;
-  const change = (on: number, off: number) =>
-    Number.isFinite(on / off) ? `${((on / off - 1) * 100).toFixed(0)}%` : '–';
   const lines = [
     '## Telemetry cost (traces and metrics on and off)',
     '',
@@ -40,11 +39,13 @@ export function renderTelemetry(section: TelemetrySection): Rendered {
       'Transports page and exported over OTLP/HTTP to a collector process. Each call is made as one service makes ' +
       "it of another, inside a request: under the request's trace context, sampled for none, 1 request in 100 or " +
       'all, which both sides follow. The modes alternate within each repetition, in the reverse order every other ' +
-      'repetition. Δ is against off: throughput ' +
-      `and CPU per call (load generator + server). The collector received ${rate(section.spansExported)} spans.`,
+      'repetition, and each repetition starts every server process afresh. Δ is against off, throughput and CPU ' +
+      'per call (load generator + server): the median of the repetitions’ own on/off ratios, with their range. ' +
+      'The collector shares the machine: its CPU (% of one core) is taken from what the measured processes could ' +
+      `have used, where a deployment's Jaeger runs elsewhere. It received ${rate(section.spansExported)} spans.`,
     '',
-    '| transport | c | telemetry | req/s | Δ req/s | p99 ms | CPU µs/call | Δ CPU |',
-    '| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: |',
+    '| transport | c | telemetry | req/s | Δ req/s | p99 ms | CPU µs/call | Δ CPU | collector CPU % |',
+    '| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
   const bars: { name: string; modes: (TelemetryCase | undefined)[] }[] = [];
   const levels = [...new Set(section.cases.map((c) => c.concurrency))].sort((a, b) => a - b);
@@ -56,11 +57,12 @@ export function renderTelemetry(section: TelemetrySection): Rendered {
       if (off === undefined) continue;
       measured.forEach((c, i) => {
         if (c === undefined) return;
-        const delta = (on: string) => (c === off ? '–' : on);
+        const delta = (figure: (f: Figures) => number) => (c === off ? '–' : pairedChange(c, off, figure));
+        const collector = c.collectorCpu?.length ? spreadOf(c.collectorCpu).median.toFixed(0) : '–';
         lines.push(
           `| ${transport} | ${concurrency} | ${MODE_NAMES[MODES[i]!]} | ${rate(req(c))} | ` +
-            `${delta(change(req(c), req(off)))} | ${ms(c.median.p99)} | ${Math.round(cpu(c))} | ` +
-            `${delta(change(cpu(c), cpu(off)))} |`,
+            `${delta((f) => f.throughput)} | ${ms(c.median.p99)} | ${Math.round(cpu(c.median))} | ` +
+            `${delta(cpu)} | ${collector} |`,
         );
       });
       if (concurrency === Math.max(...levels)) bars.push({ name: transport, modes: measured });
@@ -84,21 +86,35 @@ export function renderTelemetry(section: TelemetrySection): Rendered {
     }),
   };
   lines.push('', `![${chart.title}](${chart.file})`, '');
-  if (section.social !== undefined) lines.push(...renderSocialCost(section.social, change), '');
+  if (section.social !== undefined) lines.push(...renderSocialCost(section.social), '');
   return { markdown: lines.join('\n'), charts: [chart] };
 }
 
-function renderSocialCost(
-  social: NonNullable<TelemetrySection['social']>,
-  change: (on: number, off: number) => string,
-): string[] {
+/**
+ * On against off as the median of each repetition's own ratio, with their range when there are
+ * several: within a repetition the two ran back to back, and this kind of machine drifts far more
+ * between repetitions (minutes apart) than within one. Runs that do not pair up (a repetition
+ * failed) fall back to the ratio of the medians.
+ */
+export function pairedChange(on: Repeated, off: Repeated, figure: (f: Figures) => number): string {
+  const ratios =
+    on.runs.length === off.runs.length
+      ? on.runs.map((run, i) => figure(run) / figure(off.runs[i]!))
+      : [figure(on.median) / figure(off.median)];
+  if (!ratios.every(Number.isFinite)) return '–';
+  const percent = (ratio: number) => `${((ratio - 1) * 100).toFixed(0)}%`;
+  const { median, min, max } = spreadOf(ratios);
+  return ratios.length === 1 ? percent(median) : `${percent(median)} (${percent(min)}…${percent(max)})`;
+}
+
+function renderSocialCost(social: NonNullable<TelemetrySection['social']>): string[] {
   const lines = [
     '### On the whole application (social mix through the web API)',
     '',
     `Two stacks of each transport side by side, alike but for telemetry: **off** (\`OTEL_SDK_DISABLED=true\` in every ` +
       `process) and **on** as a deployment runs it (per-call metrics; one request in ${social.sampleEvery} traced, its ` +
       `spans exported to the collector). Closed loop at c=${social.concurrency}, the stacks alternating, each ` +
-      'repetition in the other order. Stack CPU is every process of the stack (services, web app, PostgreSQL, RabbitMQ) per request.',
+      'repetition in the other order; Δ as above. Stack CPU is every process of the stack (services, web app, PostgreSQL, RabbitMQ) per request.',
     '',
     '| transport | req/s off | req/s on | Δ req/s | p99 ms off / on | stack CPU ms/request off | on | Δ CPU |',
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
@@ -107,11 +123,11 @@ function renderSocialCost(
     const off = social.cases.find((c) => c.transport === transport && c.mode === 'off');
     const on = social.cases.find((c) => c.transport === transport && c.mode === 'sampled');
     if (off === undefined || on === undefined) continue;
-    const cpu = (c: SocialTelemetryCase) => c.median.serverCpuPerCall / 1000;
+    const cpu = (f: Figures) => f.serverCpuPerCall / 1000;
     lines.push(
       `| ${transport} | ${rate(off.median.throughput)} | ${rate(on.median.throughput)} | ` +
-        `${change(on.median.throughput, off.median.throughput)} | ${ms(off.median.p99)} / ${ms(on.median.p99)} | ` +
-        `${cpu(off).toFixed(2)} | ${cpu(on).toFixed(2)} | ${change(cpu(on), cpu(off))} |`,
+        `${pairedChange(on, off, (f) => f.throughput)} | ${ms(off.median.p99)} / ${ms(on.median.p99)} | ` +
+        `${cpu(off.median).toFixed(2)} | ${cpu(on.median).toFixed(2)} | ${pairedChange(on, off, cpu)} |`,
     );
   }
   for (const [transport, error] of Object.entries(social.errors)) {

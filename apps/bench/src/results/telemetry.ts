@@ -14,6 +14,8 @@ export interface TelemetryCase extends Repeated {
   transport: TransportKind;
   mode: TelemetryMode;
   concurrency: number;
+  /** The span collector's CPU, % of one core, over each repetition's run (warm-up included); absent in older results. */
+  collectorCpu?: number[];
 }
 
 /** The whole application's stacks: every process with telemetry off, or on as a deployment runs it. */

@@ -24,6 +24,7 @@ import { startTracing } from '../targets/chirp.js';
 import { TRACING_MODES, echoPayload, type Caller, type TargetName } from '../targets/index.js';
 import { ROOT_CONTEXT, TraceFlags, context as contexts, trace } from '@opentelemetry/api';
 import { newSpanId, newTraceId, type TransportKind } from '@chirp/transport';
+import { cpuPercent } from '../process/messages.js';
 import { describeRun } from './closed-loop-workload.js';
 import { SAMPLE_EVERY, socialTelemetryCost } from './telemetry-social.js';
 import type { Workload } from './workload.js';
@@ -41,7 +42,8 @@ export const telemetryWorkload: Workload<'telemetry'> = {
     const collector = await context.collector();
     const before = (await collector.spansOf([])).received;
     const section: TelemetrySection = { payloadBytes: PAYLOAD_BYTES, cases: [], spansExported: 0, errors: {} };
-    const runs = new Map<string, RunFigures[]>();
+    /** Each case's repetitions, and the collector's CPU (% of a core) during each. */
+    const runs = new Map<string, { figures: RunFigures[]; collectorCpu: number[] }>();
     const payload = echoPayload(PAYLOAD_BYTES);
     for (let rep = 1; rep <= settings.repetitions; rep++) {
       for (const transport of settings.transports) {
@@ -49,8 +51,8 @@ export const telemetryWorkload: Workload<'telemetry'> = {
         try {
           for (const concurrency of levels) {
             for (const mode of rep % 2 === 1 ? TELEMETRY_MODES : [...TELEMETRY_MODES].reverse()) {
-              const name: TargetName = mode === 'off' ? transport : `${transport}+${mode}`;
-              const { server, caller } = await context.target(name);
+              const { server, caller } = await context.target(targetName(transport, mode));
+              const collectorFrom = collector.cpu();
               const figures = await withCallerTelemetry(mode, collector.endpoint, () =>
                 closedLoop(callsInRequests(caller, payload, SAMPLED_EVERY[mode]), server, {
                   concurrency,
@@ -58,8 +60,14 @@ export const telemetryWorkload: Workload<'telemetry'> = {
                   durationMs: settings.durationMs,
                 }),
               );
+              const collectorTo = collector.cpu();
               const key = `${transport} ${mode} ${concurrency}`;
-              runs.set(key, [...(runs.get(key) ?? []), figures]);
+              const repeated = runs.get(key) ?? { figures: [], collectorCpu: [] };
+              repeated.figures.push(figures);
+              if (collectorFrom !== undefined && collectorTo !== undefined) {
+                repeated.collectorCpu.push(cpuPercent(collectorFrom, collectorTo));
+              }
+              runs.set(key, repeated);
               const reps = settings.repetitions > 1 ? ` rep ${rep}/${settings.repetitions}` : '';
               progress.line(
                 `telemetry ${transport.padEnd(4)} ${mode.padEnd(8)} c=${String(concurrency).padEnd(3)}${reps}  ${describeRun(figures)}`,
@@ -69,15 +77,16 @@ export const telemetryWorkload: Workload<'telemetry'> = {
         } catch (err) {
           section.errors[transport] = err instanceof Error ? err.message : String(err);
           progress.line(`telemetry ${transport}: FAILED: ${section.errors[transport]}`);
+        } finally {
+          // Every repetition on server processes of its own: one process's luck (how V8 compiled
+          // it, where its heap landed) would otherwise tilt one mode for the whole run.
+          for (const mode of TELEMETRY_MODES) await context.release(targetName(transport, mode));
         }
       }
     }
-    for (const transport of settings.transports) {
-      for (const mode of TRACING_MODES) await context.release(`${transport}+${mode}`);
-    }
-    for (const [key, figures] of runs) {
+    for (const [key, { figures, collectorCpu }] of runs) {
       const [transport, mode, concurrency] = key.split(' ') as [TransportKind, TelemetryMode, string];
-      section.cases.push({ transport, mode, concurrency: Number(concurrency), ...summarise(figures) });
+      section.cases.push({ transport, mode, concurrency: Number(concurrency), ...summarise(figures), collectorCpu });
     }
     const social: NonNullable<TelemetrySection['social']> = {
       concurrency: Math.max(...settings.social.concurrency),
@@ -98,6 +107,10 @@ export const telemetryWorkload: Workload<'telemetry'> = {
     return section;
   },
 };
+
+function targetName(transport: TransportKind, mode: TelemetryMode): TargetName {
+  return mode === 'off' ? transport : `${transport}+${mode}`;
+}
 
 /** One request in how many is traced, in each mode (0: none). */
 const SAMPLED_EVERY: Record<TelemetryMode, number> = {
