@@ -137,7 +137,7 @@ describe('bench report', () => {
     expect(cases.sort()).toEqual(
       ['http', 'tcp']
         .flatMap((t) =>
-          ['off', 'context', 'untraced', 'sampled', 'traced'].flatMap((m) => [`${t} ${m} 1`, `${t} ${m} 64`]),
+          ['off', 'context', 'untraced', 'kept', 'sampled', 'traced'].flatMap((m) => [`${t} ${m} 1`, `${t} ${m} 64`]),
         )
         .sort(),
     );
@@ -149,7 +149,8 @@ describe('bench report', () => {
     expect(telemetry.spansExported).toBeGreaterThan(0);
     expect(run.report).toContain('## Telemetry cost (traces and metrics on and off)');
     expect(run.report).toMatch(/\| tcp \| 64 \| off \| [\d,]+ \| – \| [\d.]+ \| \d+ \| – \| \d+ \|/);
-    for (const mode of ['AsyncLocalStorage only', 'on, none traced', 'on, 1 in 100 traced', 'on, all traced']) {
+    const modes = ['AsyncLocalStorage only', 'on, none traced', 'on, 1 in 100 traced, not exported'];
+    for (const mode of [...modes, 'on, 1 in 100 traced', 'on, all traced']) {
       expect(run.report).toMatch(
         new RegExp(`\\| tcp \\| 64 \\| ${mode} \\| [\\d,]+ \\| -?\\d+% \\| [\\d.]+ \\| \\d+ \\| -?\\d+% \\| \\d+ \\|`),
       );

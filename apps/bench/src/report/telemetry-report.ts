@@ -1,8 +1,8 @@
 /**
  * The report's telemetry section: each transport's small call with telemetry off, with only
  * OpenTelemetry's AsyncLocalStorage context manager on, and on with no call, one call in a
- * hundred and every call traced — throughput, p99 and CPU per call against off, with a chart —
- * then the whole application's social mix with telemetry off and on.
+ * hundred (exported, or only kept) and every call traced — throughput, p99 and CPU per call
+ * against off, with a chart — then the whole application's social mix with telemetry off and on.
  */
 import { spreadOf, type Figures, type Repeated } from '../load/run.js';
 import type { TelemetryCase, TelemetryMode, TelemetrySection } from '../results/telemetry.js';
@@ -10,15 +10,23 @@ import type { Rendered } from '../results/rendered.js';
 import { ms, rate } from './format.js';
 import { TARGET_COLORS, barChart } from './svg.js';
 
-const MODES = ['off', 'context', 'untraced', 'sampled', 'traced'] as const satisfies readonly TelemetryMode[];
+const MODES = ['off', 'context', 'untraced', 'kept', 'sampled', 'traced'] as const satisfies readonly TelemetryMode[];
 const MODE_NAMES: Record<TelemetryMode, string> = {
   off: 'off',
   context: 'AsyncLocalStorage only',
   untraced: 'on, none traced',
+  kept: 'on, 1 in 100 traced, not exported',
   sampled: 'on, 1 in 100 traced',
   traced: 'on, all traced',
 };
-const MODE_COLORS = [TARGET_COLORS.tcp, TARGET_COLORS.nats, TARGET_COLORS.http, TARGET_COLORS.udp, TARGET_COLORS.amqp];
+const MODE_COLORS = [
+  TARGET_COLORS.tcp,
+  TARGET_COLORS.nats,
+  TARGET_COLORS.http,
+  TARGET_COLORS.mixed,
+  TARGET_COLORS.udp,
+  TARGET_COLORS.amqp,
+];
 
 export function renderTelemetry(section: TelemetrySection): Rendered {
   const find = (transport: string, mode: TelemetryMode, concurrency: number) =>
@@ -36,7 +44,8 @@ export function renderTelemetry(section: TelemetrySection): Rendered {
       'one call in 100 and every call ' +
       '(`OTEL_TRACES_SAMPLER=parentbased_traceidratio`, `OTEL_TRACES_SAMPLER_ARG=0`, `0.01` or `1`): on both ' +
       "sides, per-call histograms observed, the trace context carried, and the traced calls' spans kept for the " +
-      'Transports page and exported over OTLP/HTTP to a collector process. Each call is made as one service makes ' +
+      'Transports page and exported over OTLP/HTTP to a collector process (**not exported**: 1 in 100 traced, ' +
+      'the spans only kept; the difference is what exporting costs). Each call is made as one service makes ' +
       "it of another, inside a request: under the request's trace context, sampled for none, 1 request in 100 or " +
       'all, which both sides follow. The modes alternate within each repetition, in the reverse order every other ' +
       'repetition, and each repetition starts every server process afresh. Δ is against off, throughput and CPU ' +

@@ -1,7 +1,7 @@
 /**
  * The shape of results.json's telemetry section: each transport's small call with telemetry
- * off, with only the context manager on, and on with no call, one call in a hundred and every call
- * traced; then the social mix with telemetry off and on (workloads/telemetry-social.ts).
+ * off, with only the context manager on, and on with no call, one call in a hundred (exported or
+ * not) and every call traced; then the social mix with telemetry off and on (workloads/telemetry-social.ts).
  */
 import type { TransportKind } from '@chirp/transport';
 import type { Repeated } from '../load/run.js';

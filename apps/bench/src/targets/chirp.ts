@@ -54,6 +54,7 @@ export function tracedTarget(kind: TransportKind, mode: TracingMode, description
   const what = {
     context: 'telemetry off but for the AsyncLocalStorage context manager',
     untraced: 'telemetry on, no call traced',
+    kept: 'telemetry on, one call in 100 traced, its spans kept in the process and not exported',
     sampled: 'telemetry on, one call in 100 traced',
     traced: 'telemetry on, every call traced',
   }[mode];
@@ -62,7 +63,7 @@ export function tracedTarget(kind: TransportKind, mode: TracingMode, description
 
 /**
  * One process's side of a tracing mode, started as a service starts its telemetry (the sampler
- * decides at the caller; spans exported to `otlpEndpoint`); returns how to stop it.
+ * decides at the caller; spans exported to `otlpEndpoint`, but for `kept`); returns how to stop it.
  */
 export function startTracing(
   mode: TracingMode,
@@ -77,8 +78,8 @@ export function startTracing(
     service,
     env: {
       OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
-      OTEL_TRACES_SAMPLER_ARG: { untraced: '0', sampled: '0.01', traced: '1' }[mode],
-      ...(otlpEndpoint !== undefined && { OTEL_EXPORTER_OTLP_ENDPOINT: otlpEndpoint }),
+      OTEL_TRACES_SAMPLER_ARG: { untraced: '0', kept: '0.01', sampled: '0.01', traced: '1' }[mode],
+      ...(otlpEndpoint !== undefined && mode !== 'kept' && { OTEL_EXPORTER_OTLP_ENDPOINT: otlpEndpoint }),
     },
   });
   return () => telemetry.stop();

@@ -17,11 +17,12 @@ export type SignedName = (typeof SIGNED_NAMES)[number];
 /**
  * Each transport again with telemetry on, as every service runs it (spans kept and exported over
  * OTLP, per-call metrics): `+traced` records every call, `+sampled` one trace in a hundred,
+ * `+kept` the same but exporting nothing (the spans only kept in the process, for the Transports page),
  * `+untraced` none (what metrics and carrying the trace context cost on their own). `+context` has
  * no telemetry but OpenTelemetry's AsyncLocalStorage context manager: what Node's async hooks would
  * cost if handlers found their trace through it (the services hand it on; the web app does use it).
  */
-export const TRACING_MODES = ['context', 'untraced', 'sampled', 'traced'] as const;
+export const TRACING_MODES = ['context', 'untraced', 'kept', 'sampled', 'traced'] as const;
 export type TracingMode = (typeof TRACING_MODES)[number];
 export type TracedName = `${TransportKind}+${TracingMode}`;
 /**
