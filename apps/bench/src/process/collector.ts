@@ -50,7 +50,10 @@ export class Collector {
     });
   }
 
-  /** The collector's CPU time so far (undefined where /proc cannot tell): it shares the machine with what is measured. */
+  /**
+   * The collector's CPU time so far (undefined where /proc cannot tell): it shares the machine
+   * with the processes measured.
+   */
   cpu(): CpuReading | undefined {
     return this.#child.pid === undefined ? undefined : processTreeCpu(this.#child.pid);
   }

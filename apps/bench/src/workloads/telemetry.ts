@@ -6,10 +6,12 @@
  * run it (@chirp/transport's scoped-context.ts) and no call, one call in a hundred and every call
  * traced — on both sides, spans kept in memory and exported over OTLP to the run's collector
  * process (as to a Jaeger), per-call histograms observed; and one call in a hundred traced with
- * nothing exported, which tells tracing's own cost from export's. The six modes alternate within each
- * repetition, so drift over the run touches them alike, and every other repetition runs them in the
- * reverse order: a mode's place in the round moved its throughput by about 3% either way in runs apart
- * from the bench (1 in 100 traced against none, then the same two in the other order).
+ * nothing exported, which tells tracing's own cost from export's. The six modes alternate within
+ * each repetition, so drift over the run touches them alike, and every other repetition runs them
+ * in the reverse order: a mode's place in the round moved its throughput by about 3% either way in
+ * runs apart from the bench (1 in 100 traced against none, then the same two in the other order).
+ * Each repetition starts every server afresh, and the report pairs each mode with off repetition by
+ * repetition (telemetry-report.ts).
  *
  * The load generator turns its own telemetry on only around a traced run: it is global to a
  * process, and every other measurement of the suite runs without it.
