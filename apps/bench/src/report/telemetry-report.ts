@@ -5,12 +5,16 @@
  * against off, with a chart — then the whole application's social mix with telemetry off and on.
  */
 import { spreadOf, type Figures, type Repeated } from '../load/run.js';
-import type { TelemetryCase, TelemetryMode, TelemetrySection } from '../results/telemetry.js';
+import {
+  TELEMETRY_MODES,
+  type TelemetryCase,
+  type TelemetryMode,
+  type TelemetrySection,
+} from '../results/telemetry.js';
 import type { Rendered } from '../results/rendered.js';
 import { ms, rate } from './format.js';
 import { TARGET_COLORS, barChart } from './svg.js';
 
-const MODES = ['off', 'context', 'untraced', 'kept', 'sampled', 'traced'] as const satisfies readonly TelemetryMode[];
 const MODE_NAMES: Record<TelemetryMode, string> = {
   off: 'off',
   context: 'AsyncLocalStorage only',
@@ -61,7 +65,7 @@ export function renderTelemetry(section: TelemetrySection): Rendered {
   const transports = [...new Set(section.cases.map((c) => c.transport))];
   for (const transport of transports) {
     for (const concurrency of levels) {
-      const measured = MODES.map((m) => find(transport, m, concurrency));
+      const measured = TELEMETRY_MODES.map((m) => find(transport, m, concurrency));
       const [off] = measured;
       if (off === undefined) continue;
       measured.forEach((c, i) => {
@@ -69,7 +73,7 @@ export function renderTelemetry(section: TelemetrySection): Rendered {
         const delta = (figure: (f: Figures) => number) => (c === off ? '–' : pairedChange(c, off, figure));
         const collector = c.collectorCpu?.length ? spreadOf(c.collectorCpu).median.toFixed(0) : '–';
         lines.push(
-          `| ${transport} | ${concurrency} | ${MODE_NAMES[MODES[i]!]} | ${rate(req(c))} | ` +
+          `| ${transport} | ${concurrency} | ${MODE_NAMES[TELEMETRY_MODES[i]!]} | ${rate(req(c))} | ` +
             `${delta((f) => f.throughput)} | ${ms(c.median.p99)} | ${Math.round(cpu(c.median))} | ` +
             `${delta(cpu)} | ${collector} |`,
         );
@@ -87,7 +91,7 @@ export function renderTelemetry(section: TelemetrySection): Rendered {
       title: `Requests per second, echo ${section.payloadBytes} B at c=${Math.max(...levels)}: telemetry off and on`,
       yLabel: 'req/s',
       groups: bars.map((b) => b.name),
-      series: MODES.map((mode, i) => ({
+      series: TELEMETRY_MODES.map((mode, i) => ({
         name: MODE_NAMES[mode],
         color: MODE_COLORS[i]!,
         values: bars.map((b) => req(b.modes[i])),
@@ -105,7 +109,7 @@ export function renderTelemetry(section: TelemetrySection): Rendered {
  * between repetitions (minutes apart) than within one. Runs that do not pair up (a repetition
  * failed) fall back to the ratio of the medians.
  */
-export function pairedChange(on: Repeated, off: Repeated, figure: (f: Figures) => number): string {
+function pairedChange(on: Repeated, off: Repeated, figure: (f: Figures) => number): string {
   const ratios =
     on.runs.length === off.runs.length
       ? on.runs.map((run, i) => figure(run) / figure(off.runs[i]!))

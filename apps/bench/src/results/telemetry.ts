@@ -5,10 +5,12 @@
  */
 import type { TransportKind } from '@chirp/transport';
 import type { Repeated } from '../load/run.js';
-import type { TracingMode } from '../targets/target.js';
+import { TRACING_MODES, type TracingMode } from '../targets/target.js';
 
-/** Off, or on as one of the traced targets runs (workloads/telemetry.ts's TELEMETRY_MODES). */
+/** Off, or on as one of the traced targets runs. */
 export type TelemetryMode = 'off' | TracingMode;
+/** Every mode, in the order the workload runs them and the report lists them. */
+export const TELEMETRY_MODES = ['off', ...TRACING_MODES] as const satisfies readonly TelemetryMode[];
 
 export interface TelemetryCase extends Repeated {
   transport: TransportKind;

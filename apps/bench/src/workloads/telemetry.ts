@@ -22,17 +22,15 @@
 import { headlineLevels } from '../comparison.js';
 import { closedLoop } from '../load/closed-loop.js';
 import { summarise, type RequestSource, type RunFigures } from '../load/run.js';
-import type { TelemetryMode, TelemetrySection } from '../results/telemetry.js';
+import { TELEMETRY_MODES, type TelemetryMode, type TelemetrySection } from '../results/telemetry.js';
 import { startTracing } from '../targets/chirp.js';
-import { TRACING_MODES, echoPayload, type Caller, type TargetName } from '../targets/index.js';
+import { echoPayload, type Caller, type TargetName } from '../targets/index.js';
 import { ROOT_CONTEXT, TraceFlags, context as contexts, trace } from '@opentelemetry/api';
 import { newSpanId, newTraceId, type TransportKind } from '@chirp/transport';
 import { cpuPercent } from '../process/messages.js';
 import { describeRun } from './closed-loop-workload.js';
 import { SAMPLE_EVERY, socialTelemetryCost } from './telemetry-social.js';
 import type { Workload } from './workload.js';
-
-export const TELEMETRY_MODES = ['off', ...TRACING_MODES] as const satisfies readonly TelemetryMode[];
 
 const PAYLOAD_BYTES = 64;
 
